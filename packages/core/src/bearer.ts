@@ -1,0 +1,93 @@
+/**
+ * Bearer token extraction from the Authorization header (RFC 6750 §2.1).
+ * Query-string, form-body and cookie tokens are deliberately unsupported: they are never read, and
+ * one presented beside a header token is refused as a second credential (RFC 6750 §2).
+ */
+import { AuthError } from './errors.js'
+
+/** The parts of an incoming request that extraction looks at; any framework's request fits. */
+export interface RequestLike {
+  readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>
+  /** Node's raw header list, used to detect repeated Authorization headers. */
+  readonly rawHeaders?: readonly string[]
+  /** Request target (path and query), used only to detect `access_token` in the query. */
+  readonly url?: string
+  /** A parsed body, when a body parser ran before authentication. */
+  readonly body?: unknown
+}
+
+/** `credentials = "Bearer" 1*SP b64token` with `b64token = 1*(ALPHA / DIGIT / "-._~+/") *"="`. */
+const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i
+const SCHEME = /^([^\s]+)(?:\s|$)/
+
+/**
+ * Returns the bearer token, or `undefined` when no bearer credentials were presented (no header,
+ * or another scheme such as Basic). Throws `AuthError` for a malformed or repeated header
+ * (400 `invalid_request`) and for a token over `maxTokenBytes` (401 `invalid_token`).
+ *
+ * @example
+ * ```ts
+ * const token = extractBearer(req, { maxTokenBytes: 8192 })
+ * ```
+ */
+export function extractBearer(
+  req: RequestLike,
+  options: { maxTokenBytes: number; realm?: string },
+): string | undefined {
+  const realm = options.realm ?? 'api'
+  const value = singleAuthorization(req, realm)
+  // A query or body token alone is not read: the request simply has no credentials.
+  if (value === undefined) return undefined
+  const scheme = SCHEME.exec(value)?.[1]
+  if (scheme === undefined) {
+    throw new AuthError('invalid_request', 'malformed_header', { realm })
+  }
+  if (scheme.toLowerCase() !== 'bearer') return undefined
+  // The cap applies before any parsing of the token: 'Bearer ' plus the token.
+  if (value.length > options.maxTokenBytes + 16) {
+    throw new AuthError('invalid_token', 'token_too_large', { realm })
+  }
+  const token = BEARER.exec(value)?.[1]
+  if (token === undefined) throw new AuthError('invalid_request', 'malformed_header', { realm })
+  if (Buffer.byteLength(token) > options.maxTokenBytes) {
+    throw new AuthError('invalid_token', 'token_too_large', { realm })
+  }
+  if (queryToken(req.url) || bodyToken(req.body)) {
+    throw new AuthError('invalid_request', 'multiple_methods', { realm })
+  }
+  return token
+}
+
+function singleAuthorization(req: RequestLike, realm: string): string | undefined {
+  const raw = req.rawHeaders
+  if (raw !== undefined) {
+    let seen = 0
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]
+      if (name !== undefined && name.length === 13 && name.toLowerCase() === 'authorization') seen++
+    }
+    if (seen > 1) throw new AuthError('invalid_request', 'multiple_methods', { realm })
+  }
+  const header = req.headers.authorization
+  if (header === undefined) return undefined
+  if (typeof header !== 'string') {
+    if (header.length > 1) throw new AuthError('invalid_request', 'multiple_methods', { realm })
+    return header[0]
+  }
+  return header
+}
+
+function queryToken(url: string | undefined): boolean {
+  if (url === undefined) return false
+  const q = url.indexOf('?')
+  if (q === -1) return false
+  return new URLSearchParams(url.slice(q + 1)).has('access_token')
+}
+
+function bodyToken(body: unknown): boolean {
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    Object.prototype.hasOwnProperty.call(body, 'access_token')
+  )
+}

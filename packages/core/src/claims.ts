@@ -1,0 +1,137 @@
+/**
+ * Claim checks jose does not do (RFC 9068 §2.2, RFC 8725, catalogue E7–E12, F5):
+ * finite `exp` and a bounded lifetime, no future `iat`, string types for identity claims, `aud`
+ * shape, a rejected `cnf` (sender-constrained token presented as Bearer), and typed scope claims.
+ * Also the read-only, null-prototype copy of the claim set that the Principal exposes.
+ */
+import { AuthError, type AuthErrorReason } from './errors.js'
+import type { Actor } from './principal.js'
+
+export interface ClaimPolicy {
+  readonly clockTolerance: number
+  readonly maxLifetime: number
+  readonly scopeClaims: readonly string[]
+  readonly realm: string
+}
+
+const STRING_CLAIMS = ['iss', 'sub', 'client_id', 'azp', 'jti'] as const
+const MAX_ACT_DEPTH = 8
+const MAX_CLONE_DEPTH = 32
+
+export interface CheckedClaims {
+  readonly claims: Readonly<Record<string, unknown>>
+  readonly scopes: readonly string[]
+  readonly act: Actor | undefined
+}
+
+/** Validates a jose-verified payload and returns the frozen claims, scopes and actor chain. */
+export function checkClaims(
+  payload: Readonly<Record<string, unknown>>,
+  policy: ClaimPolicy,
+  nowSeconds: number,
+): CheckedClaims {
+  const fail = (reason: AuthErrorReason): never => {
+    throw new AuthError('invalid_token', reason, { realm: policy.realm })
+  }
+  const { exp, iat } = payload
+  if (typeof exp !== 'number')
+    return fail(exp === undefined ? 'claim_missing' : 'claim_type_invalid')
+  if (!Number.isFinite(exp)) return fail('lifetime_too_long')
+  if (iat !== undefined) {
+    if (typeof iat !== 'number' || !Number.isFinite(iat)) return fail('claim_type_invalid')
+    if (iat > nowSeconds + policy.clockTolerance) return fail('iat_invalid')
+    if (exp - iat > policy.maxLifetime) return fail('lifetime_too_long')
+  } else if (exp - nowSeconds > policy.maxLifetime) {
+    return fail('lifetime_too_long')
+  }
+  for (const name of STRING_CLAIMS) {
+    const value = payload[name]
+    if (value !== undefined && (typeof value !== 'string' || value === '')) {
+      return fail('claim_type_invalid')
+    }
+  }
+  const { aud } = payload
+  if (
+    aud !== undefined &&
+    typeof aud !== 'string' &&
+    !(Array.isArray(aud) && aud.every((a) => typeof a === 'string'))
+  ) {
+    return fail('claim_type_invalid')
+  }
+  if (payload.cnf !== undefined) return fail('sender_constrained')
+  const scopes = readScopes(payload, policy.scopeClaims)
+  if (scopes === undefined) return fail('claim_type_invalid')
+  const act = payload.act === undefined ? undefined : readActor(payload.act, 0)
+  if (act === null) return fail('claim_type_invalid')
+  return { claims: freezeClone(payload, 0) as Readonly<Record<string, unknown>>, scopes, act }
+}
+
+/**
+ * `scope` is a space-delimited string (RFC 8693 §4.2; runs of spaces tolerated, tabs and commas
+ * are not separators); `scp` and configured extra claims may be a string or an array of strings.
+ * Returns undefined when a scope claim has another type.
+ */
+function readScopes(
+  payload: Readonly<Record<string, unknown>>,
+  extra: readonly string[],
+): string[] | undefined {
+  const out: string[] = []
+  const scope = payload.scope
+  if (scope !== undefined) {
+    if (typeof scope !== 'string') return undefined
+    splitInto(scope, out)
+  }
+  for (const name of ['scp', ...extra]) {
+    const value = payload[name]
+    if (value === undefined) continue
+    if (typeof value === 'string') splitInto(value, out)
+    else if (Array.isArray(value) && value.every((v) => typeof v === 'string' && v !== '')) {
+      out.push(...(value as string[]))
+    } else return undefined
+  }
+  return out
+}
+
+function splitInto(value: string, out: string[]): void {
+  for (const part of value.split(' ')) if (part !== '') out.push(part)
+}
+
+/** Reads an RFC 8693 `act` claim; null when malformed. */
+function readActor(value: unknown, depth: number): Actor | null {
+  if (
+    depth >= MAX_ACT_DEPTH ||
+    typeof value !== 'object' ||
+    value === null ||
+    Array.isArray(value)
+  ) {
+    return null
+  }
+  const v = value as Record<string, unknown>
+  if (typeof v.sub !== 'string' || v.sub === '') return null
+  const clientId = v.client_id
+  const iss = v.iss
+  if (clientId !== undefined && typeof clientId !== 'string') return null
+  if (iss !== undefined && typeof iss !== 'string') return null
+  let act: Actor | undefined
+  if (v.act !== undefined) {
+    const inner = readActor(v.act, depth + 1)
+    if (inner === null) return null
+    act = inner
+  }
+  return Object.freeze({ sub: v.sub, clientId, iss, act })
+}
+
+/** Deep copy into null-prototype frozen objects (own data properties only; `__proto__` stays a plain key). */
+function freezeClone(value: unknown, depth: number): unknown {
+  if (typeof value !== 'object' || value === null) return value
+  if (depth > MAX_CLONE_DEPTH) return undefined
+  if (Array.isArray(value)) return Object.freeze(value.map((v) => freezeClone(v, depth + 1)))
+  const out = Object.create(null) as Record<string, unknown>
+  for (const key of Object.keys(value)) {
+    Object.defineProperty(out, key, {
+      value: freezeClone((value as Record<string, unknown>)[key], depth + 1),
+      enumerable: true,
+    })
+  }
+  return Object.freeze(out)
+}

@@ -1,0 +1,150 @@
+/**
+ * Route guards as plain functions: each takes the Principal and throws an AuthError. Adapters
+ * wrap them. Scope matching is exact and case-sensitive on a Set (RFC 6749 §3.3): no prefix,
+ * substring or prototype-key matching (catalogue F2, F3, F6).
+ */
+import { AuthError } from './errors.js'
+import type { ActorType, Principal } from './principal.js'
+
+/** A check run after authentication; throws an AuthError to refuse the request. */
+export interface Guard {
+  (principal: Principal, realm?: string): void
+  /** What the guard requires, for messages and route inventories. */
+  readonly description: string
+}
+
+/** What a guard sees of the request: the principal, and whether authentication ran at all. */
+export interface GuardState {
+  readonly principal: Principal | undefined
+  readonly realm: string
+}
+
+type ScopeArgs = readonly (string | readonly string[])[]
+
+function scopeList(name: string, args: ScopeArgs): readonly string[] {
+  const scopes = args.flat()
+  if (scopes.length === 0) throw new TypeError(`svcauth: ${name} needs at least one scope`)
+  for (const s of scopes) {
+    if (typeof s !== 'string' || s === '' || /[\s"\\]/.test(s)) {
+      throw new TypeError(`svcauth: ${name}: scopes must be non-empty strings without spaces`)
+    }
+  }
+  return Object.freeze([...new Set(scopes)])
+}
+
+function guard(description: string, check: (principal: Principal, realm: string) => void): Guard {
+  const fn = (principal: Principal, realm = 'api'): void => {
+    check(principal, realm)
+  }
+  return Object.freeze(Object.assign(fn, { description }))
+}
+
+/**
+ * Requires every listed scope.
+ *
+ * @example
+ * ```ts
+ * requireScopes('smd.read', 'smd.write')(principal) // throws 403 insufficient_scope
+ * ```
+ */
+export function requireScopes(...scopes: ScopeArgs): Guard {
+  const required = scopeList('requireScopes', scopes)
+  return guard(`scopes: ${required.join(' ')}`, (principal, realm) => {
+    for (const s of required) {
+      if (!principal.scopes.has(s)) {
+        throw new AuthError('insufficient_scope', 'insufficient_scope', { realm, scopes: required })
+      }
+    }
+  })
+}
+
+/**
+ * Requires at least one of the listed scopes.
+ *
+ * @example
+ * ```ts
+ * requireAnyScope('smd.read', 'smd.admin')(principal)
+ * ```
+ */
+export function requireAnyScope(...scopes: ScopeArgs): Guard {
+  const accepted = scopeList('requireAnyScope', scopes)
+  return guard(`any scope: ${accepted.join(' ')}`, (principal, realm) => {
+    if (!accepted.some((s) => principal.scopes.has(s))) {
+      throw new AuthError('insufficient_scope', 'insufficient_scope', { realm, scopes: accepted })
+    }
+  })
+}
+
+/**
+ * Requires a user or a client (service) caller.
+ *
+ * @example
+ * ```ts
+ * requireActor('user')(principal) // a client-credentials token gets 403
+ * ```
+ */
+export function requireActor(type: ActorType): Guard {
+  if (!(['user', 'client'] as unknown[]).includes(type)) {
+    throw new TypeError("svcauth: requireActor takes 'user' or 'client'")
+  }
+  return guard(`actor: ${type}`, (principal, realm) => {
+    if (principal.actorType !== type) {
+      throw new AuthError('insufficient_scope', 'actor_not_allowed', { realm })
+    }
+  })
+}
+
+/**
+ * Requires a claim to satisfy a predicate (which gets the claim value and the whole claim set).
+ *
+ * @example
+ * ```ts
+ * requireClaim('role', (role) => role === 'operator')
+ * ```
+ */
+export function requireClaim(
+  name: string,
+  predicate: (value: unknown, claims: Readonly<Record<string, unknown>>) => boolean,
+): Guard {
+  if (typeof name !== 'string' || name === '') {
+    throw new TypeError('svcauth: requireClaim needs a claim name')
+  }
+  if (typeof predicate !== 'function') {
+    throw new TypeError('svcauth: requireClaim needs a predicate function')
+  }
+  return guard(`claim: ${name}`, (principal, realm) => {
+    const claims = principal.claims
+    const value = Object.prototype.hasOwnProperty.call(claims, name) ? claims[name] : undefined
+    let ok = false
+    try {
+      ok = (predicate(value, claims) as unknown) === true
+    } catch {
+      ok = false
+    }
+    if (!ok) throw new AuthError('insufficient_scope', 'claim_check_failed', { realm })
+  })
+}
+
+const misconfigured = new WeakSet<Guard>()
+
+/**
+ * Runs a guard for a request. With no authentication state at all (the guard was mounted where
+ * `authenticate` never ran) it fails closed with 401 and warns once per guard; in optional mode
+ * with no token it answers 401 with a bare challenge.
+ */
+export function runGuard(g: Guard, state: GuardState | undefined): void {
+  if (state === undefined) {
+    if (!misconfigured.has(g)) {
+      misconfigured.add(g)
+      process.emitWarning(
+        `svcauth: a guard (${g.description}) ran on a route where authenticate() did not; the request was refused`,
+        { code: 'SVCAUTH_GUARD_WITHOUT_AUTHENTICATE' },
+      )
+    }
+    throw new AuthError('unauthorized', 'auth_not_configured')
+  }
+  if (state.principal === undefined) {
+    throw new AuthError('unauthorized', 'missing_token', { realm: state.realm })
+  }
+  g(state.principal, state.realm)
+}

@@ -1,0 +1,22 @@
+/**
+ * @svcauth/core: framework-free inbound authentication for service-to-service calls.
+ * Every public export is listed here by name.
+ */
+export { extractBearer } from './bearer.js'
+export type { RequestLike } from './bearer.js'
+export { currentAuthContext, runWithPrincipal } from './context.js'
+export type { AuthContext } from './context.js'
+export { AuthError, errorResponse, formatChallenge, isAuthError, STATUS_BY_CODE } from './errors.js'
+export type { AuthErrorCode, AuthErrorOptions, AuthErrorReason, ErrorResponse } from './errors.js'
+export { requireActor, requireAnyScope, requireClaim, requireScopes, runGuard } from './guards.js'
+export type { Guard, GuardState } from './guards.js'
+export { JWKS_DEFAULTS } from './key-source.js'
+export type { JwksOptions } from './key-source.js'
+export { defaultLogger } from './logger.js'
+export type { Logger } from './logger.js'
+export { DEFAULT_ALGORITHMS } from './options.js'
+export type { Algorithm, IssuerConfig, ResolvedOptions, VerifierOptions } from './options.js'
+export { defaultActorType, rawToken } from './principal.js'
+export type { Actor, ActorType, ActorTypeRule, Principal } from './principal.js'
+export { createAuthenticator } from './verifier.js'
+export type { Authenticator, AuthenticatorOptions } from './verifier.js'

@@ -1,0 +1,232 @@
+/**
+ * The JWKS resilience layer: one issuer's signing keys, kept usable through rotation and outages.
+ *
+ * - Start-up fetch that never fails boot; requests wait for it (coalesced) when they arrive first.
+ * - Unknown `kid`: one refetch per cooldown (default 5 s), shared by every concurrent request, so a
+ *   key rotated in at the issuer is accepted within seconds and a storm of random kids costs one
+ *   fetch per cooldown (catalogue G1, G9).
+ * - Background refresh every `refreshInterval`, without making any request wait.
+ * - Outage: the last good key set keeps serving up to `maxStale` after its fetch; past that, or
+ *   with no keys at all, verification fails with 503 `temporarily_unavailable` and `Retry-After`.
+ * - Byte cap, key-count cap, timeout, no redirects, no private keys (catalogue G3–G7, D10).
+ */
+import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose'
+import type { Dispatcher } from 'undici'
+import { AuthError } from './errors.js'
+import { discover } from './lib/discovery.js'
+import { fetchJson } from './lib/fetch-json.js'
+import type { Logger } from './logger.js'
+
+/** Tuning for the JWKS layer; every field has a safe default. */
+export interface JwksOptions {
+  /** Minimum time between two fetches triggered by unknown kids or failures, ms. @default 5000 */
+  cooldown?: number
+  /** Background refresh period, ms. @default 600000 (10 min) */
+  refreshInterval?: number
+  /** How long the last good key set keeps serving while the JWKS endpoint is down, ms. @default 3600000 (1 h) */
+  maxStale?: number
+  /** Timeout for one JWKS or discovery request, ms. @default 5000 */
+  timeout?: number
+  /** Response body cap, bytes. @default 262144 (256 KiB) */
+  maxBytes?: number
+  /** Most keys accepted in one set. @default 100 */
+  maxKeys?: number
+}
+
+/** Every JWKS tuning field, resolved. */
+export type ResolvedJwksOptions = Readonly<Required<JwksOptions>>
+
+export const JWKS_DEFAULTS: ResolvedJwksOptions = Object.freeze({
+  cooldown: 5_000,
+  refreshInterval: 600_000,
+  maxStale: 3_600_000,
+  timeout: 5_000,
+  maxBytes: 262_144,
+  maxKeys: 100,
+})
+
+interface KeySourceConfig {
+  readonly issuer: string
+  readonly jwksUri: string | undefined
+  readonly jwks: ResolvedJwksOptions
+  readonly allowInsecureHttp: boolean
+  readonly dispatcher: Dispatcher | undefined
+  readonly logger: Logger
+  readonly realm: string
+}
+
+type LocalSet = ReturnType<typeof createLocalJWKSet>
+
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'priv']
+
+export class KeySource {
+  readonly #config: KeySourceConfig
+  #set: LocalSet | undefined
+  #kids = new Set<string>()
+  #version = 0
+  #jwksUri: string | undefined
+  #lastSuccess = Number.NEGATIVE_INFINITY
+  #lastAttempt = Number.NEGATIVE_INFINITY
+  #pending: Promise<boolean> | undefined
+  #timer: NodeJS.Timeout | undefined
+  #failures = 0
+
+  constructor(config: KeySourceConfig) {
+    this.#config = config
+    this.#jwksUri = config.jwksUri
+  }
+
+  /** Starts the first fetch and the background refresh; never throws. */
+  start(): void {
+    void this.#refresh()
+    if (this.#timer === undefined) {
+      this.#timer = setInterval(() => void this.#refresh(), this.#config.jwks.refreshInterval)
+      this.#timer.unref()
+    }
+  }
+
+  /** Resolves once the first fetch settled (successfully or not). */
+  async ready(): Promise<boolean> {
+    if (this.#set !== undefined) return true
+    return this.#pending ?? this.#refresh()
+  }
+
+  close(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer)
+    this.#timer = undefined
+  }
+
+  /** Increases whenever a new key set is installed. */
+  get version(): number {
+    return this.#version
+  }
+
+  hasKid(kid: string): boolean {
+    return this.#kids.has(kid)
+  }
+
+  /** A jose key resolver bound to this source. */
+  readonly getKey: JWTVerifyGetKey = async (header, token) => {
+    const set = await this.#usableSet()
+    try {
+      return await set(header, token)
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'ERR_JWKS_NO_MATCHING_KEY') throw err
+      // Unknown kid: maybe a key rotated in at the issuer. One refetch per cooldown, shared.
+      if (this.#pending === undefined && !this.#cooledDown()) throw err
+      const ok = await (this.#pending ?? this.#refresh())
+      if (!ok) throw this.#unavailable()
+      return (this.#set ?? set)(header, token)
+    }
+  }
+
+  async #usableSet(): Promise<LocalSet> {
+    const age = Date.now() - this.#lastSuccess
+    if (this.#set !== undefined && age <= this.#config.jwks.maxStale) {
+      if (
+        age > this.#config.jwks.refreshInterval &&
+        this.#pending === undefined &&
+        this.#cooledDown()
+      ) {
+        void this.#refresh()
+      }
+      return this.#set
+    }
+    // No keys, or keys past the hard limit: wait for a fetch, if one may be made.
+    if (this.#pending !== undefined || this.#cooledDown()) await (this.#pending ?? this.#refresh())
+    if (this.#set !== undefined && Date.now() - this.#lastSuccess <= this.#config.jwks.maxStale) {
+      return this.#set
+    }
+    throw this.#unavailable()
+  }
+
+  #cooledDown(): boolean {
+    return Date.now() - this.#lastAttempt >= this.#config.jwks.cooldown
+  }
+
+  #unavailable(): AuthError {
+    const wait = this.#lastAttempt + this.#config.jwks.cooldown - Date.now()
+    return new AuthError('temporarily_unavailable', 'jwks_unavailable', {
+      realm: this.#config.realm,
+      retryAfter: Math.max(1, wait / 1000),
+    })
+  }
+
+  /** One fetch at a time; resolves true when a new key set was installed. */
+  #refresh(): Promise<boolean> {
+    if (this.#pending !== undefined) return this.#pending
+    this.#lastAttempt = Date.now()
+    const pending = this.#fetch().then(
+      () => {
+        this.#failures = 0
+        return true
+      },
+      (err: unknown) => {
+        this.#failures++
+        this.#logFailure(err)
+        return false
+      },
+    )
+    this.#pending = pending.finally(() => {
+      this.#pending = undefined
+    })
+    return this.#pending
+  }
+
+  async #fetch(): Promise<void> {
+    const { jwks, dispatcher, issuer, allowInsecureHttp } = this.#config
+    const limits = { timeout: jwks.timeout, maxBytes: jwks.maxBytes, dispatcher }
+    this.#jwksUri ??= (await discover(issuer, limits, allowInsecureHttp)).jwks_uri
+    const body = await fetchJson(
+      this.#jwksUri,
+      'application/jwk-set+json, application/json',
+      limits,
+    )
+    const { set, kids } = parseKeySet(body, jwks.maxKeys)
+    this.#set = set
+    this.#kids = kids
+    this.#version++
+    this.#lastSuccess = Date.now()
+  }
+
+  #logFailure(err: unknown): void {
+    const stale = this.#set !== undefined
+    // Rate-limited by construction: at most one attempt per cooldown reaches this line.
+    this.#config.logger.error(
+      {
+        event: 'jwks_fetch_failed',
+        issuer: this.#config.issuer,
+        jwks_uri: this.#jwksUri,
+        error: err instanceof Error ? err.message : 'unknown error',
+        consecutive_failures: this.#failures,
+        serving_last_good_keys: stale,
+      },
+      'svcauth: fetching the issuer key set failed',
+    )
+  }
+}
+
+function parseKeySet(body: unknown, maxKeys: number): { set: LocalSet; kids: Set<string> } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new Error('JWKS is not a JSON object')
+  }
+  const keys = (body as { keys?: unknown }).keys
+  if (!Array.isArray(keys)) throw new Error('JWKS has no "keys" array')
+  if (keys.length > maxKeys)
+    throw new Error(`JWKS has ${keys.length} keys, over the cap of ${maxKeys}`)
+  const kids = new Set<string>()
+  for (const key of keys as unknown[]) {
+    if (typeof key !== 'object' || key === null || Array.isArray(key)) {
+      throw new Error('JWKS member is not an object')
+    }
+    for (const member of PRIVATE_MEMBERS) {
+      if (Object.prototype.hasOwnProperty.call(key, member)) {
+        throw new Error('JWKS members must be public keys')
+      }
+    }
+    const kid = (key as { kid?: unknown }).kid
+    if (typeof kid === 'string') kids.add(kid)
+  }
+  const jwks: JSONWebKeySet = { keys: keys as JSONWebKeySet['keys'] }
+  return { set: createLocalJWKSet(jwks), kids }
+}

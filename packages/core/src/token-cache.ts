@@ -1,0 +1,81 @@
+/**
+ * Verified-token cache: service tokens are reused for their whole lifetime across thousands of
+ * calls, so the signature check is not repeated. Keyed by the exact token string (a malleated
+ * token is a different key and is verified afresh; revocation keys on `iss` + `jti`, never on the
+ * string: catalogue B8). Bounded by entries; TTL = min(time to `exp`, `maxTtl`); time claims are
+ * re-checked on every hit; an entry whose `kid` left its issuer's key set is dropped.
+ */
+import { LRUCache } from 'lru-cache'
+import { AuthError } from './errors.js'
+import type { Principal } from './principal.js'
+
+export interface CacheSource {
+  readonly version: number
+  hasKid(kid: string): boolean
+}
+
+export interface CacheEntryMeta {
+  readonly kid: string | undefined
+  readonly source: CacheSource
+  readonly version: number
+  readonly nbf: number | undefined
+  readonly iat: number | undefined
+  readonly tolerance: number
+  readonly maxTokenAge: number | undefined
+}
+
+interface Entry extends CacheEntryMeta {
+  readonly principal: Principal
+  readonly exp: number
+}
+
+export class TokenCache {
+  readonly #lru: LRUCache<string, Entry>
+  readonly #maxTtl: number
+
+  constructor(options: { readonly max: number; readonly maxTtl: number }) {
+    this.#lru = new LRUCache<string, Entry>({ max: options.max })
+    this.#maxTtl = options.maxTtl
+  }
+
+  /** The cached principal, an AuthError when a cached token has since expired, or undefined. */
+  get(token: string, now: number): Principal | AuthError | undefined {
+    const entry = this.#lru.get(token)
+    if (entry === undefined) return undefined
+    if (entry.exp <= now - entry.tolerance) {
+      this.#lru.delete(token)
+      return new AuthError('invalid_token', 'expired')
+    }
+    if (entry.nbf !== undefined && entry.nbf > now + entry.tolerance) {
+      return new AuthError('invalid_token', 'not_yet_valid')
+    }
+    if (
+      entry.maxTokenAge !== undefined &&
+      entry.iat !== undefined &&
+      now - entry.iat - entry.tolerance > entry.maxTokenAge
+    ) {
+      this.#lru.delete(token)
+      return new AuthError('invalid_token', 'token_too_old')
+    }
+    if (entry.version !== entry.source.version) {
+      // The key set changed: keep the entry only if its key is still published.
+      if (entry.kid === undefined || !entry.source.hasKid(entry.kid)) {
+        this.#lru.delete(token)
+        return undefined
+      }
+      this.#lru.set(token, { ...entry, version: entry.source.version }, { noUpdateTTL: true })
+    }
+    return entry.principal
+  }
+
+  set(token: string, principal: Principal, meta: CacheEntryMeta): void {
+    const exp = principal.expiresAt.getTime() / 1000
+    const ttlSeconds = Math.min(exp + meta.tolerance - Date.now() / 1000, this.#maxTtl)
+    if (ttlSeconds <= 0) return
+    this.#lru.set(token, { ...meta, principal, exp }, { ttl: Math.ceil(ttlSeconds * 1000) })
+  }
+
+  clear(): void {
+    this.#lru.clear()
+  }
+}

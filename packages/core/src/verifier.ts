@@ -1,0 +1,234 @@
+/**
+ * The inbound pipeline: bearer extraction → verified-token cache → issuer selection by the
+ * allow-listed `iss` → header policy (`typ`, `crit`) → jose signature and registered-claim checks
+ * against that issuer's keys → the claim checks jose does not do → Principal.
+ */
+import { decodeJwt, jwtVerify, type JWTHeaderParameters, type JWTVerifyOptions } from 'jose'
+import { extractBearer, type RequestLike } from './bearer.js'
+import { checkClaims } from './claims.js'
+import { AuthError, isAuthError } from './errors.js'
+import { KeySource } from './key-source.js'
+import { toAuthError } from './lib/jose-errors.js'
+import {
+  resolveOptions,
+  type ResolvedIssuer,
+  type ResolvedOptions,
+  type VerifierOptions,
+} from './options.js'
+import { buildPrincipal, type Principal } from './principal.js'
+import { TokenCache } from './token-cache.js'
+
+/** Options of {@link createAuthenticator}: the verifier's, plus optional authentication. */
+export interface AuthenticatorOptions extends VerifierOptions {
+  /** No token → the request continues anonymously; a present but invalid token is still 401. @default false */
+  optional?: boolean
+}
+
+/** Verifies bearer tokens for one service. Framework-free: the adapters call it. */
+export interface Authenticator {
+  /** The resolved, frozen options. */
+  readonly options: ResolvedOptions
+  readonly optional: boolean
+  readonly realm: string
+  /** Verifies a token string; resolves the Principal or rejects with an AuthError. */
+  verify(token: string): Promise<Principal>
+  /**
+   * Authenticates a request: the Principal, `undefined` for an anonymous request in optional
+   * mode, or an AuthError rejection.
+   */
+  authenticate(req: RequestLike): Promise<Principal | undefined>
+  /** Resolves when every issuer's first key fetch has settled; true when all have keys. */
+  ready(): Promise<boolean>
+  /** Stops background key refreshes. */
+  close(): void
+}
+
+interface IssuerRuntime {
+  readonly config: ResolvedIssuer
+  readonly source: KeySource
+  readonly verifyOptions: JWTVerifyOptions
+}
+
+/**
+ * Builds an Authenticator and starts fetching keys in the background (boot never fails on it).
+ *
+ * @example
+ * ```ts
+ * const auth = createAuthenticator({
+ *   issuer: 'https://hydra.example/',
+ *   audience: 'smd',
+ *   jwksUri: 'https://hydra.example/.well-known/jwks.json',
+ * })
+ * const principal = await auth.authenticate({ headers: req.headers, rawHeaders: req.rawHeaders })
+ * ```
+ */
+export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
+  const resolved = resolveOptions(options)
+  const optional = options.optional === true
+  const { realm } = resolved
+  const runtimes = new Map<string, IssuerRuntime>()
+  for (const config of resolved.issuers) {
+    const source = new KeySource({
+      issuer: config.issuer,
+      jwksUri: config.jwksUri,
+      jwks: resolved.jwks,
+      allowInsecureHttp: resolved.allowInsecureHttp,
+      dispatcher: resolved.dispatcher,
+      logger: resolved.logger,
+      realm,
+    })
+    runtimes.set(config.issuer, {
+      config,
+      source,
+      verifyOptions: verifyOptionsFor(config, resolved),
+    })
+    if (config.audience === false) {
+      resolved.logger.warn(
+        { event: 'audience_check_disabled', issuer: config.issuer },
+        `svcauth: audience check disabled for ${config.issuer}; any token from this issuer is accepted for this service`,
+      )
+    }
+  }
+  const only = runtimes.size === 1 ? [...runtimes.values()][0] : undefined
+  const cache = resolved.cache === false ? undefined : new TokenCache(resolved.cache)
+  for (const runtime of runtimes.values()) runtime.source.start()
+
+  const select = (token: string): IssuerRuntime => {
+    if (only !== undefined) return only // jose still checks `iss` exactly
+    let iss: unknown
+    try {
+      iss = decodeJwt(token).iss
+    } catch (err) {
+      throw toAuthError(err, token, realm)
+    }
+    const runtime = typeof iss === 'string' ? runtimes.get(iss) : undefined
+    if (runtime === undefined) throw new AuthError('invalid_token', 'iss_invalid', { realm })
+    return runtime
+  }
+
+  const checkHeader = (header: JWTHeaderParameters): void => {
+    if (header.crit !== undefined)
+      throw new AuthError('invalid_token', 'crit_unsupported', { realm })
+    if (!typAllowed(header.typ, resolved.strict)) {
+      throw new AuthError('invalid_token', 'typ_invalid', { realm })
+    }
+  }
+
+  const verifyUncached = async (token: string): Promise<Principal> => {
+    const runtime = select(token)
+    let payload: Record<string, unknown>
+    let kid: string | undefined
+    try {
+      const result = await jwtVerify(
+        token,
+        async (header, input) => {
+          checkHeader(header)
+          return runtime.source.getKey(header, input)
+        },
+        runtime.verifyOptions,
+      )
+      payload = result.payload
+      kid = typeof result.protectedHeader.kid === 'string' ? result.protectedHeader.kid : undefined
+    } catch (err) {
+      throw toAuthError(err, token, realm)
+    }
+    const checked = checkClaims(payload, resolved, Math.floor(Date.now() / 1000))
+    const principal = buildPrincipal({
+      ...checked,
+      token,
+      actorTypeRule: resolved.actorType,
+    })
+    cache?.set(token, principal, {
+      kid,
+      source: runtime.source,
+      version: runtime.source.version,
+      nbf: typeof payload.nbf === 'number' ? payload.nbf : undefined,
+      iat: typeof payload.iat === 'number' ? payload.iat : undefined,
+      tolerance: resolved.clockTolerance,
+      maxTokenAge: resolved.maxTokenAge,
+    })
+    return principal
+  }
+
+  const verify = async (token: string): Promise<Principal> => {
+    let principal: Principal
+    if (cache !== undefined) {
+      const hit = cache.get(token, Math.floor(Date.now() / 1000))
+      if (hit instanceof AuthError) throw hit.withRealm(realm)
+      principal = hit ?? (await verifyUncached(token))
+    } else {
+      principal = await verifyUncached(token)
+    }
+    if (resolved.isRevoked !== undefined) await checkRevoked(principal)
+    return principal
+  }
+
+  const checkRevoked = async (principal: Principal): Promise<void> => {
+    let revoked: boolean
+    try {
+      revoked = await (resolved.isRevoked as (p: Principal) => boolean | Promise<boolean>)(
+        principal,
+      )
+    } catch (cause) {
+      resolved.logger.error(
+        {
+          event: 'revocation_check_failed',
+          error: cause instanceof Error ? cause.message : 'error',
+        },
+        'svcauth: the isRevoked hook threw',
+      )
+      throw new AuthError('temporarily_unavailable', 'verification_failed', { realm, cause })
+    }
+    if (revoked) throw new AuthError('invalid_token', 'revoked', { realm })
+  }
+
+  return Object.freeze({
+    options: resolved,
+    optional,
+    realm,
+    verify,
+    async authenticate(req: RequestLike): Promise<Principal | undefined> {
+      const token = extractBearer(req, { maxTokenBytes: resolved.maxTokenBytes, realm })
+      if (token === undefined) {
+        if (optional) return undefined
+        throw new AuthError('unauthorized', 'missing_token', { realm })
+      }
+      try {
+        return await verify(token)
+      } catch (err) {
+        throw isAuthError(err) ? err : toAuthError(err, token, realm)
+      }
+    },
+    async ready(): Promise<boolean> {
+      const results = await Promise.all([...runtimes.values()].map((r) => r.source.ready()))
+      return results.every(Boolean)
+    },
+    close(): void {
+      for (const runtime of runtimes.values()) runtime.source.close()
+      cache?.clear()
+    },
+  })
+}
+
+function verifyOptionsFor(config: ResolvedIssuer, resolved: ResolvedOptions): JWTVerifyOptions {
+  const required = resolved.strict ? ['exp', 'iat', 'sub', 'client_id', 'jti'] : ['exp']
+  return Object.freeze({
+    issuer: config.issuer,
+    ...(config.audience === false ? {} : { audience: [...config.audience] }),
+    algorithms: [...config.algorithms],
+    clockTolerance: resolved.clockTolerance,
+    ...(resolved.maxTokenAge === undefined ? {} : { maxTokenAge: resolved.maxTokenAge }),
+    requiredClaims: required,
+  })
+}
+
+/**
+ * `typ` policy (RFC 9068 §4, RFC 8725 §3.11): by default `at+jwt`, `application/at+jwt`, `JWT`
+ * (Hydra) or none; strict mode requires `at+jwt`. Media types compare case-insensitively.
+ */
+function typAllowed(typ: unknown, strict: boolean): boolean {
+  if (typ === undefined) return !strict
+  if (typeof typ !== 'string') return false
+  const t = typ.toLowerCase().replace(/^application\//, '')
+  return t === 'at+jwt' || (!strict && t === 'jwt')
+}

@@ -1,0 +1,8 @@
+/**
+ * @svcauth/express: the Express adapter. Every public export is listed here by name.
+ */
+export { authenticate } from './authenticate.js'
+export type { AuthenticateMiddleware, AuthenticateOptions } from './authenticate.js'
+export { requireActor, requireAnyScope, requireClaim, requireScopes } from './guards.js'
+export { AuthError, currentAuthContext, isAuthError, rawToken } from '@svcauth/core'
+export type { AuthErrorCode, AuthErrorReason, Principal } from '@svcauth/core'

@@ -1,0 +1,20 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  resolve: {
+    // Resolve workspace packages to their TypeScript sources (see each package's exports map).
+    conditions: ['@svcauth/source'],
+  },
+  ssr: {
+    resolve: {
+      conditions: ['@svcauth/source'],
+    },
+  },
+  test: {
+    include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
+    exclude: ['**/node_modules/**', 'test/bench/**'],
+    testTimeout: 15_000,
+    hookTimeout: 30_000,
+    pool: 'forks',
+  },
+})
