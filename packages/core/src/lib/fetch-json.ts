@@ -43,12 +43,12 @@ export async function fetchJson(
     throw new FetchError(`request failed: ${describe(cause)}`, undefined, { cause })
   }
   if (res.statusCode !== 200) {
-    res.body.destroy()
+    discard(res.body)
     throw new FetchError(`expected 200 OK, got ${res.statusCode}`, res.statusCode)
   }
   const declared = Number(res.headers['content-length'])
   if (Number.isFinite(declared) && declared > limits.maxBytes) {
-    res.body.destroy()
+    discard(res.body)
     throw new FetchError(`response of ${declared} bytes exceeds the ${limits.maxBytes}-byte cap`)
   }
   const chunks: Buffer[] = []
@@ -57,7 +57,7 @@ export async function fetchJson(
     for await (const chunk of res.body as AsyncIterable<Buffer>) {
       total += chunk.length
       if (total > limits.maxBytes) {
-        res.body.destroy()
+        discard(res.body)
         throw new FetchError(`response exceeds the ${limits.maxBytes}-byte cap`)
       }
       chunks.push(chunk)
@@ -71,6 +71,12 @@ export async function fetchJson(
   } catch (cause) {
     throw new FetchError('response is not JSON', 200, { cause })
   }
+}
+
+/** Drops a response body without reading it; the abort error this raises is expected. */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => undefined)
+  body.destroy()
 }
 
 function describe(err: unknown): string {

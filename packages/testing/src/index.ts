@@ -1,0 +1,6 @@
+/**
+ * @svcauth/testing: an in-process issuer on loopback for svcauth's tests and yours.
+ * Every public export is listed here by name.
+ */
+export { createTestIssuer } from './issuer.js'
+export type { DiscoveryMode, JwksMode, TestIssuer, TestIssuerOptions } from './issuer.js'

@@ -1,0 +1,342 @@
+/**
+ * An in-process OAuth 2.0 / OIDC issuer for tests, on loopback: discovery metadata (OIDC and
+ * RFC 8414), a JWKS that can be made to fail, hang, stall, redirect or return garbage, key
+ * rotation, and token minting shaped like Ory Hydra's JWT access tokens (or RFC 9068 `at+jwt`).
+ */
+import { randomUUID } from 'node:crypto'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import { SignJWT } from 'jose'
+import { createSigningKey, signRawWith, type SigningKey } from './keys.js'
+
+/** How the JWKS endpoint answers. */
+export type JwksMode =
+  | 'ok'
+  | 'fail'
+  | 'hang'
+  | 'garbage'
+  | 'stall-body'
+  | 'redirect'
+  | { status: number; body: string; headers?: Record<string, string> }
+
+/** How the discovery endpoints answer. */
+export type DiscoveryMode = 'ok' | 'fail' | 'hang' | { status: number; body: string }
+
+export interface TestIssuerOptions {
+  /** @default '127.0.0.1' */
+  host?: string
+  /** @default 0 (a free port) */
+  port?: number
+  /** Issuer string ends with '/', like OpenCHAMI's Hydra. @default false */
+  trailingSlash?: boolean
+  /** RSA keys published at start (Hydra publishes two). @default 2 */
+  keyCount?: number
+  /** RSA modulus length. @default 2048 */
+  modulusLength?: number
+  /** Token lifetime, seconds. @default 3600 */
+  tokenTtl?: number
+  /** Serve discovery metadata. @default true */
+  discovery?: boolean
+}
+
+interface MintOptions {
+  scope?: readonly string[]
+  audience?: readonly string[]
+  /** Lifetime in seconds; negative values mint already-expired tokens. */
+  ttl?: number
+  /** Extra claims merged over the defaults; a claim set to undefined is removed. */
+  claims?: Record<string, unknown>
+  /** Extra header parameters merged over the defaults. */
+  header?: Record<string, unknown>
+  /** Sign with this (possibly unpublished) key. */
+  kid?: string
+}
+
+export interface TestIssuer {
+  readonly issuer: string
+  readonly origin: string
+  readonly jwksUri: string
+  readonly hits: { readonly jwks: number; readonly discovery: number; readonly evil: number }
+  readonly jwksRequests: readonly { headers: Record<string, string | string[] | undefined> }[]
+  readonly kids: readonly string[]
+  readonly signingKid: string
+  /** A Hydra client-credentials token: `typ: JWT`, `sub === client_id`, `aud: []` unless given, `scp`, `ext: {}`, `nbf = iat`. */
+  mintClientToken(opts: MintOptions & { clientId: string }): Promise<string>
+  /** A Hydra authorization-code token: the same shape with `sub` = the user. */
+  mintUserToken(opts: MintOptions & { sub: string; clientId: string }): Promise<string>
+  /** An RFC 9068 token: `typ: at+jwt`, `scope` as a space-delimited string. */
+  mintAccessToken(opts?: Omit<MintOptions, 'scope' | 'audience'>): Promise<string>
+  /** Signs arbitrary header and payload text with a key of this issuer. */
+  signRaw(
+    header: Record<string, unknown> | string,
+    payload: Record<string, unknown> | string,
+    opts?: { kid?: string },
+  ): Promise<string>
+  /** Adds a new key, publishes it and signs with it from now on; returns its kid. */
+  rotateKey(): Promise<string>
+  /** Stops publishing a key (it can still sign, to present tokens for removed keys). */
+  removeKey(kid: string): void
+  /** Publishes an extra JWK verbatim. */
+  publishJwk(jwk: Record<string, unknown>): void
+  setJwksMode(mode: JwksMode): void
+  setDiscoveryMode(mode: DiscoveryMode): void
+  setDiscoveryOverrides(fields: Record<string, unknown>): void
+  close(): Promise<void>
+}
+
+/**
+ * Starts a test issuer on loopback.
+ *
+ * @example
+ * ```ts
+ * const issuer = await createTestIssuer()
+ * const token = await issuer.mintClientToken({ clientId: 'bss', scope: ['smd.read'], audience: ['smd'] })
+ * // authenticate({ issuer: issuer.issuer, audience: 'smd', jwksUri: issuer.jwksUri })
+ * await issuer.close()
+ * ```
+ */
+export async function createTestIssuer(options: TestIssuerOptions = {}): Promise<TestIssuer> {
+  const host = options.host ?? '127.0.0.1'
+  const modulusLength = options.modulusLength ?? 2048
+  const tokenTtl = options.tokenTtl ?? 3600
+  const keys = new Map<string, SigningKey>()
+  const published: string[] = []
+  const extraJwks: Record<string, unknown>[] = []
+  for (let i = 0; i < (options.keyCount ?? 2); i++) {
+    const key = await createSigningKey(modulusLength)
+    keys.set(key.kid, key)
+    published.push(key.kid)
+  }
+  let signingKid = published[published.length - 1] ?? (await addKey())
+  let jwksMode: JwksMode = 'ok'
+  let discoveryMode: DiscoveryMode = 'ok'
+  let overrides: Record<string, unknown> = {}
+  const hits = { jwks: 0, discovery: 0, evil: 0 }
+  const jwksRequests: { headers: Record<string, string | string[] | undefined> }[] = []
+  const sockets = new Set<Socket>()
+
+  async function addKey(): Promise<string> {
+    const key = await createSigningKey(modulusLength)
+    keys.set(key.kid, key)
+    published.push(key.kid)
+    return key.kid
+  }
+
+  const jwksBody = (): string =>
+    JSON.stringify({
+      keys: [...published.map((kid) => keys.get(kid)?.publicJwk), ...extraJwks],
+    })
+
+  const server = createServer((req, res) => {
+    handle(req, res)
+  })
+  server.on('connection', (socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve))
+  const { port } = server.address() as AddressInfo
+  const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  const issuer = options.trailingSlash === true ? `${origin}/` : origin
+  const jwksUri = `${origin}/.well-known/jwks.json`
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0]
+    if (path === '/.well-known/jwks.json') {
+      hits.jwks++
+      jwksRequests.push({ headers: { ...req.headers } })
+      serveJwks(res)
+      return
+    }
+    if (path === '/evil') {
+      hits.evil++
+      send(res, 200, jwksBody(), 'application/json')
+      return
+    }
+    if (
+      options.discovery !== false &&
+      (path === '/.well-known/openid-configuration' ||
+        path === '/.well-known/oauth-authorization-server')
+    ) {
+      hits.discovery++
+      serveDiscovery(res)
+      return
+    }
+    send(res, 404, JSON.stringify({ error: 'not_found' }), 'application/json')
+  }
+
+  function serveJwks(res: ServerResponse): void {
+    const mode = jwksMode
+    if (mode === 'hang') return
+    if (mode === 'ok') {
+      send(res, 200, jwksBody(), 'application/jwk-set+json')
+      return
+    }
+    if (mode === 'fail') {
+      send(res, 500, 'internal error', 'text/plain')
+      return
+    }
+    if (mode === 'garbage') {
+      send(res, 200, '{', 'application/json')
+      return
+    }
+    if (mode === 'redirect') {
+      res.writeHead(302, { location: '/evil' }).end()
+      return
+    }
+    if (mode === 'stall-body') {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.write('{"keys":[')
+      return
+    }
+    res.writeHead(mode.status, { 'content-type': 'application/json', ...mode.headers })
+    res.end(mode.body)
+  }
+
+  function serveDiscovery(res: ServerResponse): void {
+    const mode = discoveryMode
+    if (mode === 'hang') return
+    if (mode === 'fail') {
+      send(res, 500, 'internal error', 'text/plain')
+      return
+    }
+    if (mode !== 'ok') {
+      send(res, mode.status, mode.body, 'application/json')
+      return
+    }
+    const doc = {
+      issuer,
+      jwks_uri: jwksUri,
+      token_endpoint: `${origin}/oauth2/token`,
+      grant_types_supported: ['client_credentials'],
+      token_endpoint_auth_methods_supported: [
+        'client_secret_post',
+        'client_secret_basic',
+        'private_key_jwt',
+        'none',
+      ],
+      id_token_signing_alg_values_supported: ['RS256'],
+      ...overrides,
+    }
+    send(res, 200, JSON.stringify(doc), 'application/json')
+  }
+
+  function keyFor(kid: string | undefined): SigningKey {
+    const key = keys.get(kid ?? signingKid)
+    if (key === undefined) throw new Error(`test issuer: no key ${String(kid)}`)
+    return key
+  }
+
+  async function sign(
+    claims: Record<string, unknown>,
+    header: Record<string, unknown>,
+    kid: string | undefined,
+  ): Promise<string> {
+    const key = keyFor(kid)
+    const payload: Record<string, unknown> = {}
+    for (const [name, value] of Object.entries(claims))
+      if (value !== undefined) payload[name] = value
+    return new SignJWT(payload)
+      .setProtectedHeader({ alg: 'RS256', kid: key.kid, ...header })
+      .sign(key.privateKey)
+  }
+
+  function hydraClaims(sub: string, clientId: string, opts: MintOptions): Record<string, unknown> {
+    const iat = Math.floor(Date.now() / 1000)
+    const ttl = opts.ttl ?? tokenTtl
+    return {
+      aud: [...(opts.audience ?? [])],
+      client_id: clientId,
+      exp: iat + ttl,
+      ext: {},
+      iat: ttl < 0 ? iat + ttl - 60 : iat,
+      iss: issuer,
+      jti: randomUUID(),
+      nbf: ttl < 0 ? iat + ttl - 60 : iat,
+      scp: [...(opts.scope ?? [])],
+      sub,
+      ...opts.claims,
+    }
+  }
+
+  return {
+    issuer,
+    origin,
+    jwksUri,
+    hits,
+    jwksRequests,
+    get kids() {
+      return [...published]
+    },
+    get signingKid() {
+      return signingKid
+    },
+    mintClientToken(opts) {
+      return sign(
+        hydraClaims(opts.clientId, opts.clientId, opts),
+        { typ: 'JWT', ...opts.header },
+        opts.kid,
+      )
+    },
+    mintUserToken(opts) {
+      return sign(
+        hydraClaims(opts.sub, opts.clientId, opts),
+        { typ: 'JWT', ...opts.header },
+        opts.kid,
+      )
+    },
+    mintAccessToken(opts = {}) {
+      const iat = Math.floor(Date.now() / 1000)
+      const claims = {
+        iss: issuer,
+        sub: 'user-1',
+        client_id: 'cli-1',
+        aud: 'https://api.test',
+        iat,
+        exp: iat + tokenTtl,
+        jti: randomUUID(),
+        scope: 'read write',
+        ...opts.claims,
+      }
+      return sign(claims, { typ: 'at+jwt', ...opts.header }, opts.kid)
+    },
+    signRaw(header, payload, opts = {}) {
+      const key = keyFor(opts.kid)
+      const h = typeof header === 'string' ? header : { alg: 'RS256', kid: key.kid, ...header }
+      return Promise.resolve(signRawWith(key, h, payload))
+    },
+    async rotateKey() {
+      signingKid = await addKey()
+      return signingKid
+    },
+    removeKey(kid) {
+      const i = published.indexOf(kid)
+      if (i !== -1) published.splice(i, 1)
+    },
+    publishJwk(jwk) {
+      extraJwks.push(jwk)
+    },
+    setJwksMode(mode) {
+      jwksMode = mode
+    },
+    setDiscoveryMode(mode) {
+      discoveryMode = mode
+    },
+    setDiscoveryOverrides(fields) {
+      overrides = { ...fields }
+    },
+    close() {
+      for (const socket of sockets) socket.destroy()
+      return new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve()
+        })
+      })
+    },
+  }
+}
+
+function send(res: ServerResponse, status: number, body: string, type: string): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) })
+  res.end(body)
+}

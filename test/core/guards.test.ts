@@ -1,0 +1,141 @@
+/**
+ * Guards as plain functions (catalogue F1–F10).
+ */
+import {
+  isAuthError,
+  requireActor,
+  requireAnyScope,
+  requireClaim,
+  requireScopes,
+  runGuard,
+  type Guard,
+  type Principal,
+} from '@svcauth/core'
+import { describe, expect, it } from 'vitest'
+
+function principal(scopes: string[], extra: Partial<Principal> = {}): Principal {
+  return {
+    actorType: 'client',
+    actorId: 'bss',
+    sub: 'bss',
+    clientId: 'bss',
+    scopes: new Set(scopes),
+    act: undefined,
+    issuer: 'https://as.test/',
+    audience: ['smd'],
+    expiresAt: new Date(Date.now() + 60_000),
+    tokenId: 'j',
+    claims: Object.freeze(Object.assign(Object.create(null) as object, { role: 'operator' })),
+    ...extra,
+  }
+}
+
+function outcome(guard: Guard, p: Principal): string {
+  try {
+    guard(p)
+    return 'ok'
+  } catch (err) {
+    if (!isAuthError(err)) throw err
+    return `${err.status} ${err.reason}`
+  }
+}
+
+describe('guards', () => {
+  it('F1: a token with no scopes gets 403, not 401, naming the scope', () => {
+    try {
+      requireScopes('read')(principal([]))
+      expect.unreachable()
+    } catch (err) {
+      expect(isAuthError(err) && err.status).toBe(403)
+      expect(isAuthError(err) && err.headers['WWW-Authenticate']).toContain('scope="read"')
+    }
+  })
+
+  it('F2: no substring or prefix matching', () => {
+    for (const s of ['reader', 'read:all', 'xread', 'adminread', 'readwrite']) {
+      expect(outcome(requireScopes('read'), principal([s])), s).toBe('403 insufficient_scope')
+    }
+    expect(outcome(requireScopes('admin'), principal(['administrator']))).toBe(
+      '403 insufficient_scope',
+    )
+  })
+
+  it('F3: scopes are case-sensitive', () => {
+    expect(outcome(requireScopes('read'), principal(['READ']))).toBe('403 insufficient_scope')
+  })
+
+  it('F6: prototype-named scopes never match by accident', () => {
+    for (const s of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      expect(outcome(requireScopes(s), principal([])), s).toBe('403 insufficient_scope')
+      expect(outcome(requireScopes(s), principal([s])), s).toBe('ok')
+    }
+  })
+
+  it('F7: requireScopes needs all, requireAnyScope needs one, and empty lists are start-up errors', () => {
+    expect(outcome(requireScopes(['a', 'b']), principal(['a']))).toBe('403 insufficient_scope')
+    expect(outcome(requireScopes('a', 'b'), principal(['a', 'b', 'c']))).toBe('ok')
+    expect(outcome(requireAnyScope(['a', 'b']), principal(['a']))).toBe('ok')
+    expect(outcome(requireAnyScope('a', 'b'), principal(['c']))).toBe('403 insufficient_scope')
+    expect(() => requireScopes()).toThrow(TypeError)
+    expect(() => requireScopes([])).toThrow(TypeError)
+    expect(() => requireAnyScope()).toThrow(TypeError)
+    expect(() => requireScopes('a b')).toThrow(TypeError)
+    expect(() => requireScopes('')).toThrow(TypeError)
+  })
+
+  it('F10: requireActor separates services from users', () => {
+    expect(outcome(requireActor('user'), principal(['x']))).toBe('403 actor_not_allowed')
+    expect(outcome(requireActor('client'), principal(['x']))).toBe('ok')
+    expect(outcome(requireActor('user'), principal([], { actorType: 'user' }))).toBe('ok')
+    expect(() => requireActor('service' as 'user')).toThrow(TypeError)
+  })
+
+  it('requireClaim runs the predicate on the verified claim, and a throwing predicate refuses', () => {
+    expect(
+      outcome(
+        requireClaim('role', (r) => r === 'operator'),
+        principal([]),
+      ),
+    ).toBe('ok')
+    expect(
+      outcome(
+        requireClaim('role', (r) => r === 'admin'),
+        principal([]),
+      ),
+    ).toBe('403 claim_check_failed')
+    expect(
+      outcome(
+        requireClaim('toString', (v) => v !== undefined),
+        principal([]),
+      ),
+    ).toBe('403 claim_check_failed')
+    expect(
+      outcome(
+        requireClaim('role', () => {
+          throw new Error('boom')
+        }),
+        principal([]),
+      ),
+    ).toBe('403 claim_check_failed')
+    expect(() => requireClaim('', () => true)).toThrow(TypeError)
+  })
+
+  it('F9: runGuard fails closed when authentication never ran, and 401s anonymous callers', () => {
+    const g = requireScopes('read')
+    try {
+      runGuard(g, undefined)
+      expect.unreachable()
+    } catch (err) {
+      expect(isAuthError(err) && `${err.status} ${err.reason}`).toBe('401 auth_not_configured')
+    }
+    try {
+      runGuard(g, { principal: undefined, realm: 'smd' })
+      expect.unreachable()
+    } catch (err) {
+      expect(isAuthError(err) && err.headers['WWW-Authenticate']).toBe('Bearer realm="smd"')
+    }
+    expect(() => {
+      runGuard(g, { principal: principal(['read']), realm: 'smd' })
+    }).not.toThrow()
+  })
+})
