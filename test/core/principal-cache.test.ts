@@ -204,6 +204,21 @@ describe('verified-token cache', () => {
     }
   })
 
+  it('keeps cached entries bounded by approximate bytes', async () => {
+    // 64 KiB holds about 15 entries of a ~1 KB token plus the per-entry allowance.
+    const a = auth({ cache: { maxBytes: 64 * 1024 } })
+    const tokens = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        issuer.mintClientToken({ clientId: `c${i}`, audience: ['smd'] }),
+      ),
+    )
+    const first = await a.verify(tokens[0]!)
+    for (const t of tokens.slice(1)) await a.verify(t)
+    expect(await a.verify(tokens[0]!)).not.toBe(first)
+    const last = tokens[19]!
+    expect(await a.verify(last)).toBe(await a.verify(last))
+  })
+
   it('keeps cached entries bounded by max entries', async () => {
     const a = auth({ cache: { max: 2 } })
     const tokens = await Promise.all(

@@ -82,8 +82,11 @@ export interface VerifierOptions {
   actorType?: ActorTypeRule
   /** Revocation/denylist hook, called on every request (cache hits too); key it on `issuer` + `tokenId`. */
   isRevoked?: (principal: Principal) => boolean | Promise<boolean>
-  /** Verified-token cache, or `false` to verify every request. @default { max: 10000, maxTtl: 3600 } */
-  cache?: false | { max?: number; maxTtl?: number }
+  /**
+   * Verified-token cache, or `false` to verify every request. `maxTtl` in seconds, `maxBytes` an
+   * approximate memory bound. @default { max: 10000, maxTtl: 3600, maxBytes: 33554432 }
+   */
+  cache?: false | { max?: number; maxTtl?: number; maxBytes?: number }
   /** JWKS fetching and resilience tuning. */
   jwks?: JwksOptions
   /** Allow plain-HTTP issuer and JWKS URLs on non-loopback hosts (in-cluster issuers). @default false */
@@ -112,7 +115,8 @@ export interface ResolvedOptions {
   readonly scopeClaims: readonly string[]
   readonly actorType: ActorTypeRule | undefined
   readonly isRevoked: ((principal: Principal) => boolean | Promise<boolean>) | undefined
-  readonly cache: false | { readonly max: number; readonly maxTtl: number }
+  readonly cache:
+    false | { readonly max: number; readonly maxTtl: number; readonly maxBytes: number }
   readonly jwks: ResolvedJwksOptions
   readonly allowInsecureHttp: boolean
   readonly dispatcher: Dispatcher | undefined
@@ -198,6 +202,7 @@ function resolveCache(cache: VerifierOptions['cache']): ResolvedOptions['cache']
   return Object.freeze({
     max: num('cache.max', cache?.max, 10_000, 1, 10_000_000),
     maxTtl: num('cache.maxTtl', cache?.maxTtl, 3_600, 1, 86_400),
+    maxBytes: num('cache.maxBytes', cache?.maxBytes, 32 * 2 ** 20, 64 * 2 ** 10, 4 * 2 ** 30),
   })
 }
 

@@ -2,7 +2,7 @@
  * Verified-token cache: service tokens are reused for their whole lifetime across thousands of
  * calls, so the signature check is not repeated. Keyed by the exact token string (a malleated
  * token is a different key and is verified afresh; revocation keys on `iss` + `jti`, never on the
- * string: catalogue B8). Bounded by entries; TTL = min(time to `exp`, `maxTtl`); time claims are
+ * string: catalogue B8). Bounded by entries and bytes; TTL = min(time to `exp`, `maxTtl`); time claims are
  * re-checked on every hit; an entry whose `kid` left its issuer's key set is dropped.
  */
 import { LRUCache } from 'lru-cache'
@@ -24,6 +24,9 @@ export interface CacheEntryMeta {
   readonly maxTokenAge: number | undefined
 }
 
+/** Approximate bytes of a cached principal beyond its token string. */
+const ENTRY_OVERHEAD = 2048
+
 interface Entry extends CacheEntryMeta {
   readonly principal: Principal
   readonly exp: number
@@ -33,8 +36,17 @@ export class TokenCache {
   readonly #lru: LRUCache<string, Entry>
   readonly #maxTtl: number
 
-  constructor(options: { readonly max: number; readonly maxTtl: number }) {
-    this.#lru = new LRUCache<string, Entry>({ max: options.max })
+  constructor(options: {
+    readonly max: number
+    readonly maxTtl: number
+    readonly maxBytes: number
+  }) {
+    this.#lru = new LRUCache<string, Entry>({
+      max: options.max,
+      maxSize: options.maxBytes,
+      // The token string (UTF-16 in memory) plus a flat allowance for the principal and claims.
+      sizeCalculation: (_entry, token) => token.length * 2 + ENTRY_OVERHEAD,
+    })
     this.#maxTtl = options.maxTtl
   }
 
