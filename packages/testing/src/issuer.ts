@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { SignJWT } from 'jose'
+import { generateKeyPair, SignJWT } from 'jose'
 import { createSigningKey, signRawWith, type SigningKey } from './keys.js'
 
 /** How the JWKS endpoint answers. */
@@ -64,6 +64,11 @@ export interface TestIssuer {
   mintClientToken(opts: MintOptions & { clientId: string }): Promise<string>
   /** A Hydra authorization-code token: the same shape with `sub` = the user. */
   mintUserToken(opts: MintOptions & { sub: string; clientId: string }): Promise<string>
+  /**
+   * A forgery: a Hydra client-credentials token claiming this issuer and its current signing kid,
+   * signed with a fresh key that is not in the JWKS. Any verifier must refuse it.
+   */
+  forgeClientToken(opts: MintOptions & { clientId: string }): Promise<string>
   /** An RFC 9068 token: `typ: at+jwt`, `scope` as a space-delimited string. */
   mintAccessToken(opts?: Omit<MintOptions, 'scope' | 'audience'>): Promise<string>
   /** Signs arbitrary header and payload text with a key of this issuer. */
@@ -284,6 +289,18 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
         { typ: 'JWT', ...opts.header },
         opts.kid,
       )
+    },
+    async forgeClientToken(opts) {
+      const attacker = await generateKeyPair('RS256', { modulusLength })
+      const claims = hydraClaims(opts.clientId, opts.clientId, opts)
+      return new SignJWT(claims)
+        .setProtectedHeader({
+          alg: 'RS256',
+          kid: opts.kid ?? signingKid,
+          typ: 'JWT',
+          ...opts.header,
+        })
+        .sign(attacker.privateKey)
     },
     mintAccessToken(opts = {}) {
       const iat = Math.floor(Date.now() / 1000)
