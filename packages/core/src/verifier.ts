@@ -151,6 +151,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   }
 
   const verify = async (token: string): Promise<Principal> => {
+    // The size cap also guards direct verify() calls, before any decoding (catalogue A9, B6).
+    if (token.length > resolved.maxTokenBytes) {
+      throw new AuthError('invalid_token', 'token_too_large', { realm })
+    }
     let principal: Principal
     if (cache !== undefined) {
       const hit = cache.get(token, Math.floor(Date.now() / 1000))
