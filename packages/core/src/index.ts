@@ -2,6 +2,8 @@
  * @svcauth/core: framework-free inbound authentication for service-to-service calls.
  * Every public export is listed here by name.
  */
+export { asAuthError, attachAuthState, checkGuard, outcomeOf, readAuthState } from './adapter.js'
+export type { AdapterOptions, AuthOutcome, RequestAuthState } from './adapter.js'
 export { extractBearer } from './bearer.js'
 export type { RequestLike } from './bearer.js'
 export { currentAuthContext, runWithPrincipal } from './context.js'

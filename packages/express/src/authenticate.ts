@@ -3,20 +3,19 @@
  * request runs inside the auth context (AsyncLocalStorage).
  */
 import {
+  asAuthError,
+  attachAuthState,
   createAuthenticator,
   runWithPrincipal,
+  type AdapterOptions,
   type Authenticator,
-  type AuthenticatorOptions,
 } from '@svcauth/core'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import { fail } from './respond.js'
-import { setState } from './state.js'
+import { answer } from './respond.js'
+import './state.js'
 
-/** Options of {@link authenticate}: the core's, plus how errors are answered. */
-export interface AuthenticateOptions extends AuthenticatorOptions {
-  /** Answer auth errors with a JSON body (true) or pass them to `next(err)` (false). @default true */
-  respond?: boolean
-}
+/** Options of {@link authenticate}: the core's, plus `respond` (JSON answers or `next(err)`). */
+export type AuthenticateOptions = AdapterOptions
 
 /** The middleware, with its authenticator for `ready()` and `close()`. */
 export interface AuthenticateMiddleware extends RequestHandler {
@@ -41,22 +40,24 @@ export function authenticate(options: AuthenticateOptions): AuthenticateMiddlewa
   const respond = options.respond !== false
   const { realm } = authenticator
   const middleware = function authenticate(req: Request, res: Response, next: NextFunction): void {
-    authenticator
-      .authenticate({
-        headers: req.headers,
-        rawHeaders: req.rawHeaders,
-        url: req.originalUrl,
-        body: req.body as unknown,
-      })
-      .then(
-        (principal) => {
-          setState(req, { principal, realm, respond })
-          runWithPrincipal(principal, next)
-        },
-        (err: unknown) => {
-          fail(err, res, next, respond)
-        },
-      )
+    const request = {
+      headers: req.headers,
+      rawHeaders: req.rawHeaders,
+      url: req.originalUrl,
+      body: req.body as unknown,
+    }
+    authenticator.authenticate(request).then(
+      (principal) => {
+        attachAuthState(req, { principal, realm, respond })
+        req.auth = principal
+        runWithPrincipal(principal, next)
+      },
+      (err: unknown) => {
+        const error = asAuthError(err, realm)
+        attachAuthState(req, { principal: undefined, realm, respond, error })
+        answer(error, res, next, respond)
+      },
+    )
   }
   return Object.assign(middleware, { authenticator })
 }

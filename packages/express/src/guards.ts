@@ -5,19 +5,16 @@
 import * as core from '@svcauth/core'
 import type { Guard } from '@svcauth/core'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import { fail } from './respond.js'
-import { getState } from './state.js'
+import { answer } from './respond.js'
 
 function middleware(guard: Guard): RequestHandler {
   return function guardRequest(req: Request, res: Response, next: NextFunction): void {
-    const state = getState(req)
-    try {
-      core.runGuard(guard, state)
-    } catch (err) {
-      fail(err, res, next, state?.respond ?? true)
+    const error = core.checkGuard(guard, req)
+    if (error === undefined) {
+      next()
       return
     }
-    next()
+    answer(error, res, next, core.readAuthState(req)?.respond ?? true)
   }
 }
 

@@ -1,18 +1,20 @@
 /**
- * Answers an AuthError the Express way: the JSON body and headers from the core by default, or
- * `next(err)` so the app's error handler decides (the error carries `status` and `headers`).
+ * Answers an AuthError the Express way: the core's JSON response by default, or `next(err)` so the
+ * app's error handler decides (the error carries `status`, `code`, `reason` and `headers`).
  */
-import { AuthError, errorResponse, isAuthError } from '@svcauth/core'
+import { errorResponse, type AuthError } from '@svcauth/core'
 import type { NextFunction, Response } from 'express'
 
-export function fail(err: unknown, res: Response, next: NextFunction, respond: boolean): void {
-  const authError = isAuthError(err)
-    ? err
-    : new AuthError('invalid_token', 'verification_failed', { cause: err })
+export function answer(
+  error: AuthError,
+  res: Response,
+  next: NextFunction,
+  respond: boolean,
+): void {
   if (!respond) {
-    next(authError)
+    next(error)
     return
   }
-  const { status, headers, body } = errorResponse(authError)
+  const { status, headers, body } = errorResponse(error)
   res.status(status).set(headers).json(body)
 }

@@ -1,0 +1,89 @@
+/**
+ * What the framework adapters share, so each adapter file is framework translation only: the
+ * per-request auth state (kept under a symbol on a host object the adapter chooses), the request
+ * outcome read by audit logging and tests, guard evaluation that records its rejection, and the
+ * conversion of anything thrown into an AuthError.
+ */
+import { AuthError, isAuthError, type AuthErrorReason } from './errors.js'
+import { runGuard, type Guard } from './guards.js'
+import type { Principal } from './principal.js'
+import type { AuthenticatorOptions } from './verifier.js'
+
+/** Options of the adapters' `authenticate()`: the core's, plus how errors are answered. */
+export interface AdapterOptions extends AuthenticatorOptions {
+  /**
+   * Answer auth errors with a JSON body (true), or hand them to the framework's error handling
+   * (`next(err)` in Express, a thrown error in Koa). @default true
+   */
+  respond?: boolean
+}
+
+/** Per-request state written by `authenticate()` and read by guards. */
+export interface RequestAuthState {
+  readonly principal: Principal | undefined
+  readonly realm: string
+  readonly respond: boolean
+  /** The rejection, once authentication or a guard refused the request. */
+  error?: AuthError
+}
+
+/** How authentication ended for one request, for audit lines and tests. */
+export interface AuthOutcome {
+  readonly result: 'authenticated' | 'anonymous' | 'rejected'
+  readonly principal: Principal | undefined
+  readonly reason: AuthErrorReason | undefined
+  readonly status: number | undefined
+}
+
+const STATE = Symbol.for('svcauth.requestState')
+
+/** Stores the state on `host` (the request, or Koa's `ctx.state`) without making it enumerable. */
+export function attachAuthState(host: object, state: RequestAuthState): RequestAuthState {
+  Object.defineProperty(host, STATE, { value: state, configurable: true, enumerable: false })
+  return state
+}
+
+export function readAuthState(host: object): RequestAuthState | undefined {
+  return (host as Record<symbol, RequestAuthState | undefined>)[STATE]
+}
+
+/** The outcome recorded on `host`, or undefined when `authenticate()` never ran for it. */
+export function outcomeOf(host: object): AuthOutcome | undefined {
+  const state = readAuthState(host)
+  if (state === undefined) return undefined
+  const { principal, error } = state
+  return Object.freeze({
+    result:
+      error !== undefined ? 'rejected' : principal === undefined ? 'anonymous' : 'authenticated',
+    principal,
+    reason: error?.reason,
+    status: error?.status,
+  })
+}
+
+/** Anything thrown on the auth path, as an AuthError: unknown failures fail closed as 401. */
+export function asAuthError(err: unknown, realm?: string): AuthError {
+  if (isAuthError(err)) return err
+  return new AuthError('invalid_token', 'verification_failed', {
+    cause: err,
+    ...(realm === undefined ? {} : { realm }),
+  })
+}
+
+/**
+ * Evaluates a guard for the request on `host`. Returns the AuthError to answer with (also
+ * recorded on the state), or undefined to continue. A host with no state means `authenticate()`
+ * never ran: the guard fails closed.
+ */
+export function checkGuard(guard: Guard, host: object): AuthError | undefined {
+  const state = readAuthState(host)
+  try {
+    runGuard(guard, state)
+    return undefined
+  } catch (err) {
+    const error = asAuthError(err, state?.realm)
+    if (state !== undefined) state.error = error
+    else attachAuthState(host, { principal: undefined, realm: 'api', respond: true, error })
+    return error
+  }
+}
