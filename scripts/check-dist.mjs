@@ -18,6 +18,13 @@ const expected = {
     'requireActor',
     'requireClaim',
   ],
+  '@svcauth/koa': [
+    'authenticate',
+    'requireScopes',
+    'requireAnyScope',
+    'requireActor',
+    'requireClaim',
+  ],
   '@svcauth/testing': ['createTestIssuer'],
 }
 let failed = false

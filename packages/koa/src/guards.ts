@@ -1,0 +1,72 @@
+/**
+ * Koa route guards (for `@koa/router` routes or plain `app.use`): the core guards, translated.
+ * Each fails closed when authenticate() did not run before it. `@koa/router` answers HEAD with GET
+ * routes, so a guard on a GET route covers HEAD too.
+ */
+import * as core from '@svcauth/core'
+import type { Guard } from '@svcauth/core'
+import type { Middleware, Next, ParameterizedContext } from 'koa'
+import type { AuthState } from './authenticate.js'
+import { answer } from './respond.js'
+
+function middleware(guard: Guard): Middleware<AuthState> {
+  return async function guardRequest(ctx: ParameterizedContext<AuthState>, next: Next) {
+    const error = core.checkGuard(guard, ctx)
+    if (error === undefined) {
+      await next()
+      return
+    }
+    answer(ctx, error, core.readAuthState(ctx)?.respond ?? true)
+  }
+}
+
+/**
+ * Requires every listed scope (403 `insufficient_scope` with `scope="…"` otherwise).
+ *
+ * @example
+ * ```ts
+ * router.post('/boot/v1/bootparameters', requireScopes('bss.write'), handler)
+ * ```
+ */
+export function requireScopes(...scopes: (string | readonly string[])[]): Middleware<AuthState> {
+  return middleware(core.requireScopes(...scopes))
+}
+
+/**
+ * Requires at least one of the listed scopes.
+ *
+ * @example
+ * ```ts
+ * router.get('/boot/v1/bootparameters', requireAnyScope('bss.read', 'bss.admin'), handler)
+ * ```
+ */
+export function requireAnyScope(...scopes: (string | readonly string[])[]): Middleware<AuthState> {
+  return middleware(core.requireAnyScope(...scopes))
+}
+
+/**
+ * Requires a `'user'` or a `'client'` (service) caller.
+ *
+ * @example
+ * ```ts
+ * router.delete('/boot/v1/bootparameters', requireActor('user'), handler)
+ * ```
+ */
+export function requireActor(type: core.ActorType): Middleware<AuthState> {
+  return middleware(core.requireActor(type))
+}
+
+/**
+ * Requires a claim to satisfy a predicate.
+ *
+ * @example
+ * ```ts
+ * router.put('/boot/v1/bootparameters', requireClaim('role', (r) => r === 'operator'), handler)
+ * ```
+ */
+export function requireClaim(
+  name: string,
+  predicate: (value: unknown, claims: Readonly<Record<string, unknown>>) => boolean,
+): Middleware<AuthState> {
+  return middleware(core.requireClaim(name, predicate))
+}

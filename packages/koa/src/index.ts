@@ -1,0 +1,9 @@
+/**
+ * @svcauth/koa: the Koa adapter (Koa 2 and 3). Every public export is listed here by name.
+ */
+export { authenticate } from './authenticate.js'
+export type { AuthenticateMiddleware, AuthenticateOptions, AuthState } from './authenticate.js'
+export { requireActor, requireAnyScope, requireClaim, requireScopes } from './guards.js'
+export { authOutcome } from './outcome.js'
+export { AuthError, currentAuthContext, isAuthError, rawToken } from '@svcauth/core'
+export type { AuthErrorCode, AuthErrorReason, AuthOutcome, Principal } from '@svcauth/core'
