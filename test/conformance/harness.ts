@@ -1,0 +1,237 @@
+/**
+ * One app layout, built for each framework under test (Express 5, Express 4, Koa 3, Koa 2), so the
+ * conformance table can run unchanged against all of them.
+ *
+ * Routes:
+ *   /public                      no authentication
+ *   /api/*                       authenticate(main issuer), with guards per route
+ *   /opt/*                       authenticate(main issuer, optional: true)
+ *   /unauth/read                 a guard with no authenticate() before it
+ *   /outage/read                 authenticate(an issuer whose JWKS the table can break)
+ *   /cold/read                   authenticate(an issuer whose JWKS is down from the start)
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { AuthOutcome, Principal } from '@svcauth/core'
+import * as ex from '@svcauth/express'
+import * as ko from '@svcauth/koa'
+import type { TestIssuer } from '@svcauth/testing'
+import Router from '@koa/router'
+import express5 from 'express'
+import express4 from 'express4'
+import Koa3 from 'koa'
+import Koa2 from 'koa2'
+
+export type Framework = 'Express 5' | 'Express 4' | 'Koa 3' | 'Koa 2'
+export const FRAMEWORKS: readonly Framework[] = ['Express 5', 'Express 4', 'Koa 3', 'Koa 2']
+
+export interface AppIssuers {
+  readonly main: TestIssuer
+  readonly outage: TestIssuer
+  readonly cold: TestIssuer
+}
+
+export interface RunningApp {
+  readonly url: string
+  /** The auth outcome of the last finished request. */
+  lastOutcome(): AuthOutcome | undefined
+  close(): Promise<void>
+}
+
+const REALM = 'smd'
+const revokedJti = 'revoked-jti'
+
+function options(issuer: TestIssuer, extra: Record<string, unknown> = {}) {
+  return {
+    issuer: issuer.issuer,
+    audience: 'smd',
+    jwksUri: issuer.jwksUri,
+    realm: REALM,
+    jwks: { cooldown: 100, refreshInterval: 60_000 },
+    isRevoked: (p: Principal) => p.tokenId === revokedJti,
+    ...extra,
+  }
+}
+
+/** What a guarded route answers: enough of the principal to compare across frameworks. */
+function summary(p: Principal | undefined) {
+  if (p === undefined) return { anonymous: true }
+  return {
+    actorType: p.actorType,
+    actorId: p.actorId,
+    sub: p.sub ?? null,
+    clientId: p.clientId ?? null,
+    scopes: [...p.scopes].sort(),
+  }
+}
+
+const isOperator = (role: unknown): boolean => role === 'operator'
+
+export async function startApp(framework: Framework, issuers: AppIssuers): Promise<RunningApp> {
+  let last: AuthOutcome | undefined
+  const closers: (() => void)[] = []
+  const track = <T extends { authenticator: { close(): void } }>(mw: T): T => {
+    closers.push(() => {
+      mw.authenticator.close()
+    })
+    return mw
+  }
+  const handler: (req: IncomingMessage, res: ServerResponse) => unknown =
+    framework === 'Express 5' || framework === 'Express 4'
+      ? expressApp(
+          framework === 'Express 5' ? express5 : express4,
+          issuers,
+          track,
+          (o) => (last = o),
+        )
+      : koaApp(framework === 'Koa 3' ? Koa3 : Koa2, issuers, track, (o) => (last = o))
+  const server: Server = createServer((req, res) => {
+    void handler(req, res)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    lastOutcome: () => last,
+    close: async () => {
+      for (const close of closers) close()
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    },
+  }
+}
+
+type Track = <T extends { authenticator: { close(): void } }>(mw: T) => T
+type Record_ = (outcome: AuthOutcome | undefined) => void
+
+function expressApp(express: typeof express5, issuers: AppIssuers, track: Track, record: Record_) {
+  const app = express()
+  app.use((req, res, next) => {
+    res.on('finish', () => {
+      record(ex.authOutcome(req))
+    })
+    next()
+  })
+  app.get('/public', (_req, res) => {
+    res.json({ public: true })
+  })
+  const api = express.Router()
+  api.use(track(ex.authenticate(options(issuers.main))))
+  api.get('/whoami', (req, res) => {
+    res.json(summary(req.auth))
+  })
+  api.get('/read', ex.requireScopes('smd.read'), (req, res) => {
+    res.json(summary(req.auth))
+  })
+  api.post('/write', ex.requireScopes('smd.write'), (_req, res) => {
+    res.status(201).json({ written: true })
+  })
+  api.get('/both', ex.requireScopes('smd.read', 'smd.write'), (req, res) => {
+    res.json(summary(req.auth))
+  })
+  api.get('/any', ex.requireAnyScope('smd.read', 'smd.admin'), (req, res) => {
+    res.json(summary(req.auth))
+  })
+  api.get('/users', ex.requireActor('user'), (req, res) => {
+    res.json(summary(req.auth))
+  })
+  api.get('/operators', ex.requireClaim('role', isOperator), (req, res) => {
+    res.json(summary(req.auth))
+  })
+  api.get('/admin', ex.requireScopes('admin'), (req, res) => {
+    res.json(summary(req.auth))
+  })
+  app.use('/api', api)
+  const opt = express.Router()
+  opt.use(track(ex.authenticate(options(issuers.main, { optional: true }))))
+  opt.get('/whoami', (req, res) => {
+    res.json(summary(req.auth))
+  })
+  opt.get('/read', ex.requireScopes('smd.read'), (req, res) => {
+    res.json(summary(req.auth))
+  })
+  app.use('/opt', opt)
+  app.get('/unauth/read', ex.requireScopes('smd.read'), (req, res) => {
+    res.json(summary(req.auth))
+  })
+  for (const [prefix, issuer] of [
+    ['/outage', issuers.outage],
+    ['/cold', issuers.cold],
+  ] as const) {
+    const r = express.Router()
+    r.use(track(ex.authenticate(options(issuer, { cache: false }))))
+    r.get('/read', ex.requireScopes('smd.read'), (req, res) => {
+      res.json(summary(req.auth))
+    })
+    app.use(prefix, r)
+  }
+  return app
+}
+
+function koaApp(KoaClass: typeof Koa3, issuers: AppIssuers, track: Track, record: Record_) {
+  const app = new KoaClass<ko.AuthState>()
+  app.use(async (ctx, next) => {
+    try {
+      await next()
+    } finally {
+      record(ko.authOutcome(ctx))
+    }
+  })
+  const root = new Router<ko.AuthState>()
+  root.get('/public', (ctx) => {
+    ctx.body = { public: true }
+  })
+  root.get('/unauth/read', ko.requireScopes('smd.read'), (ctx) => {
+    ctx.body = summary(ctx.state.auth)
+  })
+  const api = new Router<ko.AuthState>({ prefix: '/api' })
+  api.use(track(ko.authenticate(options(issuers.main))))
+  api.get('/whoami', (ctx) => {
+    ctx.body = summary(ctx.state.auth)
+  })
+  api.get('/read', ko.requireScopes('smd.read'), (ctx) => {
+    ctx.body = summary(ctx.state.auth)
+  })
+  api.post('/write', ko.requireScopes('smd.write'), (ctx) => {
+    ctx.status = 201
+    ctx.body = { written: true }
+  })
+  api.get('/both', ko.requireScopes('smd.read', 'smd.write'), (ctx) => {
+    ctx.body = summary(ctx.state.auth)
+  })
+  api.get('/any', ko.requireAnyScope('smd.read', 'smd.admin'), (ctx) => {
+    ctx.body = summary(ctx.state.auth)
+  })
+  api.get('/users', ko.requireActor('user'), (ctx) => {
+    ctx.body = summary(ctx.state.auth)
+  })
+  api.get('/operators', ko.requireClaim('role', isOperator), (ctx) => {
+    ctx.body = summary(ctx.state.auth)
+  })
+  api.get('/admin', ko.requireScopes('admin'), (ctx) => {
+    ctx.body = summary(ctx.state.auth)
+  })
+  const opt = new Router<ko.AuthState>({ prefix: '/opt' })
+  opt.use(track(ko.authenticate(options(issuers.main, { optional: true }))))
+  opt.get('/whoami', (ctx) => {
+    ctx.body = summary(ctx.state.auth)
+  })
+  opt.get('/read', ko.requireScopes('smd.read'), (ctx) => {
+    ctx.body = summary(ctx.state.auth)
+  })
+  const routers = [root, api, opt]
+  for (const [prefix, issuer] of [
+    ['/outage', issuers.outage],
+    ['/cold', issuers.cold],
+  ] as const) {
+    const r = new Router<ko.AuthState>({ prefix })
+    r.use(track(ko.authenticate(options(issuer, { cache: false }))))
+    r.get('/read', ko.requireScopes('smd.read'), (ctx) => {
+      ctx.body = summary(ctx.state.auth)
+    })
+    routers.push(r)
+  }
+  for (const r of routers) app.use(r.routes()).use(r.allowedMethods())
+  return app.callback()
+}
+
+export { revokedJti }
