@@ -4,3 +4,4 @@
  */
 export { createTestIssuer } from './issuer.js'
 export type { DiscoveryMode, JwksMode, TestIssuer, TestIssuerOptions } from './issuer.js'
+export type { ClientAuthMethod, TestClient, TokenMode, TokenRequest } from './token-endpoint.js'

@@ -6,8 +6,14 @@
 import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { generateKeyPair, SignJWT } from 'jose'
+import { createLocalJWKSet, generateKeyPair, SignJWT, type JSONWebKeySet } from 'jose'
 import { createSigningKey, signRawWith, type SigningKey } from './keys.js'
+import {
+  TokenEndpoint,
+  type TestClient,
+  type TokenMode,
+  type TokenRequest,
+} from './token-endpoint.js'
 
 /** How the JWKS endpoint answers. */
 export type JwksMode =
@@ -56,7 +62,24 @@ export interface TestIssuer {
   readonly issuer: string
   readonly origin: string
   readonly jwksUri: string
-  readonly hits: { readonly jwks: number; readonly discovery: number; readonly evil: number }
+  /** `POST /oauth2/token`, shaped like Hydra's. */
+  readonly tokenEndpoint: string
+  readonly hits: {
+    readonly jwks: number
+    readonly discovery: number
+    readonly evil: number
+    readonly token: number
+  }
+  /** Every request the token endpoint received: headers and form fields. */
+  readonly tokenRequests: readonly TokenRequest[]
+  /** Registers a client with the token endpoint. */
+  addClient(client: TestClient): void
+  /** Replaces a client's secret at once, as Hydra v2 does (the old one stops working). */
+  rotateClientSecret(clientId: string, secret: string): void
+  /** How the token endpoint answers: 'ok', 'down' (connection reset), 'hang', '5xx', '429' (Retry-After: 1), 'garbage', 'redirect', or a custom answer. */
+  setTokenMode(mode: TokenMode): void
+  /** Delays successful token responses, ms. */
+  setTokenDelay(ms: number): void
   readonly jwksRequests: readonly { headers: Record<string, string | string[] | undefined> }[]
   readonly kids: readonly string[]
   readonly signingKid: string
@@ -116,7 +139,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   let jwksMode: JwksMode = 'ok'
   let discoveryMode: DiscoveryMode = 'ok'
   let overrides: Record<string, unknown> = {}
-  const hits = { jwks: 0, discovery: 0, evil: 0 }
+  const counts = { jwks: 0, discovery: 0, evil: 0 }
   const jwksRequests: { headers: Record<string, string | string[] | undefined> }[] = []
   const sockets = new Set<Socket>()
 
@@ -144,17 +167,44 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
   const issuer = options.trailingSlash === true ? `${origin}/` : origin
   const jwksUri = `${origin}/.well-known/jwks.json`
+  const tokenEndpointUrl = `${origin}/oauth2/token`
+  const tokens = new TokenEndpoint({
+    issuer,
+    tokenEndpoint: tokenEndpointUrl,
+    ttl: () => tokenTtl,
+    keys: (header, token) =>
+      createLocalJWKSet(JSON.parse(jwksBody()) as JSONWebKeySet)(header, token),
+    mint: (o) => sign(hydraClaims(o.sub, o.clientId, o), { typ: 'JWT' }, undefined),
+  })
+  const hits = {
+    get jwks() {
+      return counts.jwks
+    },
+    get discovery() {
+      return counts.discovery
+    },
+    get evil() {
+      return counts.evil
+    },
+    get token() {
+      return tokens.hits
+    },
+  }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0]
     if (path === '/.well-known/jwks.json') {
-      hits.jwks++
+      counts.jwks++
       jwksRequests.push({ headers: { ...req.headers } })
       serveJwks(res)
       return
     }
+    if (path === '/oauth2/token') {
+      tokens.handle(req, res)
+      return
+    }
     if (path === '/evil') {
-      hits.evil++
+      counts.evil++
       send(res, 200, jwksBody(), 'application/json')
       return
     }
@@ -163,7 +213,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       (path === '/.well-known/openid-configuration' ||
         path === '/.well-known/oauth-authorization-server')
     ) {
-      hits.discovery++
+      counts.discovery++
       serveDiscovery(res)
       return
     }
@@ -212,7 +262,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     const doc = {
       issuer,
       jwks_uri: jwksUri,
-      token_endpoint: `${origin}/oauth2/token`,
+      token_endpoint: tokenEndpointUrl,
       grant_types_supported: ['client_credentials'],
       token_endpoint_auth_methods_supported: [
         'client_secret_post',
@@ -268,8 +318,24 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     issuer,
     origin,
     jwksUri,
+    tokenEndpoint: tokenEndpointUrl,
     hits,
     jwksRequests,
+    tokenRequests: tokens.requests,
+    addClient(client) {
+      tokens.clients.set(client.clientId, { ...client })
+    },
+    rotateClientSecret(clientId, secret) {
+      const client = tokens.clients.get(clientId)
+      if (client === undefined) throw new Error(`test issuer: no client ${clientId}`)
+      client.secrets = [secret]
+    },
+    setTokenMode(mode) {
+      tokens.mode = mode
+    },
+    setTokenDelay(ms) {
+      tokens.delay = ms
+    },
     get kids() {
       return [...published]
     },

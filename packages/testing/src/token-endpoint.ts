@@ -1,0 +1,288 @@
+/**
+ * A token endpoint shaped like Ory Hydra's `POST /oauth2/token` (hydra-openchami.md §4.2, §4.3):
+ * client credentials with `client_secret_basic` (form-urlencoded id and secret, RFC 6749 §2.3.1),
+ * `client_secret_post` or `private_key_jwt` (RFC 7523), RFC 8693 token exchange, Hydra's response
+ * shape (`token_type: "bearer"`, `expires_in: ttl - 1`) and errors (`401 invalid_client`,
+ * `400 invalid_scope`), plus switches to make it misbehave.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { createLocalJWKSet, decodeJwt, jwtVerify, type JWK, type JWTVerifyGetKey } from 'jose'
+
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
+
+/** A client the token endpoint knows. */
+export interface TestClient {
+  clientId: string
+  /** Accepted secrets (Hydra v2 keeps exactly one; rotation replaces it). */
+  secrets?: string[]
+  /** @default 'client_secret_basic' (Hydra's default) */
+  authMethod?: ClientAuthMethod
+  /** Scopes the client may request. @default any */
+  scope?: string[]
+  /** Audiences (or resources) the client may request. @default any */
+  audience?: string[]
+  /** Public keys for `private_key_jwt`. */
+  jwks?: JWK[]
+}
+
+/** How the token endpoint answers. */
+export type TokenMode =
+  | 'ok'
+  | 'down'
+  | 'hang'
+  | '5xx'
+  | '429'
+  | 'garbage'
+  | 'redirect'
+  | { status: number; body: string; headers?: Record<string, string> }
+
+export interface TokenRequest {
+  readonly headers: Record<string, string | string[] | undefined>
+  readonly form: Record<string, string>
+}
+
+export interface TokenEndpointHooks {
+  readonly issuer: string
+  readonly tokenEndpoint: string
+  readonly ttl: () => number
+  readonly keys: JWTVerifyGetKey
+  mint(opts: {
+    sub: string
+    clientId: string
+    scope: string[]
+    audience: string[]
+    ttl: number
+    claims?: Record<string, unknown>
+  }): Promise<string>
+}
+
+export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
+export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token'
+
+class OAuthFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly description: string,
+  ) {
+    super(error)
+  }
+}
+
+export class TokenEndpoint {
+  readonly clients = new Map<string, TestClient>()
+  readonly requests: TokenRequest[] = []
+  hits = 0
+  mode: TokenMode = 'ok'
+  /** Milliseconds to wait before answering in 'ok' mode. */
+  delay = 0
+  readonly #hooks: TokenEndpointHooks
+  readonly #seenJti = new Set<string>()
+
+  constructor(hooks: TokenEndpointHooks) {
+    this.#hooks = hooks
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    this.hits++
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (c: Buffer) => {
+      size += c.length
+      if (size <= 65_536) chunks.push(c)
+    })
+    req.on('end', () => {
+      const form = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8')))
+      this.requests.push({ headers: { ...req.headers }, form })
+      void this.#answer(req, res, form)
+    })
+  }
+
+  async #answer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    form: Record<string, string>,
+  ): Promise<void> {
+    const mode = this.mode
+    if (mode === 'hang') return
+    if (mode === 'down') {
+      req.socket.destroy()
+      return
+    }
+    if (mode === '5xx') {
+      json(res, 500, { error: 'server_error', error_description: 'down' })
+      return
+    }
+    if (mode === '429') {
+      json(res, 429, { error: 'too_many_requests' }, { 'retry-after': '1' })
+      return
+    }
+    if (mode === 'garbage') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{')
+      return
+    }
+    if (mode === 'redirect') {
+      res.writeHead(307, { location: 'http://127.0.0.2:9/steal' }).end()
+      return
+    }
+    if (mode !== 'ok') {
+      res
+        .writeHead(mode.status, { 'content-type': 'application/json', ...mode.headers })
+        .end(mode.body)
+      return
+    }
+    if (this.delay > 0) await new Promise((resolve) => setTimeout(resolve, this.delay))
+    try {
+      if (req.method !== 'POST') throw new OAuthFailure(405, 'invalid_request', 'POST only')
+      const client = await this.#authenticate(req, form)
+      const body = await this.#grant(client, form)
+      json(res, 200, body, { 'cache-control': 'no-store', pragma: 'no-cache' })
+    } catch (err) {
+      if (!(err instanceof OAuthFailure)) throw err
+      json(res, err.status, { error: err.error, error_description: err.description })
+    }
+  }
+
+  async #authenticate(req: IncomingMessage, form: Record<string, string>): Promise<TestClient> {
+    const fail = (): never => {
+      throw new OAuthFailure(
+        401,
+        'invalid_client',
+        'Client authentication failed (e.g., unknown client, no client authentication included, or unsupported authentication method).',
+      )
+    }
+    const header = req.headers.authorization
+    let method: ClientAuthMethod
+    let clientId: string | undefined
+    let secret: string | undefined
+    if (header?.toLowerCase().startsWith('basic ')) {
+      method = 'client_secret_basic'
+      const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8')
+      const i = decoded.indexOf(':')
+      if (i === -1) fail()
+      const unescape = (s: string): string => decodeURIComponent(s.replace(/\+/g, ' '))
+      try {
+        clientId = unescape(decoded.slice(0, i))
+        secret = unescape(decoded.slice(i + 1))
+      } catch {
+        fail()
+      }
+    } else if (form.client_assertion !== undefined) {
+      method = 'private_key_jwt'
+      if (form.client_assertion_type !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer')
+        fail()
+      try {
+        clientId = decodeJwt(form.client_assertion).iss
+      } catch {
+        fail()
+      }
+    } else {
+      method = 'client_secret_post'
+      clientId = form.client_id
+      secret = form.client_secret
+    }
+    const client = clientId === undefined ? undefined : this.clients.get(clientId)
+    if (client === undefined || (client.authMethod ?? 'client_secret_basic') !== method)
+      return fail()
+    if (method === 'private_key_jwt') {
+      try {
+        const { payload } = await jwtVerify(
+          form.client_assertion ?? '',
+          createLocalJWKSet({ keys: client.jwks ?? [] }),
+          {
+            issuer: client.clientId,
+            subject: client.clientId,
+            audience: [this.#hooks.tokenEndpoint, this.#hooks.issuer],
+            requiredClaims: ['jti', 'exp'],
+          },
+        )
+        if (this.#seenJti.has(payload.jti as string)) fail()
+        this.#seenJti.add(payload.jti as string)
+      } catch (err) {
+        if (err instanceof OAuthFailure) throw err
+        fail()
+      }
+    } else if (secret === undefined || !(client.secrets ?? []).includes(secret)) {
+      fail()
+    }
+    return client
+  }
+
+  async #grant(client: TestClient, form: Record<string, string>): Promise<Record<string, unknown>> {
+    const scope = (form.scope ?? '').split(' ').filter(Boolean)
+    for (const s of scope) {
+      if (client.scope !== undefined && !client.scope.includes(s)) {
+        throw new OAuthFailure(
+          400,
+          'invalid_scope',
+          `The OAuth 2.0 Client is not allowed to request scope '${s}'.`,
+        )
+      }
+    }
+    const audience = [
+      ...(form.audience ?? '').split(' '),
+      ...(form.resource ?? '').split(' '),
+    ].filter(Boolean)
+    for (const a of audience) {
+      if (client.audience !== undefined && !client.audience.includes(a)) {
+        throw new OAuthFailure(
+          400,
+          'invalid_request',
+          `Requested audience '${a}' has not been whitelisted by the OAuth 2.0 Client.`,
+        )
+      }
+    }
+    const ttl = this.#hooks.ttl()
+    const base = { clientId: client.clientId, scope, audience, ttl }
+    if (form.grant_type === 'client_credentials') {
+      const token = await this.#hooks.mint({ ...base, sub: client.clientId })
+      return {
+        access_token: token,
+        expires_in: ttl - 1,
+        scope: scope.join(' '),
+        token_type: 'bearer',
+      }
+    }
+    if (form.grant_type === TOKEN_EXCHANGE) {
+      if (form.subject_token_type !== ACCESS_TOKEN_TYPE || form.subject_token === undefined) {
+        throw new OAuthFailure(400, 'invalid_request', 'subject_token and its type are required')
+      }
+      let subject: Record<string, unknown>
+      try {
+        subject = (
+          await jwtVerify(form.subject_token, this.#hooks.keys, { issuer: this.#hooks.issuer })
+        ).payload
+      } catch {
+        throw new OAuthFailure(400, 'invalid_grant', 'The subject token is not valid.')
+      }
+      const token = await this.#hooks.mint({
+        ...base,
+        sub: String(subject.sub),
+        claims: { act: { sub: client.clientId } },
+      })
+      return {
+        access_token: token,
+        issued_token_type: ACCESS_TOKEN_TYPE,
+        expires_in: ttl - 1,
+        scope: scope.join(' '),
+        token_type: 'bearer',
+      }
+    }
+    throw new OAuthFailure(400, 'unsupported_grant_type', 'The grant type is not supported.')
+  }
+}
+
+function json(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, {
+    'content-type': 'application/json;charset=UTF-8',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  })
+  res.end(text)
+}
