@@ -3,6 +3,12 @@ import process from 'node:process'
 // Loads each built package the way a user would (no source condition: the `dist/` entry points)
 // and checks its public exports, so a broken build or exports map fails CI.
 const expected = {
+  '@svcauth/client': [
+    'createServiceClient',
+    'tokenInterceptor',
+    'TokenEndpointError',
+    'isTokenEndpointError',
+  ],
   '@svcauth/core': [
     'createAuthenticator',
     'extractBearer',

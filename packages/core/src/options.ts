@@ -224,7 +224,7 @@ function resolveIssuers(options: VerifierOptions, allowInsecureHttp: boolean): R
   const seen = new Set<string>()
   return (list as readonly IssuerConfig[]).map((config, i) => {
     const at = list.length > 1 ? `issuers[${i}].` : ''
-    const issuer = assertUrl(`${at}issuer`, config.issuer, allowInsecureHttp)
+    const issuer = assertUrl(`${at}issuer`, config.issuer, allowInsecureHttp, false)
     if (seen.has(issuer)) fail(`issuer ${issuer} is configured twice`)
     seen.add(issuer)
     return Object.freeze({

@@ -1,0 +1,80 @@
+/**
+ * The outbound error: a token could not be obtained, so the call was not sent (fail closed).
+ */
+
+/** OAuth error codes from the token endpoint (RFC 6749 §5.2, RFC 8693 §2.2.2), or a local one. */
+export type TokenErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'invalid_target'
+  | 'server_error'
+  | 'temporarily_unavailable'
+  | 'invalid_response'
+  | 'network_error'
+  | (string & {})
+
+/** Errors that retrying cannot fix: the configuration or the client registration is wrong. */
+const PERMANENT: ReadonlySet<string> = new Set([
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+  'invalid_target',
+])
+
+/**
+ * A token request failed. `error` is the OAuth error code (or `invalid_response`,
+ * `network_error`); `status` the HTTP status when there was one. Never carries a secret or token.
+ *
+ * @example
+ * ```ts
+ * try { await svc.fetch(url) } catch (err) {
+ *   if (isTokenEndpointError(err.cause ?? err) && err.error === 'invalid_client') alertOps()
+ * }
+ * ```
+ */
+export class TokenEndpointError extends Error {
+  override readonly name = 'TokenEndpointError'
+  readonly code = 'ERR_TOKEN_ENDPOINT'
+  readonly error: TokenErrorCode
+  readonly status: number | undefined
+  /** The server's `error_description`, truncated. */
+  readonly description: string | undefined
+  /** Seconds the server asked us to wait (`Retry-After`). */
+  readonly retryAfter: number | undefined
+
+  constructor(
+    error: TokenErrorCode,
+    options: { status?: number; description?: string; retryAfter?: number; cause?: unknown } = {},
+  ) {
+    const description = options.description?.slice(0, 200)
+    super(
+      `token request failed: ${error}${options.status === undefined ? '' : ` (HTTP ${options.status})`}`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    )
+    this.error = error
+    this.status = options.status
+    this.description = description
+    this.retryAfter = options.retryAfter
+  }
+
+  /** True when retrying later can help (5xx, 429, network, malformed answers). */
+  get retryable(): boolean {
+    return !PERMANENT.has(this.error)
+  }
+}
+
+/** True for a TokenEndpointError from any copy of this package. */
+export function isTokenEndpointError(err: unknown): err is TokenEndpointError {
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    (err as { code?: unknown }).code === 'ERR_TOKEN_ENDPOINT'
+  )
+}

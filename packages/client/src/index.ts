@@ -1,0 +1,13 @@
+/**
+ * @svcauth/client: outbound service tokens and user-token propagation over undici.
+ * Every public export is listed here by name.
+ */
+export { isTokenEndpointError, TokenEndpointError } from './errors.js'
+export type { TokenErrorCode } from './errors.js'
+export { tokenInterceptor } from './interceptor.js'
+export type { Planner, TokenPlan } from './interceptor.js'
+export { basicAuthorization, formEncode } from './lib/client-auth.js'
+export type { AuthMethod } from './lib/client-auth.js'
+export type { SecretSource, ServiceClientOptions, TargetConfig, UserTokenMode } from './options.js'
+export { createServiceClient } from './service-client.js'
+export type { ServiceClient } from './service-client.js'

@@ -1,0 +1,135 @@
+/**
+ * One token request (RFC 6749 §4.4, RFC 8693 §2.1): a form POST with a timeout over the whole
+ * exchange, a response byte cap, no redirects (undici's `request` follows none), and strict checks
+ * of the answer (RFC 6749 §5.1): `access_token` a non-empty b64token, `token_type` Bearer in any
+ * case, `expires_in` a number or a digit string.
+ */
+import { request, type Dispatcher } from 'undici'
+import { TokenEndpointError } from '../errors.js'
+
+export interface TokenLimits {
+  readonly timeout: number
+  readonly maxBytes: number
+  readonly dispatcher: Dispatcher | undefined
+}
+
+export interface IssuedToken {
+  readonly accessToken: string
+  /** Seconds, as the server said; undefined when it said nothing. */
+  readonly expiresIn: number | undefined
+  /** `performance.now()` when the request was sent: lifetimes count from here. */
+  readonly sentAt: number
+}
+
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
+
+export async function postToken(
+  endpoint: string,
+  form: URLSearchParams,
+  headers: Record<string, string>,
+  limits: TokenLimits,
+): Promise<IssuedToken> {
+  const sentAt = performance.now()
+  let res: Dispatcher.ResponseData
+  try {
+    res = await request(endpoint, {
+      method: 'POST',
+      headers: {
+        ...headers,
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json',
+        'user-agent': 'svcauth',
+      },
+      body: form.toString(),
+      signal: AbortSignal.timeout(limits.timeout),
+      headersTimeout: limits.timeout,
+      bodyTimeout: limits.timeout,
+      ...(limits.dispatcher === undefined ? {} : { dispatcher: limits.dispatcher }),
+    })
+  } catch (cause) {
+    throw new TokenEndpointError('network_error', { cause })
+  }
+  const body = await readCapped(res, limits.maxBytes)
+  const retryAfter = parseRetryAfter(res.headers['retry-after'])
+  let json: unknown
+  try {
+    json = JSON.parse(body)
+  } catch {
+    json = undefined
+  }
+  const obj = (
+    typeof json === 'object' && json !== null && !Array.isArray(json) ? json : {}
+  ) as Record<string, unknown>
+  if (res.statusCode !== 200 || obj.error !== undefined) {
+    const error =
+      typeof obj.error === 'string' && /^[\x20-\x7e]{1,64}$/.test(obj.error) ? obj.error : undefined
+    throw new TokenEndpointError(
+      error ?? (res.statusCode >= 500 ? 'server_error' : 'invalid_response'),
+      {
+        status: res.statusCode,
+        ...(typeof obj.error_description === 'string'
+          ? { description: obj.error_description }
+          : {}),
+        ...(retryAfter === undefined ? {} : { retryAfter }),
+      },
+    )
+  }
+  return { ...checkSuccess(obj, res.statusCode), sentAt }
+}
+
+function checkSuccess(obj: Record<string, unknown>, status: number): Omit<IssuedToken, 'sentAt'> {
+  const invalid = (description: string): never => {
+    throw new TokenEndpointError('invalid_response', { status, description })
+  }
+  const token = obj.access_token
+  if (typeof token !== 'string' || !B64TOKEN.test(token))
+    invalid('access_token is missing or not a b64token')
+  const type = obj.token_type
+  if (typeof type !== 'string' || type.toLowerCase() !== 'bearer')
+    invalid('token_type is not Bearer')
+  const expiresIn = parseExpiresIn(obj.expires_in)
+  if (expiresIn === null) invalid('expires_in is not a number')
+  return { accessToken: token as string, expiresIn: expiresIn ?? undefined }
+}
+
+/** A number, or a string of digits (Azure AD sends strings); null for anything else. */
+function parseExpiresIn(value: unknown): number | undefined | null {
+  if (value === undefined) return undefined
+  if (typeof value === 'number' && Number.isFinite(value)) return Math.floor(value)
+  if (typeof value === 'string' && /^\d{1,10}$/.test(value)) return Number(value)
+  return null
+}
+
+function parseRetryAfter(value: string | string[] | undefined): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value
+  if (text === undefined) return undefined
+  if (/^\d+$/.test(text)) return Number(text)
+  const date = Date.parse(text)
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000))
+}
+
+async function readCapped(res: Dispatcher.ResponseData, maxBytes: number): Promise<string> {
+  const declared = Number(res.headers['content-length'])
+  const tooBig = (): never => {
+    res.body.on('error', () => undefined)
+    res.body.destroy()
+    throw new TokenEndpointError('invalid_response', {
+      status: res.statusCode,
+      description: `response larger than ${maxBytes} bytes`,
+    })
+  }
+  if (Number.isFinite(declared) && declared > maxBytes) tooBig()
+  const chunks: Buffer[] = []
+  let total = 0
+  try {
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      total += chunk.length
+      if (total > maxBytes) tooBig()
+      chunks.push(chunk)
+    }
+  } catch (cause) {
+    if (cause instanceof TokenEndpointError) throw cause
+    throw new TokenEndpointError('network_error', { status: res.statusCode, cause })
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}

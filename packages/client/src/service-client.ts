@@ -1,0 +1,283 @@
+/**
+ * createServiceClient: the outbound side in one object. It holds the service's client-credentials
+ * tokens (RFC 6749 §4.4) per target, exchanges user tokens (RFC 8693) where a target asks for it,
+ * and exposes fetch/request bound to an undici Agent composed with the token interceptor.
+ */
+import { createHash } from 'node:crypto'
+import {
+  assertUrl,
+  currentAuthContext,
+  discoverMetadata,
+  rawToken,
+  type Principal,
+} from '@svcauth/core'
+import { Agent, fetch as undiciFetch, request as undiciRequest, type Dispatcher } from 'undici'
+import { TokenEndpointError } from './errors.js'
+import { tokenInterceptor, type Planner, type TokenPlan } from './interceptor.js'
+import { basicAuthorization, clientAssertion, type AuthMethod } from './lib/client-auth.js'
+import { postToken, type IssuedToken, type TokenLimits } from './lib/token-request.js'
+import {
+  optionError,
+  positive,
+  resolveTargets,
+  type ResolvedTarget,
+  type ServiceClientOptions,
+} from './options.js'
+import { SecretRing } from './secrets.js'
+import { TokenSource, type Lease } from './token-source.js'
+
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
+const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token'
+
+/** The outbound client. */
+export interface ServiceClient {
+  /** undici fetch through the token-attaching dispatcher. */
+  fetch(
+    input: string | URL,
+    init?: Parameters<typeof undiciFetch>[1],
+  ): ReturnType<typeof undiciFetch>
+  /** undici request through the token-attaching dispatcher. */
+  request(
+    url: string | URL,
+    options?: Omit<Dispatcher.RequestOptions, 'origin' | 'path' | 'method'> &
+      Partial<Pick<Dispatcher.RequestOptions, 'method'>>,
+  ): Promise<Dispatcher.ResponseData>
+  /** The Agent with the interceptor, for your own undici calls (never set it as the global dispatcher). */
+  readonly dispatcher: Dispatcher
+  /** The interceptor alone, to compose into a dispatcher of your own. */
+  readonly interceptor: Dispatcher.DispatcherComposeInterceptor
+  /** The service's own token for a configured target origin (cached). */
+  getToken(origin: string): Promise<string>
+  /** Closes the Agent it created and drops cached tokens. */
+  close(): Promise<void>
+}
+
+/**
+ * Creates the outbound client.
+ *
+ * @example
+ * ```ts
+ * const svc = createServiceClient({
+ *   tokenEndpoint: 'http://hydra:4444/oauth2/token',
+ *   clientId: 'bss',
+ *   clientSecret: [process.env.BSS_SECRET!, process.env.BSS_OLD_SECRET!],
+ *   targets: { 'http://smd:27779': { scope: ['smd.read'], audience: 'smd', userToken: 'forward' } },
+ * })
+ * const res = await svc.fetch('http://smd:27779/hsm/v2/State/Components?type=Node')
+ * ```
+ */
+export function createServiceClient(options: ServiceClientOptions): ServiceClient {
+  if ((options.clientId as unknown) === undefined || options.clientId === '') {
+    optionError('clientId is required')
+  }
+  const allowHttp = options.allowInsecureHttp === true
+  const authMethod: AuthMethod = options.authMethod ?? 'client_secret_basic'
+  if (!['client_secret_basic', 'client_secret_post', 'private_key_jwt'].includes(authMethod)) {
+    optionError(`unsupported authMethod ${authMethod as string}`)
+  }
+  if (authMethod === 'private_key_jwt' && options.privateKey === undefined) {
+    optionError('private_key_jwt needs privateKey')
+  }
+  if (authMethod !== 'private_key_jwt' && options.clientSecret === undefined) {
+    optionError(`${authMethod} needs clientSecret`)
+  }
+  if (options.tokenEndpoint === undefined && options.issuer === undefined) {
+    optionError('give tokenEndpoint or issuer')
+  }
+  const configuredEndpoint =
+    options.tokenEndpoint === undefined
+      ? undefined
+      : assertUrl('tokenEndpoint', options.tokenEndpoint, allowHttp, false)
+  const issuer =
+    options.issuer === undefined ? undefined : assertUrl('issuer', options.issuer, allowHttp, false)
+  const targets = resolveTargets(options.targets)
+  const limits: TokenLimits = {
+    timeout: positive('timeout', options.timeout, 10_000, 120_000) || 1,
+    maxBytes: positive('maxResponseBytes', options.maxResponseBytes, 65_536, 16 << 20),
+    dispatcher: options.tokenDispatcher,
+  }
+  const source = new TokenSource({
+    max: positive('maxCachedTokens', options.maxCachedTokens, 1000, 1_000_000) || 1,
+    refreshSkew: positive('refreshSkew', options.refreshSkew, 30, 3600),
+    defaultLifetime: positive('defaultLifetime', options.defaultLifetime, 60, 86_400),
+    maxLifetime: positive('maxLifetime', options.maxLifetime, 86_400, 30 * 86_400),
+    minDelay: positive('retry.minDelay', options.retry?.minDelay, 1000, 3_600_000),
+    maxDelay: positive('retry.maxDelay', options.retry?.maxDelay, 60_000, 3_600_000),
+  })
+  const maxReplayBytes = positive('maxReplayBytes', options.maxReplayBytes, 1 << 20, 64 << 20)
+  const { clientSecret, privateKey } = options
+  const secrets =
+    authMethod === 'private_key_jwt' || clientSecret === undefined
+      ? undefined
+      : new SecretRing(clientSecret)
+  const logger = options.logger
+  const clientId = options.clientId
+
+  let endpoint: Promise<string> | undefined
+  const tokenEndpoint = (): Promise<string> => {
+    if (configuredEndpoint !== undefined) return Promise.resolve(configuredEndpoint)
+    endpoint ??= discoverMetadata(issuer ?? '', { ...limits, maxBytes: 262_144 }, allowHttp).then(
+      (meta) => assertUrl('discovered token_endpoint', meta.token_endpoint, allowHttp, false),
+      (err: unknown) => {
+        endpoint = undefined
+        throw new TokenEndpointError('network_error', {
+          description: 'discovery failed',
+          cause: err,
+        })
+      },
+    )
+    return endpoint
+  }
+
+  /** Sends one grant with client authentication, rotating secrets on invalid_client. */
+  async function grant(form: URLSearchParams, target: ResolvedTarget): Promise<IssuedToken> {
+    const url = await tokenEndpoint()
+    try {
+      const issued = await authenticated(url, form)
+      logger?.info?.(
+        {
+          event: 'token_fetched',
+          client_id: clientId,
+          target: target.origin,
+          scope: target.scope.join(' '),
+          audience: [...target.audience, ...target.resource].join(' '),
+          expires_in: issued.expiresIn,
+        },
+        'svcauth: service token fetched',
+      )
+      return issued
+    } catch (err) {
+      const e =
+        err instanceof TokenEndpointError
+          ? err
+          : new TokenEndpointError('network_error', { cause: err })
+      logger?.error(
+        {
+          event: 'token_fetch_failed',
+          client_id: clientId,
+          target: target.origin,
+          error: e.error,
+          status: e.status,
+          error_description: e.description,
+        },
+        'svcauth: token request failed',
+      )
+      throw e
+    }
+  }
+
+  async function authenticated(url: string, form: URLSearchParams): Promise<IssuedToken> {
+    if (secrets === undefined) {
+      if (privateKey === undefined) throw new TokenEndpointError('invalid_client')
+      const assertion = await clientAssertion(clientId, options.assertionAudience ?? url, {
+        key: privateKey,
+        alg: options.privateKeyAlg ?? (privateKey as { alg?: string }).alg ?? 'RS256',
+        kid: options.privateKeyId ?? (privateKey as { kid?: string }).kid,
+      })
+      const body = new URLSearchParams(form)
+      body.set('client_id', clientId)
+      body.set('client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer')
+      body.set('client_assertion', assertion)
+      return postToken(url, body, {}, limits)
+    }
+    return secrets.attempt(async (secret) => {
+      if (authMethod === 'client_secret_basic') {
+        return postToken(url, form, { authorization: basicAuthorization(clientId, secret) }, limits)
+      }
+      const body = new URLSearchParams(form)
+      body.set('client_id', clientId)
+      body.set('client_secret', secret)
+      return postToken(url, body, {}, limits)
+    })
+  }
+
+  const targetForm = (target: ResolvedTarget, form: URLSearchParams): URLSearchParams => {
+    if (target.scope.length > 0) form.set('scope', target.scope.join(' '))
+    if (target.audience.length > 0) form.set('audience', target.audience.join(' '))
+    for (const r of target.resource) form.append('resource', r)
+    return form
+  }
+
+  const serviceKey = (t: ResolvedTarget): string =>
+    JSON.stringify(['cc', configuredEndpoint ?? issuer, clientId, t.scope, t.audience, t.resource])
+
+  const serviceLease = (target: ResolvedTarget): Promise<Lease> =>
+    source.get(serviceKey(target), () =>
+      grant(targetForm(target, new URLSearchParams({ grant_type: 'client_credentials' })), target),
+    )
+
+  const exchangeLease = (
+    subject: string,
+    target: ResolvedTarget,
+  ): { key: string; lease: Promise<Lease> } => {
+    const hash = createHash('sha256').update(subject).digest('base64url')
+    const key = JSON.stringify([
+      'x',
+      configuredEndpoint ?? issuer,
+      clientId,
+      hash,
+      target.scope,
+      target.audience,
+      target.resource,
+    ])
+    const form = new URLSearchParams({
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: subject,
+      subject_token_type: ACCESS_TOKEN,
+      requested_token_type: ACCESS_TOKEN,
+    })
+    return { key, lease: source.get(key, () => grant(targetForm(target, form), target)) }
+  }
+
+  const renewable = (key: string, lease: Lease, again: () => Promise<Lease>): TokenPlan => ({
+    token: lease.token,
+    renew: lease.fresh
+      ? undefined
+      : async () => {
+          source.invalidate(key, lease.token)
+          return (await again()).token
+        },
+  })
+
+  const planner: Planner = (origin) => {
+    const target = targets.get(origin)
+    if (target === undefined) return undefined
+    const principal: Principal | undefined = currentAuthContext()?.principal
+    const userToken =
+      principal?.actorType === 'user' && target.userToken !== 'never'
+        ? rawToken(principal)
+        : undefined
+    if (userToken !== undefined && target.userToken === 'forward') {
+      return Promise.resolve({ token: userToken, renew: undefined })
+    }
+    if (userToken !== undefined) {
+      const { key, lease } = exchangeLease(userToken, target)
+      return lease.then((l) => renewable(key, l, () => exchangeLease(userToken, target).lease))
+    }
+    return serviceLease(target).then((l) =>
+      renewable(serviceKey(target), l, () => serviceLease(target)),
+    )
+  }
+
+  const interceptor = tokenInterceptor(planner, { maxReplayBytes })
+  const base: Dispatcher = options.dispatcher ?? new Agent()
+  const ownsBase = base !== options.dispatcher
+  const dispatcher = base.compose(interceptor)
+
+  return Object.freeze({
+    fetch: (input, init) => undiciFetch(input, { ...init, dispatcher }),
+    request: (url, opts) => undiciRequest(url, { ...opts, dispatcher }),
+    dispatcher,
+    interceptor,
+    async getToken(origin: string) {
+      const target = targets.get(new URL(origin).origin)
+      if (target === undefined)
+        throw new TypeError(`svcauth client: ${origin} is not a configured target`)
+      return (await serviceLease(target)).token
+    },
+    async close() {
+      source.clear()
+      if (ownsBase) await base.close()
+    },
+  } satisfies ServiceClient)
+}

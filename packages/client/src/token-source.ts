@@ -1,0 +1,150 @@
+/**
+ * The token cache: one entry per key (endpoint, client, scope, audience/resource, or a hashed
+ * subject token), in lru-cache. Lifetimes run on the monotonic clock from when the request was
+ * sent. A token is refreshed ahead of expiry in the background (at 80% of its lifetime or `skew`
+ * seconds before it ends, whichever is earlier, never before half of it, with jitter), so callers
+ * do not wait in steady state. Concurrent misses share one request (single-flight). Failures back
+ * off exponentially with jitter and honour `Retry-After`; while a still-valid token exists it keeps
+ * being used; with none, callers fail closed at once until the backoff ends.
+ */
+import { LRUCache } from 'lru-cache'
+import { TokenEndpointError, isTokenEndpointError } from './errors.js'
+import type { IssuedToken } from './lib/token-request.js'
+
+export interface TokenSourceOptions {
+  /** Most cached tokens. */
+  readonly max: number
+  /** Seconds before expiry at which a refresh starts, at most. */
+  readonly refreshSkew: number
+  /** Seconds a token lives when the server gives no `expires_in`. */
+  readonly defaultLifetime: number
+  /** Longest lifetime believed, seconds. */
+  readonly maxLifetime: number
+  /** First backoff delay after a failure, ms. */
+  readonly minDelay: number
+  /** Longest backoff delay, ms. */
+  readonly maxDelay: number
+}
+
+interface Entry {
+  readonly token: string
+  readonly expiresAt: number
+  readonly refreshAt: number
+  readonly generation: number
+}
+
+interface Backoff {
+  readonly failures: number
+  readonly retryAt: number
+  readonly error: TokenEndpointError
+}
+
+/** A token handed to a caller; `fresh` when this very call waited for it to be fetched. */
+export interface Lease {
+  readonly token: string
+  readonly fresh: boolean
+}
+
+export type Fetcher = () => Promise<IssuedToken>
+
+export class TokenSource {
+  readonly #options: TokenSourceOptions
+  readonly #cache: LRUCache<string, Entry>
+  readonly #backoff: LRUCache<string, Backoff>
+  readonly #flights = new Map<string, Promise<Entry>>()
+  #generation = 0
+
+  constructor(options: TokenSourceOptions) {
+    this.#options = options
+    this.#cache = new LRUCache({ max: options.max })
+    this.#backoff = new LRUCache({ max: options.max })
+  }
+
+  /** A valid token for `key`, fetching it with `fetcher` when there is none. */
+  async get(key: string, fetcher: Fetcher): Promise<Lease> {
+    const entry = this.#cache.get(key)
+    const now = performance.now()
+    if (entry !== undefined && now < entry.expiresAt) {
+      if (now >= entry.refreshAt) this.#start(key, fetcher, true)?.catch(() => undefined)
+      return { token: entry.token, fresh: false }
+    }
+    const flight = this.#start(key, fetcher, false)
+    if (flight === undefined)
+      throw this.#backoff.get(key)?.error ?? new TokenEndpointError('server_error')
+    return { token: (await flight).token, fresh: true }
+  }
+
+  /** Drops the cached token for `key` only if it is still `token` (compare-and-invalidate). */
+  invalidate(key: string, token: string): boolean {
+    if (this.#cache.get(key)?.token !== token) return false
+    this.#cache.delete(key)
+    return true
+  }
+
+  /** Test and operator hook: the cached token for `key`, if any. */
+  peek(key: string): string | undefined {
+    return this.#cache.get(key)?.token
+  }
+
+  clear(): void {
+    this.#cache.clear()
+    this.#backoff.clear()
+  }
+
+  /** Starts (or joins) the fetch for `key`; undefined while backing off. */
+  #start(key: string, fetcher: Fetcher, background: boolean): Promise<Entry> | undefined {
+    const running = this.#flights.get(key)
+    if (running !== undefined) return running
+    const backoff = this.#backoff.get(key)
+    if (backoff !== undefined && performance.now() < backoff.retryAt) {
+      return background ? undefined : Promise.reject(backoff.error)
+    }
+    const generation = ++this.#generation
+    const flight = fetcher().then(
+      (issued) => {
+        this.#backoff.delete(key)
+        return this.#install(key, issued, generation)
+      },
+      (err: unknown) => {
+        const error = isTokenEndpointError(err)
+          ? err
+          : new TokenEndpointError('network_error', { cause: err })
+        this.#fail(key, error)
+        throw error
+      },
+    )
+    const tracked = flight.finally(() => {
+      if (this.#flights.get(key) === tracked) this.#flights.delete(key)
+    })
+    this.#flights.set(key, tracked)
+    return tracked
+  }
+
+  #install(key: string, issued: IssuedToken, generation: number): Entry {
+    const { defaultLifetime, maxLifetime, refreshSkew } = this.#options
+    const lifetime = Math.min(issued.expiresIn ?? defaultLifetime, maxLifetime)
+    const jitter = Math.random() * Math.min(lifetime * 0.05, 5)
+    const refreshIn = Math.max(lifetime * 0.5, Math.min(lifetime * 0.8, lifetime - refreshSkew))
+    const entry: Entry = {
+      token: issued.accessToken,
+      expiresAt: issued.sentAt + lifetime * 1000,
+      refreshAt: issued.sentAt + Math.max(0, refreshIn - jitter) * 1000,
+      generation,
+    }
+    const current = this.#cache.get(key)
+    // An older fetch (e.g. one started before a secret rotation) never replaces a newer token.
+    if (current !== undefined && current.generation > generation) return current
+    if (lifetime > 0) this.#cache.set(key, entry)
+    return entry
+  }
+
+  #fail(key: string, error: TokenEndpointError): void {
+    const failures = (this.#backoff.get(key)?.failures ?? 0) + 1
+    const { minDelay, maxDelay } = this.#options
+    const base = Math.min(maxDelay, minDelay * 2 ** (failures - 1))
+    let delay = base / 2 + (Math.random() * base) / 2
+    if (error.retryAfter !== undefined)
+      delay = Math.max(delay, Math.min(error.retryAfter * 1000, maxDelay))
+    this.#backoff.set(key, { failures, retryAt: performance.now() + delay, error })
+  }
+}
