@@ -16,7 +16,12 @@ export interface Downstream {
   readonly origin: string
   readonly seen: Seen[]
   /** Decides the answer; return undefined for the default 200. */
-  respond: ((req: Seen, n: number) => { status: number; headers?: Record<string, string>; body?: string } | undefined) | undefined
+  respond:
+    | ((
+        req: Seen,
+        n: number,
+      ) => { status: number; headers?: Record<string, string>; body?: string } | undefined)
+    | undefined
   close(): Promise<void>
 }
 
@@ -26,10 +31,13 @@ export async function startDownstream(host = '127.0.0.1'): Promise<Downstream> {
     origin: '',
     seen,
     respond: undefined,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections()
-      server.close(() => { resolve() })
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => {
+          resolve()
+        })
+      }),
   }
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = []

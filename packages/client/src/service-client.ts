@@ -9,6 +9,7 @@ import {
   currentAuthContext,
   discoverMetadata,
   rawToken,
+  runWithPrincipal,
   type Principal,
 } from '@svcauth/core'
 import { Agent, fetch as undiciFetch, request as undiciRequest, type Dispatcher } from 'undici'
@@ -29,6 +30,9 @@ import { TokenSource, type Lease } from './token-source.js'
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
 const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token'
 
+/** The calls an adapter exposes as `req.outbound` / `ctx.outbound`. */
+export type OutboundCalls = Pick<ServiceClient, 'fetch' | 'request'>
+
 /** The outbound client. */
 export interface ServiceClient {
   /** undici fetch through the token-attaching dispatcher. */
@@ -46,6 +50,11 @@ export interface ServiceClient {
   readonly dispatcher: Dispatcher
   /** The interceptor alone, to compose into a dispatcher of your own. */
   readonly interceptor: Dispatcher.DispatcherComposeInterceptor
+  /**
+   * `fetch` and `request` that act for `principal` (a user's token is forwarded or exchanged
+   * where targets allow it; otherwise the service's own token is used), wherever they are called.
+   */
+  forPrincipal(principal: Principal | undefined): OutboundCalls
   /** The service's own token for a configured target origin (cached). */
   getToken(origin: string): Promise<string>
   /** Closes the Agent it created and drops cached tokens. */
@@ -264,9 +273,17 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
   const ownsBase = base !== options.dispatcher
   const dispatcher = base.compose(interceptor)
 
+  const fetch: ServiceClient['fetch'] = (input, init) => undiciFetch(input, { ...init, dispatcher })
+  const request: ServiceClient['request'] = (url, opts) =>
+    undiciRequest(url, { ...opts, dispatcher })
   return Object.freeze({
-    fetch: (input, init) => undiciFetch(input, { ...init, dispatcher }),
-    request: (url, opts) => undiciRequest(url, { ...opts, dispatcher }),
+    fetch,
+    request,
+    forPrincipal: (principal) =>
+      Object.freeze({
+        fetch: (input, init) => runWithPrincipal(principal, () => fetch(input, init)),
+        request: (url, opts) => runWithPrincipal(principal, () => request(url, opts)),
+      }),
     dispatcher,
     interceptor,
     async getToken(origin: string) {

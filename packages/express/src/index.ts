@@ -4,6 +4,7 @@
 export { authenticate } from './authenticate.js'
 export type { AuthenticateMiddleware, AuthenticateOptions } from './authenticate.js'
 export { requireActor, requireAnyScope, requireClaim, requireScopes } from './guards.js'
+export { outbound } from './outbound.js'
 export { authOutcome } from './outcome.js'
 export { AuthError, currentAuthContext, isAuthError, rawToken } from '@svcauth/core'
 export type { AuthErrorCode, AuthErrorReason, AuthOutcome, Principal } from '@svcauth/core'

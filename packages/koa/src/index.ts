@@ -4,6 +4,8 @@
 export { authenticate } from './authenticate.js'
 export type { AuthenticateMiddleware, AuthenticateOptions, AuthState } from './authenticate.js'
 export { requireActor, requireAnyScope, requireClaim, requireScopes } from './guards.js'
+export { outbound } from './outbound.js'
+export type { OutboundContext } from './outbound.js'
 export { authOutcome } from './outcome.js'
 export { AuthError, currentAuthContext, isAuthError, rawToken } from '@svcauth/core'
 export type { AuthErrorCode, AuthErrorReason, AuthOutcome, Principal } from '@svcauth/core'

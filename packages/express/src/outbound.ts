@@ -1,0 +1,36 @@
+/**
+ * `outbound(svc)`: puts `req.outbound.fetch` / `req.outbound.request` on the request, bound to the
+ * request's caller, so a user's token reaches the targets that accept it and everything else gets
+ * the service's own token.
+ */
+import type { OutboundCalls, ServiceClient } from '@svcauth/client'
+import type { NextFunction, Request, RequestHandler, Response } from 'express'
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** Outbound calls on behalf of this request's caller, set by svcauth's outbound(). */
+      outbound?: OutboundCalls
+    }
+  }
+}
+
+/**
+ * Exposes the service client on each request, bound to `req.auth`. Mount it after authenticate().
+ *
+ * @example
+ * ```ts
+ * app.use(authenticate({ issuer, audience: 'bss', jwksUri }), outbound(svc))
+ * app.get('/boot/v1/bootparameters', async (req, res) => {
+ *   const smd = await req.outbound!.fetch('http://smd:27779/hsm/v2/State/Components')
+ *   res.json(await smd.json())
+ * })
+ * ```
+ */
+export function outbound(svc: ServiceClient): RequestHandler {
+  return function outbound(req: Request, _res: Response, next: NextFunction): void {
+    req.outbound = svc.forPrincipal(req.auth)
+    next()
+  }
+}
