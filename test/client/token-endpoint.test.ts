@@ -37,7 +37,9 @@ afterEach(async () => {
   await issuer.close()
 })
 
-function client(extra: Partial<ServiceClientOptions> = {}): ServiceClient {
+type Overrides = { [K in keyof ServiceClientOptions]?: ServiceClientOptions[K] | undefined }
+
+function client(extra: Overrides = {}): ServiceClient {
   const svc = createServiceClient({
     tokenEndpoint: issuer.tokenEndpoint,
     clientId: 'bss',
