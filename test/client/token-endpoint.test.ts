@@ -47,7 +47,7 @@ function client(extra: Overrides = {}): ServiceClient {
     targets: { [smd.origin]: { scope: ['smd.read'], audience: 'smd' } },
     retry: { minDelay: 50, maxDelay: 200 },
     ...extra,
-  })
+  } as ServiceClientOptions)
   clients.push(svc)
   return svc
 }
