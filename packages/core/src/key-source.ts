@@ -85,10 +85,20 @@ export class KeySource {
     }
   }
 
-  /** Resolves once the first fetch settled (successfully or not). */
+  /**
+   * Resolves true when usable keys are held, after waiting for a fetch in flight (or starting one
+   * if the cooldown allows); never fetches more often than the cooldown.
+   */
   async ready(): Promise<boolean> {
-    if (this.#set !== undefined) return true
-    return this.#pending ?? this.#refresh()
+    if (this.usable) return true
+    if (this.#pending !== undefined) await this.#pending
+    else if (this.#cooledDown()) await this.#refresh()
+    return this.usable
+  }
+
+  /** True while a key set is held and is younger than `maxStale`. */
+  get usable(): boolean {
+    return this.#set !== undefined && Date.now() - this.#lastSuccess <= this.#config.jwks.maxStale
   }
 
   close(): void {
@@ -121,8 +131,9 @@ export class KeySource {
   }
 
   async #usableSet(): Promise<LocalSet> {
-    const age = Date.now() - this.#lastSuccess
-    if (this.#set !== undefined && age <= this.#config.jwks.maxStale) {
+    const set = this.#set
+    if (set !== undefined && this.usable) {
+      const age = Date.now() - this.#lastSuccess
       if (
         age > this.#config.jwks.refreshInterval &&
         this.#pending === undefined &&
@@ -130,13 +141,11 @@ export class KeySource {
       ) {
         void this.#refresh()
       }
-      return this.#set
+      return set
     }
     // No keys, or keys past the hard limit: wait for a fetch, if one may be made.
     if (this.#pending !== undefined || this.#cooledDown()) await (this.#pending ?? this.#refresh())
-    if (this.#set !== undefined && Date.now() - this.#lastSuccess <= this.#config.jwks.maxStale) {
-      return this.#set
-    }
+    if (this.#set !== undefined && this.usable) return this.#set
     throw this.#unavailable()
   }
 

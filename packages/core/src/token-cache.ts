@@ -11,6 +11,8 @@ import type { Principal } from './principal.js'
 
 export interface CacheSource {
   readonly version: number
+  /** False once the issuer's keys are past their hard staleness limit. */
+  readonly usable: boolean
   hasKid(kid: string): boolean
 }
 
@@ -69,6 +71,8 @@ export class TokenCache {
       this.#lru.delete(token)
       return new AuthError('invalid_token', 'token_too_old')
     }
+    // Keys past the hard limit serve nobody, cached tokens included: verify afresh (503 or refresh).
+    if (!entry.source.usable) return undefined
     if (entry.version !== entry.source.version) {
       // The key set changed: keep the entry only if its key is still published.
       if (entry.kid === undefined || !entry.source.hasKid(entry.kid)) {
