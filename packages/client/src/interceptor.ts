@@ -134,11 +134,12 @@ class Call {
   /** After a swallowed 401: a new token and one replay; if that fails, the held 401 is delivered. */
   retry(held: Held): void {
     const renew = this.#plan?.renew
-    const replay = this.#body?.replay()
-    if (renew === undefined || replay === undefined) {
+    const body = this.#body
+    if (renew === undefined || body?.replayable !== true) {
       this.deliver(held)
       return
     }
+    const replay = body.replay()
     renew().then(
       (token) => {
         if (!this.#done) this.send(token, replay, true)

@@ -11,7 +11,7 @@ export interface PreparedBody {
   readonly replayable: boolean
   /** The body for the first attempt. */
   first(): Body
-  /** The body for a replay, or undefined when it cannot be replayed. */
+  /** The body for a replay (meaningful only when `replayable`). */
   replay(): Body | undefined
 }
 

@@ -1,0 +1,204 @@
+/**
+ * Attaching tokens (catalogue K1–K7): the origin allow-list, redirects, retry once on 401 and the
+ * cases that must not retry, single-flight under load, abort while waiting for a token.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import { createServiceClient, type ServiceClient, type ServiceClientOptions } from '@svcauth/client'
+import { createTestIssuer, type TestIssuer } from '@svcauth/testing'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { startDownstream, type Downstream } from './downstream.js'
+
+let issuer: TestIssuer
+let smd: Downstream
+let stranger: Downstream
+const clients: ServiceClient[] = []
+
+beforeEach(async () => {
+  issuer = await createTestIssuer({ keyCount: 1 })
+  issuer.addClient({ clientId: 'bss', secrets: ['s3cret'] })
+  smd = await startDownstream()
+  stranger = await startDownstream('127.0.0.2')
+})
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()))
+  await Promise.all([smd.close(), stranger.close(), issuer.close()])
+})
+
+function client(extra: Partial<ServiceClientOptions> = {}): ServiceClient {
+  const svc = createServiceClient({
+    tokenEndpoint: issuer.tokenEndpoint,
+    clientId: 'bss',
+    clientSecret: 's3cret',
+    targets: { [smd.origin]: { scope: 'smd.read', audience: 'smd' } },
+    retry: { minDelay: 50, maxDelay: 200 },
+    ...extra,
+  })
+  clients.push(svc)
+  return svc
+}
+
+const unauthorized = {
+  status: 401,
+  headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
+  body: 'nope',
+}
+
+describe('K: attaching tokens', () => {
+  it('K1: an origin outside the targets never receives a token, with fetch or request', async () => {
+    const svc = client()
+    await (await svc.fetch(`${stranger.origin}/a`)).text()
+    await (await svc.request(`${stranger.origin}/b`)).body.text()
+    await (await svc.fetch(`${smd.origin}/c`)).text()
+    expect(stranger.seen.map((s) => s.authorization)).toEqual([undefined, undefined])
+    expect(smd.seen[0]?.authorization).toMatch(/^Bearer /)
+    expect(issuer.tokenRequests).toHaveLength(1)
+  })
+
+  it('K2: origins compare exactly: another host name, port or scheme gets nothing', async () => {
+    const port = new URL(smd.origin).port
+    const svc = client()
+    for (const url of [`http://localhost:${port}/x`]) {
+      await (await svc.fetch(url)).text()
+    }
+    expect(smd.seen[0]?.authorization).toBeUndefined()
+    await (await svc.fetch(`http://127.0.0.1:${port}/x`)).text()
+    expect(smd.seen[1]?.authorization).toMatch(/^Bearer /)
+    expect(() => client({ targets: { [`${smd.origin}/path`]: {} } })).toThrow(TypeError)
+    expect(() => client({ targets: { 'http://u:p@127.0.0.1:1': {} } })).toThrow(TypeError)
+  })
+
+  it('K3: a redirect to another origin never carries the token', async () => {
+    smd.respond = (req) =>
+      req.path === '/go'
+        ? { status: 307, headers: { location: `${stranger.origin}/land` } }
+        : undefined
+    const svc = client()
+    const followed = await svc.fetch(`${smd.origin}/go`)
+    expect(followed.status).toBe(200)
+    await followed.text()
+    expect(stranger.seen).toHaveLength(1)
+    expect(stranger.seen[0]?.authorization).toBeUndefined()
+    const manual = await svc.request(`${smd.origin}/go`)
+    expect(manual.statusCode).toBe(307)
+    await manual.body.text()
+    expect(stranger.seen).toHaveLength(1)
+  })
+
+  it('leaves a caller-supplied Authorization header untouched', async () => {
+    const svc = client()
+    await (await svc.fetch(`${smd.origin}/x`, { headers: { authorization: 'Bearer mine' } })).text()
+    expect(smd.seen[0]?.authorization).toBe('Bearer mine')
+    expect(issuer.hits.token).toBe(0)
+  })
+
+  it('1,000 concurrent calls on a cold cache make exactly one token request', async () => {
+    const svc = client()
+    const statuses = await Promise.all(
+      Array.from({ length: 1000 }, async () => {
+        const res = await svc.request(`${smd.origin}/x`)
+        await res.body.dump()
+        return res.statusCode
+      }),
+    )
+    expect(statuses.every((s) => s === 200)).toBe(true)
+    expect(issuer.hits.token).toBe(1)
+    expect(new Set(smd.seen.map((s) => s.authorization)).size).toBe(1)
+  })
+})
+
+describe('K: retry once on 401', () => {
+  it('K5: a rejected cached token is replaced once and the call replayed with its body', async () => {
+    const svc = client()
+    await svc.getToken(smd.origin)
+    smd.respond = (_req, n) => (n === 1 ? unauthorized : undefined)
+    const res = await svc.fetch(`${smd.origin}/x`, {
+      method: 'POST',
+      body: JSON.stringify({ a: 1 }),
+    })
+    expect(res.status).toBe(200)
+    expect(((await res.json()) as { body: string }).body).toBe('{"a":1}')
+    expect(smd.seen).toHaveLength(2)
+    expect(smd.seen[0]?.authorization).not.toBe(smd.seen[1]?.authorization)
+    expect(issuer.hits.token).toBe(2)
+  })
+
+  it('K5: a downstream that always answers 401 is called twice, then the 401 surfaces', async () => {
+    const svc = client()
+    await svc.getToken(smd.origin)
+    smd.respond = () => unauthorized
+    const res = await svc.request(`${smd.origin}/x`, { method: 'PUT', body: 'payload' })
+    expect(res.statusCode).toBe(401)
+    expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token"')
+    expect(await res.body.text()).toBe('nope')
+    expect(smd.seen).toHaveLength(2)
+    expect(smd.seen.map((s) => s.body)).toEqual(['payload', 'payload'])
+    expect(issuer.hits.token).toBe(2)
+  })
+
+  it('50 concurrent 401s on the same token cause one refresh; each call is retried at most once', async () => {
+    const svc = client()
+    const stale = `Bearer ${await svc.getToken(smd.origin)}`
+    smd.respond = (req) => (req.authorization === stale ? unauthorized : undefined)
+    const statuses = await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        const res = await svc.request(`${smd.origin}/x`)
+        await res.body.dump()
+        return res.statusCode
+      }),
+    )
+    expect(statuses.every((s) => s === 200)).toBe(true)
+    expect(issuer.hits.token).toBe(2)
+    expect(smd.seen).toHaveLength(100)
+  })
+
+  it('K6: no retry on 403, on a token fetched in the same call, on another scheme, or an oversized stream', async () => {
+    const svc = client({ maxReplayBytes: 1024 })
+    smd.respond = () => ({ status: 401, headers: { 'www-authenticate': 'Bearer' } })
+    // Fetched during this very call: not retried.
+    expect((await svc.request(`${smd.origin}/fresh`)).statusCode).toBe(401)
+    expect(smd.seen).toHaveLength(1)
+    smd.respond = () => ({
+      status: 403,
+      headers: { 'www-authenticate': 'Bearer error="insufficient_scope"' },
+    })
+    expect((await svc.request(`${smd.origin}/forbidden`)).statusCode).toBe(403)
+    smd.respond = () => ({ status: 401, headers: { 'www-authenticate': 'Basic realm="x"' } })
+    expect((await svc.request(`${smd.origin}/basic`)).statusCode).toBe(401)
+    smd.respond = () => unauthorized
+    const big = (async function* () {
+      for (let i = 0; i < 4; i++) yield Buffer.alloc(512, 97)
+    })()
+    const res = await svc.request(`${smd.origin}/stream`, { method: 'POST', body: big })
+    expect(res.statusCode).toBe(401)
+    expect(smd.seen.map((s) => s.path)).toEqual(['/fresh', '/forbidden', '/basic', '/stream'])
+    expect(smd.seen[3]?.body).toHaveLength(2048)
+    expect(issuer.hits.token).toBe(1)
+  })
+
+  it('K7: a late 401 for an old token does not evict the newer one', async () => {
+    const svc = client()
+    const first = `Bearer ${await svc.getToken(smd.origin)}`
+    smd.respond = (req) => (req.authorization === first ? unauthorized : undefined)
+    await (await svc.request(`${smd.origin}/a`)).body.dump()
+    expect(issuer.hits.token).toBe(2)
+    const second = await svc.getToken(smd.origin)
+    // A slow call still holding the first token comes back with 401 now: T2 must survive.
+    await (await svc.request(`${smd.origin}/b`, { headers: { authorization: first } })).body.dump()
+    expect(await svc.getToken(smd.origin)).toBe(second)
+    expect(issuer.hits.token).toBe(2)
+  })
+
+  it('honours an abort while waiting for a token', async () => {
+    issuer.setTokenDelay(1500)
+    const svc = client()
+    const started = Date.now()
+    const controller = new AbortController()
+    setTimeout(() => {
+      controller.abort()
+    }, 100)
+    await expect(svc.request(`${smd.origin}/x`, { signal: controller.signal })).rejects.toThrow()
+    expect(Date.now() - started).toBeLessThan(1000)
+    await sleep(10)
+    expect(smd.seen).toHaveLength(0)
+  })
+})
