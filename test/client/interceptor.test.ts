@@ -2,6 +2,7 @@
  * Attaching tokens (catalogue K1–K7): the origin allow-list, redirects, retry once on 401 and the
  * cases that must not retry, single-flight under load, abort while waiting for a token.
  */
+import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createServiceClient, type ServiceClient, type ServiceClientOptions } from '@svcauth/client'
 import { createTestIssuer, type TestIssuer } from '@svcauth/testing'
@@ -165,9 +166,11 @@ describe('K: retry once on 401', () => {
     smd.respond = () => ({ status: 401, headers: { 'www-authenticate': 'Basic realm="x"' } })
     expect((await svc.request(`${smd.origin}/basic`)).statusCode).toBe(401)
     smd.respond = () => unauthorized
-    const big = (async function* () {
-      for (let i = 0; i < 4; i++) yield Buffer.alloc(512, 97)
-    })()
+    const big = Readable.from(
+      (async function* () {
+        for (let i = 0; i < 4; i++) yield Buffer.alloc(512, 97)
+      })(),
+    )
     const res = await svc.request(`${smd.origin}/stream`, { method: 'POST', body: big })
     expect(res.statusCode).toBe(401)
     expect(smd.seen.map((s) => s.path)).toEqual(['/fresh', '/forbidden', '/basic', '/stream'])
