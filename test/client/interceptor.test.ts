@@ -166,11 +166,7 @@ describe('K: retry once on 401', () => {
     smd.respond = () => ({ status: 401, headers: { 'www-authenticate': 'Basic realm="x"' } })
     expect((await svc.request(`${smd.origin}/basic`)).statusCode).toBe(401)
     smd.respond = () => unauthorized
-    const big = Readable.from(
-      (async function* () {
-        for (let i = 0; i < 4; i++) yield Buffer.alloc(512, 97)
-      })(),
-    )
+    const big = Readable.from(Array.from({ length: 4 }, () => Buffer.alloc(512, 97)))
     const res = await svc.request(`${smd.origin}/stream`, { method: 'POST', body: big })
     expect(res.statusCode).toBe(401)
     expect(smd.seen.map((s) => s.path)).toEqual(['/fresh', '/forbidden', '/basic', '/stream'])
