@@ -187,6 +187,30 @@ describe('K: retry once on 401', () => {
     expect(issuer.hits.token).toBe(2)
   })
 
+  it('K8: a target that rejects every token costs one token request per backoff window', async () => {
+    const lines: Record<string, unknown>[] = []
+    const svc = client({
+      retry: { minDelay: 400, maxDelay: 400 },
+      logger: { warn: (o) => lines.push(o), error: (o) => lines.push(o) },
+    })
+    await svc.getToken(smd.origin)
+    smd.respond = () => unauthorized
+    const started = performance.now()
+    let calls = 0
+    while (performance.now() - started < 1000) {
+      const res = await svc.request(`${smd.origin}/x`)
+      await res.body.dump()
+      expect(res.statusCode).toBe(401)
+      calls++
+    }
+    expect(calls).toBeGreaterThan(20)
+    // One initial token, then at most one forced refresh per 400 ms window.
+    expect(issuer.hits.token).toBeLessThanOrEqual(1 + Math.ceil(1000 / 400) + 1)
+    const rejected = lines.filter((l) => l.event === 'token_rejected')
+    expect(rejected.length).toBe(issuer.hits.token - 1)
+    expect(rejected[0]).toMatchObject({ client_id: 'bss', target: smd.origin, audience: 'smd' })
+  })
+
   it('honours an abort while waiting for a token', async () => {
     issuer.setTokenDelay(1500)
     const svc = client()

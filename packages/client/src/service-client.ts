@@ -238,13 +238,32 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
     return { key, lease: source.get(key, () => grant(targetForm(target, form), target)) }
   }
 
-  const renewable = (key: string, lease: Lease, again: () => Promise<Lease>): TokenPlan => ({
+  const renewable = (
+    key: string,
+    target: ResolvedTarget,
+    lease: Lease,
+    again: () => Promise<Lease>,
+  ): TokenPlan => ({
     token: lease.token,
     renew: lease.fresh
       ? undefined
       : async () => {
-          source.invalidate(key, lease.token)
-          return (await again()).token
+          if (source.invalidate(key, lease.token)) {
+            logger?.warn(
+              {
+                event: 'token_rejected',
+                client_id: clientId,
+                target: target.origin,
+                scope: target.scope.join(' '),
+                audience: [...target.audience, ...target.resource].join(' '),
+              },
+              'svcauth: a target rejected the cached token; fetching a new one',
+            )
+          }
+          const next = (await again()).token
+          // Still the rejected token (renewals are rate-limited): do not replay in vain.
+          if (next === lease.token) throw new TokenEndpointError('invalid_grant')
+          return next
         },
   })
 
@@ -261,10 +280,12 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
     }
     if (userToken !== undefined) {
       const { key, lease } = exchangeLease(userToken, target)
-      return lease.then((l) => renewable(key, l, () => exchangeLease(userToken, target).lease))
+      return lease.then((l) =>
+        renewable(key, target, l, () => exchangeLease(userToken, target).lease),
+      )
     }
     return serviceLease(target).then((l) =>
-      renewable(serviceKey(target), l, () => serviceLease(target)),
+      renewable(serviceKey(target), target, l, () => serviceLease(target)),
     )
   }
 

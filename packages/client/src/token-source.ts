@@ -52,12 +52,15 @@ export class TokenSource {
   readonly #cache: LRUCache<string, Entry>
   readonly #backoff: LRUCache<string, Backoff>
   readonly #flights = new Map<string, Promise<Entry>>()
+  /** When a 401 last forced a refresh, per key. */
+  readonly #forced: LRUCache<string, number>
   #generation = 0
 
   constructor(options: TokenSourceOptions) {
     this.#options = options
     this.#cache = new LRUCache({ max: options.max })
     this.#backoff = new LRUCache({ max: options.max })
+    this.#forced = new LRUCache({ max: options.max })
   }
 
   /** A valid token for `key`, fetching it with `fetcher` when there is none. */
@@ -74,9 +77,17 @@ export class TokenSource {
     return { token: (await flight).token, fresh: true }
   }
 
-  /** Drops the cached token for `key` only if it is still `token` (compare-and-invalidate). */
+  /**
+   * Drops the cached token for `key` only if it is still `token` (compare-and-invalidate), and
+   * at most once per `minDelay` per key, so a target that rejects every token (a misconfigured
+   * audience, say) costs one token request per window instead of one per call (catalogue K8).
+   */
   invalidate(key: string, token: string): boolean {
     if (this.#cache.get(key)?.token !== token) return false
+    const now = performance.now()
+    const last = this.#forced.get(key)
+    if (last !== undefined && now - last < this.#options.minDelay) return false
+    this.#forced.set(key, now)
     this.#cache.delete(key)
     return true
   }
@@ -89,6 +100,7 @@ export class TokenSource {
   clear(): void {
     this.#cache.clear()
     this.#backoff.clear()
+    this.#forced.clear()
   }
 
   /** Starts (or joins) the fetch for `key`; undefined while backing off. */
