@@ -3,6 +3,7 @@ import process from 'node:process'
 // Loads each built package the way a user would (no source condition: the `dist/` entry points)
 // and checks its public exports, so a broken build or exports map fails CI.
 const expected = {
+  '@svcauth/audit': ['createAuditLogger', 'auditEvent', 'auditRecord', 'scrubUrl'],
   '@svcauth/client': [
     'createServiceClient',
     'tokenInterceptor',
@@ -16,8 +17,10 @@ const expected = {
     'isAuthError',
     'requireScopes',
     'rawToken',
+    'auditRecord',
   ],
   '@svcauth/express': [
+    'auditLogger',
     'authenticate',
     'requireScopes',
     'requireAnyScope',
@@ -25,6 +28,7 @@ const expected = {
     'requireClaim',
   ],
   '@svcauth/koa': [
+    'auditLogger',
     'authenticate',
     'requireScopes',
     'requireAnyScope',

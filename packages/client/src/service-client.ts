@@ -139,7 +139,11 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
   }
 
   /** Sends one grant with client authentication, rotating secrets on invalid_client. */
-  async function grant(form: URLSearchParams, target: ResolvedTarget): Promise<IssuedToken> {
+  async function grant(
+    form: URLSearchParams,
+    target: ResolvedTarget,
+    refresh: boolean,
+  ): Promise<IssuedToken> {
     const url = await tokenEndpoint()
     try {
       const issued = await authenticated(url, form)
@@ -147,6 +151,7 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
         {
           event: 'token_fetched',
           client_id: clientId,
+          grant_type: form.get('grant_type'),
           target: target.origin,
           scope: target.scope.join(' '),
           audience: [...target.audience, ...target.resource].join(' '),
@@ -160,17 +165,21 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
         err instanceof TokenEndpointError
           ? err
           : new TokenEndpointError('network_error', { cause: err })
-      logger?.error(
-        {
-          event: 'token_fetch_failed',
-          client_id: clientId,
-          target: target.origin,
-          error: e.error,
-          status: e.status,
-          error_description: e.description,
-        },
-        'svcauth: token request failed',
-      )
+      const fields = {
+        event: refresh ? 'token_refresh_failed' : 'token_fetch_failed',
+        client_id: clientId,
+        grant_type: form.get('grant_type'),
+        target: target.origin,
+        scope: target.scope.join(' '),
+        audience: [...target.audience, ...target.resource].join(' '),
+        error: e.error,
+        status: e.status,
+        error_description: e.description,
+      }
+      // A failed refresh ahead of expiry still has a valid token in use: a warning, not an outage.
+      if (refresh)
+        logger?.warn(fields, 'svcauth: token refresh failed; the current token stays in use')
+      else logger?.error(fields, 'svcauth: token request failed')
       throw e
     }
   }
@@ -211,8 +220,12 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
     JSON.stringify(['cc', configuredEndpoint ?? issuer, clientId, t.scope, t.audience, t.resource])
 
   const serviceLease = (target: ResolvedTarget): Promise<Lease> =>
-    source.get(serviceKey(target), () =>
-      grant(targetForm(target, new URLSearchParams({ grant_type: 'client_credentials' })), target),
+    source.get(serviceKey(target), (refresh) =>
+      grant(
+        targetForm(target, new URLSearchParams({ grant_type: 'client_credentials' })),
+        target,
+        refresh,
+      ),
     )
 
   const exchangeLease = (
@@ -235,7 +248,10 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
       subject_token_type: ACCESS_TOKEN,
       requested_token_type: ACCESS_TOKEN,
     })
-    return { key, lease: source.get(key, () => grant(targetForm(target, form), target)) }
+    return {
+      key,
+      lease: source.get(key, (refresh) => grant(targetForm(target, form), target, refresh)),
+    }
   }
 
   const renewable = (

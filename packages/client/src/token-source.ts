@@ -45,7 +45,8 @@ export interface Lease {
   readonly fresh: boolean
 }
 
-export type Fetcher = () => Promise<IssuedToken>
+/** Fetches a token; `refresh` when a still-valid token is being replaced ahead of expiry. */
+export type Fetcher = (refresh: boolean) => Promise<IssuedToken>
 
 export class TokenSource {
   readonly #options: TokenSourceOptions
@@ -112,7 +113,7 @@ export class TokenSource {
       return background ? undefined : Promise.reject(backoff.error)
     }
     const generation = ++this.#generation
-    const flight = fetcher().then(
+    const flight = fetcher(background).then(
       (issued) => {
         this.#backoff.delete(key)
         return this.#install(key, issued, generation)

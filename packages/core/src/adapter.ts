@@ -1,6 +1,7 @@
 /**
  * What the framework adapters share, so each adapter file is framework translation only: the
- * per-request auth state (kept under a symbol on a host object the adapter chooses), the request
+ * per-request auth state (kept under a symbol on Node's IncomingMessage, which Express's `req` is and
+ * Koa's `ctx.req` holds, so audit logging reads it the same way for both), the request
  * outcome read by audit logging and tests, guard evaluation that records its rejection, and the
  * conversion of anything thrown into an AuthError.
  */
@@ -37,7 +38,7 @@ export interface AuthOutcome {
 
 const STATE = Symbol.for('svcauth.requestState')
 
-/** Stores the state on `host` (the request, or Koa's `ctx.state`) without making it enumerable. */
+/** Stores the state on `host` (the Node request) without making it enumerable. */
 export function attachAuthState(host: object, state: RequestAuthState): RequestAuthState {
   Object.defineProperty(host, STATE, { value: state, configurable: true, enumerable: false })
   return state

@@ -4,6 +4,8 @@
  */
 export { asAuthError, attachAuthState, checkGuard, outcomeOf, readAuthState } from './adapter.js'
 export type { AdapterOptions, AuthOutcome, RequestAuthState } from './adapter.js'
+export { AUDIT_FIELD_LIMIT, auditRecord, requestAuditRecord } from './audit-record.js'
+export type { AuditActor, AuditRecord, RequestAuditRecord } from './audit-record.js'
 export { extractBearer } from './bearer.js'
 export type { RequestLike } from './bearer.js'
 export { currentAuthContext, runWithPrincipal } from './context.js'

@@ -1,10 +1,13 @@
 /**
  * @svcauth/express: the Express adapter. Every public export is listed here by name.
  */
+export { auditLogger } from './audit.js'
+export type { AuditLoggerMiddleware } from './audit.js'
 export { authenticate } from './authenticate.js'
 export type { AuthenticateMiddleware, AuthenticateOptions } from './authenticate.js'
 export { requireActor, requireAnyScope, requireClaim, requireScopes } from './guards.js'
 export { outbound } from './outbound.js'
 export { authOutcome } from './outcome.js'
 export { AuthError, currentAuthContext, isAuthError, rawToken } from '@svcauth/core'
+export type { AuditDetails, AuditLoggerOptions } from '@svcauth/audit'
 export type { AuthErrorCode, AuthErrorReason, AuthOutcome, Principal } from '@svcauth/core'

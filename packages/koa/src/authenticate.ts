@@ -64,11 +64,11 @@ export function authenticate(options: AuthenticateOptions): AuthenticateMiddlewa
       })
     } catch (err) {
       const error = asAuthError(err, realm)
-      attachAuthState(ctx, { principal: undefined, realm, respond, error })
+      attachAuthState(ctx.req, { principal: undefined, realm, respond, error })
       answer(ctx, error, respond)
       return
     }
-    attachAuthState(ctx, { principal, realm, respond })
+    attachAuthState(ctx.req, { principal, realm, respond })
     ctx.state.auth = principal
     await runWithPrincipal(principal, next)
   }

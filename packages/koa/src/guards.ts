@@ -11,12 +11,12 @@ import { answer } from './respond.js'
 
 function middleware(guard: Guard): Middleware<AuthState> {
   return async function guardRequest(ctx: ParameterizedContext<AuthState>, next: Next) {
-    const error = core.checkGuard(guard, ctx)
+    const error = core.checkGuard(guard, ctx.req)
     if (error === undefined) {
       await next()
       return
     }
-    answer(ctx, error, core.readAuthState(ctx)?.respond ?? true)
+    answer(ctx, error, core.readAuthState(ctx.req)?.respond ?? true)
   }
 }
 

@@ -1,6 +1,8 @@
 /**
  * @svcauth/koa: the Koa adapter (Koa 2 and 3). Every public export is listed here by name.
  */
+export { auditLogger } from './audit.js'
+export type { AuditContext, AuditLoggerMiddleware } from './audit.js'
 export { authenticate } from './authenticate.js'
 export type { AuthenticateMiddleware, AuthenticateOptions, AuthState } from './authenticate.js'
 export { requireActor, requireAnyScope, requireClaim, requireScopes } from './guards.js'
@@ -8,4 +10,5 @@ export { outbound } from './outbound.js'
 export type { OutboundContext } from './outbound.js'
 export { authOutcome } from './outcome.js'
 export { AuthError, currentAuthContext, isAuthError, rawToken } from '@svcauth/core'
+export type { AuditDetails, AuditLoggerOptions } from '@svcauth/audit'
 export type { AuthErrorCode, AuthErrorReason, AuthOutcome, Principal } from '@svcauth/core'

@@ -14,5 +14,5 @@ import type { Context } from 'koa'
  * ```
  */
 export function authOutcome(ctx: Context): AuthOutcome | undefined {
-  return outcomeOf(ctx)
+  return outcomeOf(ctx.req)
 }
