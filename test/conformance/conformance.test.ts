@@ -16,9 +16,13 @@ interface Observed {
   contentType: string | null
   body: unknown
   reason: string | null
+  /** The request's audit line: actor fields, outcome, reason and level (name). */
+  log: Record<string, unknown>
 }
 
 const observed = new Map<Framework, Map<string, Observed>>()
+/** Every log line of every scenario, per run. */
+const allLogs = new Map<Framework, string[]>(FRAMEWORKS.map((f) => [f, []]))
 
 async function makeKit(): Promise<Kit> {
   const [main, outage, cold] = await Promise.all([
@@ -56,8 +60,19 @@ async function makeKit(): Promise<Kit> {
   }
 }
 
-async function send(app: RunningApp, kit: Kit, s: Scenario): Promise<Observed> {
+/** Every Authorization value sent, per run, for the leak check. */
+const sent = new Map<Framework, Set<string>>()
+
+const LEVEL_NAMES: Record<number, string> = { 30: 'info', 40: 'warn', 50: 'error' }
+
+async function send(
+  app: RunningApp,
+  kit: Kit,
+  s: Scenario,
+  authorizations: Set<string>,
+): Promise<Observed> {
   await s.before?.(kit)
+  app.logs.clear()
   const method = s.method ?? 'GET'
   let req =
     method === 'HEAD'
@@ -67,6 +82,7 @@ async function send(app: RunningApp, kit: Kit, s: Scenario): Promise<Observed> {
         : request(app.url).get(s.path)
   if (s.authorization !== undefined) {
     const value = await s.authorization(kit)
+    for (const v of Array.isArray(value) ? value : [value]) authorizations.add(v)
     // An array sends the header once per value (Node writes one line per array element).
     req = req.set('Authorization', value as string)
   }
@@ -74,6 +90,19 @@ async function send(app: RunningApp, kit: Kit, s: Scenario): Promise<Observed> {
   const res = await req
   await new Promise((resolve) => setImmediate(resolve))
   const challenge = res.headers['www-authenticate']
+  const lines = app.logs.requests()
+  expect(lines, 'exactly one request line').toHaveLength(1)
+  const line = lines[0] ?? { level: 0 }
+  const log: Record<string, unknown> = {
+    actor_type: line.actor_type,
+    actor_id: line.actor_id,
+    sub: line.sub,
+    client_id: line.client_id,
+    outcome: line.outcome,
+    reason: line.reason ?? null,
+    // Outage lines are budgeted (error, then warn until the interval ends): compare the bucket.
+    level: res.status >= 500 ? 'budgeted' : LEVEL_NAMES[line.level],
+  }
   return {
     status: res.status,
     challenge: typeof challenge === 'string' ? challenge : null,
@@ -82,7 +111,44 @@ async function send(app: RunningApp, kit: Kit, s: Scenario): Promise<Observed> {
       method === 'HEAD' || res.status === 204 ? null : String(res.headers['content-type']),
     body: method === 'HEAD' ? undefined : res.body,
     reason: app.lastOutcome()?.reason ?? null,
+    log,
   }
+}
+
+/** What the audit line must say, from the scenario's literal expectations and the answer. */
+function expectedLog(s: Scenario, got: Observed): Record<string, unknown> {
+  const { status, reason } = s.expect
+  if (status === 403) {
+    // A guard refused a verified caller: the line names who was refused.
+    expect(got.log.actor_type).toMatch(/^(client|user)$/)
+    expect(got.log.actor_id).toEqual(expect.any(String))
+    return { ...got.log, outcome: 'rejected', reason, level: 'warn' }
+  }
+  if (reason !== null) {
+    return {
+      actor_type: 'anonymous',
+      actor_id: null,
+      sub: null,
+      client_id: null,
+      outcome: 'rejected',
+      reason,
+      level: status >= 500 ? 'budgeted' : reason === 'missing_token' ? 'info' : 'warn',
+    }
+  }
+  const body = got.body as Record<string, unknown> | undefined
+  const level = status >= 500 ? 'budgeted' : status >= 400 ? 'warn' : 'info'
+  if (typeof body?.actorType === 'string') {
+    return {
+      actor_type: body.actorType,
+      actor_id: body.actorId,
+      sub: body.sub,
+      client_id: body.clientId,
+      outcome: 'authenticated',
+      reason: null,
+      level,
+    }
+  }
+  return { ...got.log, reason: null, level }
 }
 
 describe.each(FRAMEWORKS)('conformance on %s', (framework) => {
@@ -90,6 +156,8 @@ describe.each(FRAMEWORKS)('conformance on %s', (framework) => {
   let app: RunningApp
   const results = new Map<string, Observed>()
   observed.set(framework, results)
+  const authorizations = new Set<string>()
+  sent.set(framework, authorizations)
 
   beforeAll(async () => {
     kit = await makeKit()
@@ -102,7 +170,7 @@ describe.each(FRAMEWORKS)('conformance on %s', (framework) => {
 
   for (const s of scenarios) {
     it(s.name, async () => {
-      const got = await send(app, kit, s)
+      const got = await send(app, kit, s, authorizations)
       results.set(s.name, got)
       expect(got.status).toBe(s.expect.status)
       expect(got.challenge).toBe(s.expect.challenge)
@@ -112,11 +180,30 @@ describe.each(FRAMEWORKS)('conformance on %s', (framework) => {
         expect(got.body).toEqual(s.expect.body)
         expect(got.contentType).toBe('application/json; charset=utf-8')
       }
+      expect(got.log).toEqual(expectedLog(s, got))
+      expect(app.logs.raw.join('')).not.toMatch(/\bat .+:\d+:\d+\)/) // no stack traces
+      allLogs.get(framework)?.push(...app.logs.raw)
     })
   }
 })
 
 describe('agreement', () => {
+  it('no log line of any scenario holds a token, a signature or an Authorization value', () => {
+    for (const framework of FRAMEWORKS) {
+      const text = allLogs.get(framework)?.join('') ?? ''
+      const values = [...(sent.get(framework) ?? [])]
+      expect(values.length, framework).toBeGreaterThan(40)
+      expect(text.length, framework).toBeGreaterThan(0)
+      for (const value of values) {
+        // The value, and each long piece of it: a token's segments, a signature on its own.
+        const pieces = [value, ...value.split(/[\s.,]+/)].filter((p) => p.length >= 12)
+        for (const piece of pieces) {
+          expect(text.includes(piece), `${framework} leaked ${piece.slice(0, 16)}…`).toBe(false)
+        }
+      }
+    }
+  })
+
   it('the table has at least 60 scenarios with unique names', () => {
     expect(scenarios.length).toBeGreaterThanOrEqual(60)
     expect(new Set(scenarios.map((s) => s.name)).size).toBe(scenarios.length)

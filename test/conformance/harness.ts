@@ -21,6 +21,7 @@ import express5 from 'express'
 import express4 from 'express4'
 import Koa3 from 'koa'
 import Koa2 from 'koa2'
+import { captureLogs, type LogCapture } from '../support/log-capture.js'
 
 export type Framework = 'Express 5' | 'Express 4' | 'Koa 3' | 'Koa 2'
 export const FRAMEWORKS: readonly Framework[] = ['Express 5', 'Express 4', 'Koa 3', 'Koa 2']
@@ -35,6 +36,8 @@ export interface RunningApp {
   readonly url: string
   /** The auth outcome of the last finished request. */
   lastOutcome(): AuthOutcome | undefined
+  /** Everything auditLogger() (mounted first) wrote. */
+  readonly logs: LogCapture
   close(): Promise<void>
 }
 
@@ -69,6 +72,7 @@ const isOperator = (role: unknown): boolean => role === 'operator'
 
 export async function startApp(framework: Framework, issuers: AppIssuers): Promise<RunningApp> {
   let last: AuthOutcome | undefined
+  const logs = captureLogs()
   const closers: (() => void)[] = []
   const track = <T extends { authenticator: { close(): void } }>(mw: T): T => {
     closers.push(() => {
@@ -83,8 +87,9 @@ export async function startApp(framework: Framework, issuers: AppIssuers): Promi
           issuers,
           track,
           (o) => (last = o),
+          logs,
         )
-      : koaApp(framework === 'Koa 3' ? Koa3 : Koa2, issuers, track, (o) => (last = o))
+      : koaApp(framework === 'Koa 3' ? Koa3 : Koa2, issuers, track, (o) => (last = o), logs)
   const server: Server = createServer((req, res) => {
     void handler(req, res)
   })
@@ -92,6 +97,7 @@ export async function startApp(framework: Framework, issuers: AppIssuers): Promi
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     lastOutcome: () => last,
+    logs,
     close: async () => {
       for (const close of closers) close()
       server.closeAllConnections()
@@ -103,8 +109,15 @@ export async function startApp(framework: Framework, issuers: AppIssuers): Promi
 type Track = <T extends { authenticator: { close(): void } }>(mw: T) => T
 type Record_ = (outcome: AuthOutcome | undefined) => void
 
-function expressApp(express: typeof express5, issuers: AppIssuers, track: Track, record: Record_) {
+function expressApp(
+  express: typeof express5,
+  issuers: AppIssuers,
+  track: Track,
+  record: Record_,
+  logs: LogCapture,
+) {
   const app = express()
+  app.use(ex.auditLogger({ stream: logs.stream }))
   app.use((req, res, next) => {
     res.on('finish', () => {
       record(ex.authOutcome(req))
@@ -167,8 +180,15 @@ function expressApp(express: typeof express5, issuers: AppIssuers, track: Track,
   return app
 }
 
-function koaApp(KoaClass: typeof Koa3, issuers: AppIssuers, track: Track, record: Record_) {
+function koaApp(
+  KoaClass: typeof Koa3,
+  issuers: AppIssuers,
+  track: Track,
+  record: Record_,
+  logs: LogCapture,
+) {
   const app = new KoaClass<ko.AuthState>()
+  app.use(ko.auditLogger({ stream: logs.stream }))
   app.use(async (ctx, next) => {
     try {
       await next()

@@ -12,7 +12,7 @@ export interface ServiceIdentity {
 
 /** What is being acted on, plus any other JSON-serialisable details. */
 export interface AuditDetails {
-  readonly target?: string
+  readonly target?: string | undefined
   readonly [key: string]: unknown
 }
 
