@@ -241,6 +241,8 @@ describe.each([
       .expect(401)
     await http().get(`/public/${jwt}?Access_Token=CANARYU`).expect(401)
     const [first, second] = logs.requests()
+    // A token in the query string is not a credential (RFC 6750 §2.3 is off): no token was sent.
+    expect(first).toMatchObject({ reason: 'missing_token', actor_type: 'anonymous' })
     expect((first?.req as { url: string }).url).toBe(
       '/nodes/x1?access_token=[Redacted]&code=[Redacted]&client_secret=[Redacted]&page=2&x=[Redacted]',
     )
