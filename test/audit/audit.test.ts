@@ -4,7 +4,10 @@
  * credentials masked in headers and query strings; bounded, single-line identity fields; levels by
  * outcome with budgeted error lines. Assertions parse the real pino output.
  */
-import { auditEvent } from '@svcauth/audit'
+import { createServer } from 'node:http'
+import { auditEvent, auditHttpOptions, createAuditLogger } from '@svcauth/audit'
+import { createAuthenticator, runWithPrincipal } from '@svcauth/core'
+import { pinoHttp } from 'pino-http'
 import * as ex from '@svcauth/express'
 import * as ko from '@svcauth/koa'
 import { createTestIssuer, type TestIssuer } from '@svcauth/testing'
@@ -372,5 +375,48 @@ describe('audit events outside a request', () => {
     expect(() => {
       auditEvent(logger, 'ok', {}, { clientId: '' })
     }).toThrow(TypeError)
+  })
+})
+
+describe('without an adapter', () => {
+  it('pino-http with auditHttpOptions masks credentials on a plain Node server', async () => {
+    const logs = captureLogs()
+    const log = pinoHttp(auditHttpOptions({ stream: logs.stream }))
+    const server = createServer((req, res) => {
+      log(req, res)
+      res.end('ok')
+    })
+    await request(server)
+      .get('/x?token=CANARYT')
+      .set('Authorization', 'Bearer CANARY.A.B')
+      .expect(200)
+    expect(logs.requests()[0]).toMatchObject({
+      actor_type: 'anonymous',
+      outcome: 'none',
+      req: { url: '/x?token=[Redacted]', headers: { authorization: '[Redacted]' } },
+    })
+    expectNoLeak(logs, ['CANARY'])
+  })
+
+  it('eventAs attributes to the principal of the current request context', async () => {
+    const logs = captureLogs()
+    const audit = createAuditLogger({ stream: logs.stream })
+    const authenticator = createAuthenticator({
+      issuer: issuer.issuer,
+      audience: 'smd',
+      jwksUri: issuer.jwksUri,
+    })
+    closers.push(() => {
+      authenticator.close()
+    })
+    const principal = await authenticator.verify(await user())
+    await runWithPrincipal(principal, () => {
+      audit.eventAs(undefined, 'node_booted', { target: 'x3000c0s1b0n0' })
+    })
+    audit.eventAs(undefined, 'cron_ran')
+    expect(logs.audits()).toEqual([
+      expect.objectContaining({ actor_type: 'user', actor_id: 'alice', event: 'node_booted' }),
+      expect.objectContaining({ actor_type: 'anonymous', actor_id: null, event: 'cron_ran' }),
+    ])
   })
 })

@@ -65,19 +65,20 @@ export interface AuditLogger {
 const HEADER_PATHS = ['authorization', 'cookie', 'proxy-authorization', 'set-cookie', 'x-api-key']
 
 /**
- * Builds pino-http with svcauth's redaction and actor fields. The adapters' `auditLogger()` wraps
- * it; use this directly only for a framework svcauth has no adapter for.
+ * The pino-http options svcauth uses: masking serializers, redact paths (when svcauth creates the
+ * logger), and the named hooks `customLogLevel: levelFor` and `customSuccessObject` /
+ * `customErrorObject: actorFields`. For a server svcauth has no adapter for.
  *
  * @example
  * ```ts
- * const audit = createAuditLogger({ level: 'info' })
- * server.on('request', (req, res) => audit.http(req, res))
+ * import { pinoHttp } from 'pino-http'
+ * const log = pinoHttp(auditHttpOptions({ level: 'info' }))
  * ```
  */
-export function createAuditLogger(
+export function auditHttpOptions(
   options: AuditLoggerOptions = {},
   hooks: AuditHooks = {},
-): AuditLogger {
+): Options {
   const { redactHeaders, redactQueryParams, errorInterval, ...httpOptions } = options
   const interval = errorInterval ?? 10_000
   if (!Number.isFinite(interval) || interval < 0)
@@ -89,13 +90,13 @@ export function createAuditLogger(
     { record: RequestAuditRecord; level: LevelDecision }
   >()
 
-  const decide = (req: IncomingMessage, res: ServerResponse, err?: Error) => {
+  function levelOf(req: IncomingMessage, res: ServerResponse, err?: Error) {
     const record = requestAuditRecord(outcomeOf(req))
     const level = levelFor(record, res.statusCode, err !== undefined, budget)
     decisions.set(res, { record, level })
     return level.level
   }
-  const fieldsFor = (req: IncomingMessage, res: ServerResponse): Record<string, unknown> => {
+  function actorFields(req: IncomingMessage, res: ServerResponse): Record<string, unknown> {
     const decided = decisions.get(res) ?? {
       record: requestAuditRecord(outcomeOf(req)),
       level: { level: 'info', fields: {} },
@@ -119,13 +120,13 @@ export function createAuditLogger(
       req: serializeRequest(userSerializers.req, rules),
       res: serializeResponse(userSerializers.res, rules),
     },
-    customLogLevel: decide,
+    customLogLevel: levelOf,
     customSuccessObject: (req, res, val: Record<string, unknown>) => ({
-      ...fieldsFor(req, res),
+      ...actorFields(req, res),
       ...val,
     }),
     customErrorObject: (req, res, _err, val: Record<string, unknown>) => {
-      const fields = fieldsFor(req, res)
+      const fields = actorFields(req, res)
       // An auth rejection's 503 is explained by `reason`; pino-http's synthetic error adds a stack.
       if (rejected(req)) {
         const { err: _drop, ...rest } = val
@@ -156,9 +157,25 @@ export function createAuditLogger(
       ],
     }
   }
-  const http = pinoHttp(config)
-  const logger = http.logger as unknown as Logger
+  return config
+}
 
+/**
+ * Builds pino-http with svcauth's options and an audit-event writer on the same logger. The
+ * adapters' `auditLogger()` wraps it.
+ *
+ * @example
+ * ```ts
+ * const audit = createAuditLogger({ level: 'info' })
+ * server.on('request', (req, res) => { audit.http(req, res) })
+ * ```
+ */
+export function createAuditLogger(
+  options: AuditLoggerOptions = {},
+  hooks: AuditHooks = {},
+): AuditLogger {
+  const http = pinoHttp(auditHttpOptions(options, hooks))
+  const logger = http.logger as unknown as Logger
   return {
     http,
     logger,

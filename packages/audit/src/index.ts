@@ -2,7 +2,7 @@
  * @svcauth/audit: pino-http with redaction on by default and actor fields on every request line,
  * plus business audit events. Every public export is listed here by name.
  */
-export { createAuditLogger } from './audit-logger.js'
+export { auditHttpOptions, createAuditLogger } from './audit-logger.js'
 export type { AuditHooks, AuditLogger, AuditLoggerOptions } from './audit-logger.js'
 export { auditEvent } from './events.js'
 export type { AuditDetails, EventSink, ServiceIdentity } from './events.js'
