@@ -410,7 +410,7 @@ describe('without an adapter', () => {
       authenticator.close()
     })
     const principal = await authenticator.verify(await user())
-    await runWithPrincipal(principal, () => {
+    runWithPrincipal(principal, () => {
       audit.eventAs(undefined, 'node_booted', { target: 'x3000c0s1b0n0' })
     })
     audit.eventAs(undefined, 'cron_ran')

@@ -30,7 +30,8 @@ export function captureLogs(): LogCapture {
     stream: {
       write(chunk: string) {
         raw.push(chunk)
-        for (const text of chunk.split('\n')) if (text !== '') lines.push(JSON.parse(text) as LogLine)
+        for (const text of chunk.split('\n'))
+          if (text !== '') lines.push(JSON.parse(text) as LogLine)
       },
     },
     requests: () => lines.filter((l) => l.res !== undefined),
