@@ -40,6 +40,8 @@ export type AuthErrorReason =
   | 'crit_unsupported'
   | 'sender_constrained'
   | 'revoked'
+  | 'token_inactive'
+  | 'introspection_unavailable'
   | 'insufficient_scope'
   | 'actor_not_allowed'
   | 'claim_check_failed'
@@ -81,6 +83,8 @@ const DESCRIPTIONS: Readonly<Record<AuthErrorReason, string>> = Object.freeze({
   crit_unsupported: 'The access token is invalid',
   sender_constrained: 'The access token is invalid',
   revoked: 'The access token is invalid',
+  token_inactive: 'The access token is invalid',
+  introspection_unavailable: 'The authorization server is temporarily unavailable',
   insufficient_scope: 'The access token lacks a required scope',
   actor_not_allowed: 'This caller is not allowed here',
   claim_check_failed: 'This caller is not allowed here',

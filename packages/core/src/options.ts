@@ -5,6 +5,7 @@
 import type { Dispatcher } from 'undici'
 import { JWKS_DEFAULTS, type JwksOptions, type ResolvedJwksOptions } from './key-source.js'
 import { defaultLogger, type Logger } from './logger.js'
+import type { IntrospectionOptions, ResolvedIntrospection } from './introspection.js'
 import type { ActorTypeRule, Principal } from './principal.js'
 import { assertUrl } from './lib/urls.js'
 
@@ -53,6 +54,8 @@ export interface IssuerConfig {
   jwksUri?: string
   /** Allowed algorithms. @default ['RS256', 'PS256', 'ES256', 'EdDSA'] */
   algorithms?: readonly Algorithm[]
+  /** RFC 7662 introspection for this issuer's opaque tokens (at most one issuer may have it). */
+  introspection?: IntrospectionOptions
 }
 
 /** Everything the verifier accepts. Either `issuer` + `audience`, or `issuers`. */
@@ -62,6 +65,8 @@ export interface VerifierOptions {
   audience?: string | readonly string[] | false
   jwksUri?: string
   algorithms?: readonly Algorithm[]
+  /** RFC 7662 introspection for opaque tokens (anything that is not a three-part JWS). */
+  introspection?: IntrospectionOptions
   /** Several trusted issuers; keys are chosen by the allow-listed `iss` only. */
   issuers?: readonly IssuerConfig[]
   /** Leeway for `exp`, `nbf` and `iat`, seconds (0–300). @default 30 */
@@ -102,6 +107,7 @@ export interface ResolvedIssuer {
   readonly audience: readonly string[] | false
   readonly jwksUri: string | undefined
   readonly algorithms: readonly Algorithm[]
+  readonly introspection: ResolvedIntrospection | undefined
 }
 
 export interface ResolvedOptions {
@@ -207,7 +213,10 @@ function resolveCache(cache: VerifierOptions['cache']): ResolvedOptions['cache']
 }
 
 function resolveIssuers(options: VerifierOptions, allowInsecureHttp: boolean): ResolvedIssuer[] {
-  const single = options.issuer !== undefined || options.jwksUri !== undefined
+  const single =
+    options.issuer !== undefined ||
+    options.jwksUri !== undefined ||
+    options.introspection !== undefined
   if (single && options.issuers !== undefined)
     fail('give either issuer/audience or issuers, not both')
   const list: unknown = single
@@ -217,11 +226,17 @@ function resolveIssuers(options: VerifierOptions, allowInsecureHttp: boolean): R
           audience: options.audience as IssuerConfig['audience'],
           ...(options.jwksUri === undefined ? {} : { jwksUri: options.jwksUri }),
           ...(options.algorithms === undefined ? {} : { algorithms: options.algorithms }),
+          ...(options.introspection === undefined ? {} : { introspection: options.introspection }),
         },
       ]
     : (options.issuers ?? fail('issuer (or issuers) is required'))
   if (!Array.isArray(list) || list.length === 0) fail('issuers must be a non-empty array')
   const seen = new Set<string>()
+  const introspecting = (list as readonly IssuerConfig[]).filter(
+    (c) => (c as Partial<IssuerConfig>).introspection !== undefined,
+  )
+  // An opaque token names no issuer: with two introspection endpoints it would be sent to the wrong one.
+  if (introspecting.length > 1) fail('introspection may be configured for one issuer only')
   return (list as readonly IssuerConfig[]).map((config, i) => {
     const at = list.length > 1 ? `issuers[${i}].` : ''
     const issuer = assertUrl(`${at}issuer`, config.issuer, allowInsecureHttp, false)
@@ -235,7 +250,57 @@ function resolveIssuers(options: VerifierOptions, allowInsecureHttp: boolean): R
           ? undefined
           : assertUrl(`${at}jwksUri`, config.jwksUri, allowInsecureHttp),
       algorithms: resolveAlgorithms(`${at}algorithms`, config.algorithms),
+      introspection:
+        config.introspection === undefined
+          ? undefined
+          : resolveIntrospection(`${at}introspection`, config.introspection, allowInsecureHttp),
     })
+  })
+}
+
+function resolveIntrospection(
+  name: string,
+  value: unknown,
+  allowInsecureHttp: boolean,
+): ResolvedIntrospection {
+  if (typeof value !== 'object' || value === null) fail(`${name} must be an object`)
+  const o = value as IntrospectionOptions
+  const str = (field: string, v: unknown): string | undefined => {
+    if (v !== undefined && (typeof v !== 'string' || v === '')) {
+      fail(`${name}.${field} must be a non-empty string`)
+    }
+    return v
+  }
+  const clientId = str('clientId', o.clientId)
+  const clientSecret = str('clientSecret', o.clientSecret)
+  const authMethod = o.authMethod ?? (clientSecret === undefined ? 'none' : 'client_secret_basic')
+  if (!['client_secret_basic', 'client_secret_post', 'none'].includes(authMethod)) {
+    fail(`${name}.authMethod must be client_secret_basic, client_secret_post or none`)
+  }
+  if (authMethod !== 'none' && (clientId === undefined || clientSecret === undefined)) {
+    fail(`${name}: ${authMethod} needs clientId and clientSecret`)
+  }
+  const headers: unknown = o.headers ?? {}
+  if (
+    typeof headers !== 'object' ||
+    headers === null ||
+    !Object.values(headers).every((h) => typeof h === 'string' && !/[\r\n]/.test(h))
+  ) {
+    fail(`${name}.headers must map header names to single-line strings`)
+  }
+  return Object.freeze({
+    endpoint:
+      o.endpoint === undefined
+        ? undefined
+        : assertUrl(`${name}.endpoint`, o.endpoint, allowInsecureHttp),
+    clientId,
+    clientSecret,
+    authMethod,
+    headers: Object.freeze({ ...(headers as Record<string, string>) }),
+    cacheTtl: num(`${name}.cacheTtl`, o.cacheTtl, 60, 0, 86_400),
+    maxCached: num(`${name}.maxCached`, o.maxCached, 10_000, 1, 10_000_000),
+    timeout: num(`${name}.timeout`, o.timeout, 5_000, 1, 120_000),
+    maxBytes: num(`${name}.maxBytes`, o.maxBytes, 65_536, 1_024, 16 << 20),
   })
 }
 

@@ -1,12 +1,14 @@
 /**
  * The inbound pipeline: bearer extraction → verified-token cache → issuer selection by the
  * allow-listed `iss` → header policy (`typ`, `crit`) → jose signature and registered-claim checks
- * against that issuer's keys → the claim checks jose does not do → Principal.
+ * against that issuer's keys → the claim checks jose does not do → Principal. A token that is not
+ * a three-part JWS goes to the introspection endpoint instead, when one is configured.
  */
 import { decodeJwt, jwtVerify, type JWTHeaderParameters, type JWTVerifyOptions } from 'jose'
 import { extractBearer, type RequestLike } from './bearer.js'
 import { checkClaims } from './claims.js'
 import { AuthError, isAuthError } from './errors.js'
+import { Introspector, isOpaque } from './introspection.js'
 import { KeySource } from './key-source.js'
 import { toAuthError } from './lib/jose-errors.js'
 import {
@@ -89,6 +91,20 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       )
     }
   }
+  const introspected = resolved.issuers.find((i) => i.introspection !== undefined)
+  const introspector =
+    introspected?.introspection === undefined
+      ? undefined
+      : new Introspector({
+          issuer: introspected.issuer,
+          audience: introspected.audience,
+          options: introspected.introspection,
+          policy: resolved,
+          actorType: resolved.actorType,
+          allowInsecureHttp: resolved.allowInsecureHttp,
+          dispatcher: resolved.dispatcher,
+          logger: resolved.logger,
+        })
   const only = runtimes.size === 1 ? [...runtimes.values()][0] : undefined
   const cache = resolved.cache === false ? undefined : new TokenCache(resolved.cache)
   for (const runtime of runtimes.values()) runtime.source.start()
@@ -156,7 +172,9 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       throw new AuthError('invalid_token', 'token_too_large', { realm })
     }
     let principal: Principal
-    if (cache !== undefined) {
+    if (introspector !== undefined && isOpaque(token)) {
+      principal = await introspector.principal(token)
+    } else if (cache !== undefined) {
       const hit = cache.get(token, Math.floor(Date.now() / 1000))
       if (hit instanceof AuthError) throw hit.withRealm(realm)
       principal = hit ?? (await verifyUncached(token))
@@ -210,6 +228,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     close(): void {
       for (const runtime of runtimes.values()) runtime.source.close()
       cache?.clear()
+      introspector?.clear()
     },
   })
 }

@@ -5,3 +5,8 @@
 export { createTestIssuer } from './issuer.js'
 export type { DiscoveryMode, JwksMode, TestIssuer, TestIssuerOptions } from './issuer.js'
 export type { ClientAuthMethod, TestClient, TokenMode, TokenRequest } from './token-endpoint.js'
+export type {
+  IntrospectionMode,
+  IntrospectionRequest,
+  OpaqueTokenOptions,
+} from './introspection.js'

@@ -1,12 +1,19 @@
 /**
  * An in-process OAuth 2.0 / OIDC issuer for tests, on loopback: discovery metadata (OIDC and
  * RFC 8414), a JWKS that can be made to fail, hang, stall, redirect or return garbage, key
- * rotation, and token minting shaped like Ory Hydra's JWT access tokens (or RFC 9068 `at+jwt`).
+ * rotation, token minting shaped like Ory Hydra's JWT access tokens (or RFC 9068 `at+jwt`), Hydra's
+ * opaque `ory_at_…` tokens with its introspection endpoint, and a Hydra-shaped token endpoint.
  */
 import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { createLocalJWKSet, generateKeyPair, SignJWT, type JSONWebKeySet } from 'jose'
+import {
+  OpaqueTokens,
+  type IntrospectionMode,
+  type IntrospectionRequest,
+  type OpaqueTokenOptions,
+} from './introspection.js'
 import { createSigningKey, signRawWith, type SigningKey } from './keys.js'
 import {
   TokenEndpoint,
@@ -43,6 +50,8 @@ export interface TestIssuerOptions {
   tokenTtl?: number
   /** Serve discovery metadata. @default true */
   discovery?: boolean
+  /** What the token endpoint issues: Hydra's `jwt` strategy, or its default `opaque` one. @default 'jwt' */
+  accessTokenFormat?: 'jwt' | 'opaque'
 }
 
 interface MintOptions {
@@ -69,7 +78,22 @@ export interface TestIssuer {
     readonly discovery: number
     readonly evil: number
     readonly token: number
+    readonly introspection: number
   }
+  /** `POST /admin/oauth2/introspect`, shaped like Hydra's admin endpoint (not in discovery, as in Hydra). */
+  readonly introspectionEndpoint: string
+  /** Every request the introspection endpoint received. */
+  readonly introspectionRequests: readonly IntrospectionRequest[]
+  /** A Hydra opaque token (`ory_at_…`) known to the introspection endpoint. */
+  mintOpaqueToken(opts: OpaqueTokenOptions): string
+  /** Revokes an opaque token: introspection answers `{"active":false}` from now on. */
+  revokeToken(token: string): void
+  /** How the introspection endpoint answers: 'ok', 'down', 'hang', '5xx', 'garbage' or a custom answer. */
+  setIntrospectionMode(mode: IntrospectionMode): void
+  /** Require client credentials (basic or post) at the introspection endpoint; undefined: none (Hydra). */
+  requireIntrospectionAuth(auth: { clientId: string; secret: string } | undefined): void
+  /** Switches what the token endpoint issues. */
+  setAccessTokenFormat(format: 'jwt' | 'opaque'): void
   /** Every request the token endpoint received: headers and form fields. */
   readonly tokenRequests: readonly TokenRequest[]
   /** Registers a client with the token endpoint. */
@@ -168,13 +192,28 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   const issuer = options.trailingSlash === true ? `${origin}/` : origin
   const jwksUri = `${origin}/.well-known/jwks.json`
   const tokenEndpointUrl = `${origin}/oauth2/token`
+  const introspectionEndpoint = `${origin}/admin/oauth2/introspect`
+  const opaque = new OpaqueTokens(issuer, () => tokenTtl)
+  let accessTokenFormat = options.accessTokenFormat ?? 'jwt'
   const tokens = new TokenEndpoint({
     issuer,
     tokenEndpoint: tokenEndpointUrl,
     ttl: () => tokenTtl,
     keys: (header, token) =>
       createLocalJWKSet(JSON.parse(jwksBody()) as JSONWebKeySet)(header, token),
-    mint: (o) => sign(hydraClaims(o.sub, o.clientId, o), { typ: 'JWT' }, undefined),
+    mint: (o) =>
+      accessTokenFormat === 'opaque'
+        ? Promise.resolve(
+            opaque.mint({
+              clientId: o.clientId,
+              sub: o.sub,
+              scope: o.scope,
+              audience: o.audience,
+              ttl: o.ttl,
+              ...(o.claims === undefined ? {} : { claims: o.claims }),
+            }),
+          )
+        : sign(hydraClaims(o.sub, o.clientId, o), { typ: 'JWT' }, undefined),
   })
   const hits = {
     get jwks() {
@@ -189,6 +228,9 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     get token() {
       return tokens.hits
     },
+    get introspection() {
+      return opaque.hits
+    },
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
@@ -201,6 +243,10 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     }
     if (path === '/oauth2/token') {
       tokens.handle(req, res)
+      return
+    }
+    if (path === '/admin/oauth2/introspect') {
+      opaque.handle(req, res)
       return
     }
     if (path === '/evil') {
@@ -322,6 +368,23 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     hits,
     jwksRequests,
     tokenRequests: tokens.requests,
+    introspectionEndpoint,
+    introspectionRequests: opaque.requests,
+    mintOpaqueToken(opts) {
+      return opaque.mint(opts)
+    },
+    revokeToken(token) {
+      opaque.revoke(token)
+    },
+    setIntrospectionMode(mode) {
+      opaque.mode = mode
+    },
+    requireIntrospectionAuth(auth) {
+      opaque.auth = auth
+    },
+    setAccessTokenFormat(format) {
+      accessTokenFormat = format
+    },
     addClient(client) {
       tokens.clients.set(client.clientId, { ...client })
     },

@@ -9,16 +9,7 @@ import { importJWK, SignJWT, type CryptoKey, type JWK } from 'jose'
 
 export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
 
-/** `application/x-www-form-urlencoded` encoding of one value (space as `+`). */
-export function formEncode(value: string): string {
-  return new URLSearchParams({ v: value }).toString().slice(2)
-}
-
-/** The `Authorization` header for `client_secret_basic`. */
-export function basicAuthorization(clientId: string, secret: string): string {
-  const credentials = `${formEncode(clientId)}:${formEncode(secret)}`
-  return `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`
-}
+export { basicAuthorization, formEncode } from '@svcauth/core'
 
 export interface AssertionKey {
   readonly key: CryptoKey | KeyObject | JWK

@@ -1,7 +1,8 @@
 /**
- * Bounded JSON GET for key sets and metadata: a timeout over the whole exchange, a byte cap checked
- * on `Content-Length` and again while streaming, 200 only (redirects are never followed: undici's
- * `request` follows none without the redirect interceptor), and no credentials or cookies sent.
+ * Bounded JSON requests for key sets, metadata (GET) and introspection (a form POST): a timeout
+ * over the whole exchange, a byte cap checked on `Content-Length` and again while streaming, 200
+ * only (redirects are never followed: undici's `request` follows none without the redirect
+ * interceptor), and no credentials or cookies beyond what the caller passes.
  */
 import { request, type Dispatcher } from 'undici'
 
@@ -23,17 +24,33 @@ export class FetchError extends Error {
   }
 }
 
+/** A form POST instead of a GET: the encoded body and extra headers (client authentication). */
+export interface FormPost {
+  readonly form: string
+  readonly headers: Readonly<Record<string, string>>
+}
+
 export async function fetchJson(
   url: string,
   accept: string,
   limits: FetchLimits,
+  post?: FormPost,
 ): Promise<unknown> {
   const signal = AbortSignal.timeout(limits.timeout)
   let res: Dispatcher.ResponseData
   try {
     res = await request(url, {
-      method: 'GET',
-      headers: { accept, 'user-agent': 'svcauth' },
+      method: post === undefined ? 'GET' : 'POST',
+      headers:
+        post === undefined
+          ? { accept, 'user-agent': 'svcauth' }
+          : {
+              ...post.headers,
+              accept,
+              'user-agent': 'svcauth',
+              'content-type': 'application/x-www-form-urlencoded',
+            },
+      ...(post === undefined ? {} : { body: post.form }),
       signal,
       headersTimeout: limits.timeout,
       bodyTimeout: limits.timeout,

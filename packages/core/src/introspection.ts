@@ -1,0 +1,268 @@
+/**
+ * Opaque tokens by RFC 7662 introspection (Hydra's default `ory_at_…` tokens, introspected at
+ * `{admin}/admin/oauth2/introspect`; oidc-provider's `/token/introspection`). The answer is held
+ * to the same rules as a JWT's claims (issuer, audience, lifetime, types, `cnf`) and becomes the
+ * same Principal. Results are cached by a SHA-256 of the token (never the token itself) until
+ * min(`exp`, `cacheTtl`); an inactive answer is cached too (a revoked or expired token does not
+ * come back); concurrent lookups of one token share one request. An unreachable or broken
+ * endpoint is 503 `temporarily_unavailable`, like a JWKS outage, and is never cached.
+ */
+import { createHash } from 'node:crypto'
+import { LRUCache } from 'lru-cache'
+import type { Dispatcher } from 'undici'
+import { checkClaims, type ClaimPolicy } from './claims.js'
+import { AuthError, type AuthErrorReason } from './errors.js'
+import { discover } from './lib/discovery.js'
+import { fetchJson, type FetchLimits } from './lib/fetch-json.js'
+import { basicAuthorization } from './lib/form.js'
+import { assertUrl } from './lib/urls.js'
+import type { Logger } from './logger.js'
+import { buildPrincipal, type ActorTypeRule, type Principal } from './principal.js'
+
+/** How to reach the introspection endpoint of an issuer. */
+export interface IntrospectionOptions {
+  /** The endpoint; when absent, `introspection_endpoint` from the issuer's discovery metadata. */
+  endpoint?: string
+  /** Client authentication for the call (oidc-provider requires it; Hydra's admin API has none). */
+  clientId?: string
+  clientSecret?: string
+  /** @default 'client_secret_basic' when a secret is given, else 'none' */
+  authMethod?: 'client_secret_basic' | 'client_secret_post' | 'none'
+  /** Extra request headers, e.g. a gateway's credentials in front of Hydra's admin API. */
+  headers?: Readonly<Record<string, string>>
+  /** Longest time a result is reused, seconds (revocation takes effect within it). @default 60 */
+  cacheTtl?: number
+  /** Most cached results. @default 10000 */
+  maxCached?: number
+  /** Timeout of one introspection call, ms. @default 5000 */
+  timeout?: number
+  /** Largest accepted response, bytes. @default 65536 */
+  maxBytes?: number
+}
+
+export interface ResolvedIntrospection {
+  readonly endpoint: string | undefined
+  readonly clientId: string | undefined
+  readonly clientSecret: string | undefined
+  readonly authMethod: 'client_secret_basic' | 'client_secret_post' | 'none'
+  readonly headers: Readonly<Record<string, string>>
+  readonly cacheTtl: number
+  readonly maxCached: number
+  readonly timeout: number
+  readonly maxBytes: number
+}
+
+export interface IntrospectorConfig {
+  readonly issuer: string
+  readonly audience: readonly string[] | false
+  readonly options: ResolvedIntrospection
+  readonly policy: ClaimPolicy
+  readonly actorType: ActorTypeRule | undefined
+  readonly allowInsecureHttp: boolean
+  readonly dispatcher: Dispatcher | undefined
+  readonly logger: Logger
+}
+
+type Result = Principal | AuthError
+
+const LOG_INTERVAL_MS = 10_000
+
+/** A compact JWS has exactly three dot-separated parts; anything else is opaque. */
+export function isOpaque(token: string): boolean {
+  const first = token.indexOf('.')
+  const second = first === -1 ? -1 : token.indexOf('.', first + 1)
+  return second === -1 || token.includes('.', second + 1)
+}
+
+export class Introspector {
+  readonly #config: IntrospectorConfig
+  readonly #cache: LRUCache<string, Result>
+  readonly #flights = new Map<string, Promise<Result>>()
+  #endpoint: Promise<string> | undefined
+  #lastLog = -Infinity
+  #suppressed = 0
+
+  constructor(config: IntrospectorConfig) {
+    this.#config = config
+    this.#cache = new LRUCache({ max: config.options.maxCached })
+  }
+
+  /** The Principal for an opaque token, or an AuthError rejection. */
+  async principal(token: string): Promise<Principal> {
+    const key = createHash('sha256').update(token).digest('base64url')
+    const now = Math.floor(Date.now() / 1000)
+    let result = this.#cache.get(key)
+    if (result === undefined) {
+      let flight = this.#flights.get(key)
+      if (flight === undefined) {
+        flight = this.#lookup(key, token).finally(() => this.#flights.delete(key))
+        this.#flights.set(key, flight)
+      }
+      result = await flight
+    } else if (
+      !(result instanceof AuthError) &&
+      result.expiresAt.getTime() / 1000 <= now - this.#config.policy.clockTolerance
+    ) {
+      this.#cache.delete(key)
+      result = this.#reject('expired')
+    }
+    if (result instanceof AuthError) throw result.withRealm(this.#config.policy.realm)
+    return result
+  }
+
+  clear(): void {
+    this.#cache.clear()
+  }
+
+  async #lookup(key: string, token: string): Promise<Result> {
+    const { options, policy } = this.#config
+    let body: unknown
+    try {
+      const endpoint = await this.#resolveEndpoint()
+      const form = new URLSearchParams({ token, token_type_hint: 'access_token' })
+      const headers: Record<string, string> = { ...options.headers }
+      if (options.authMethod === 'client_secret_basic') {
+        headers.authorization = basicAuthorization(
+          options.clientId ?? '',
+          options.clientSecret ?? '',
+        )
+      } else if (options.authMethod === 'client_secret_post') {
+        form.set('client_id', options.clientId ?? '')
+        form.set('client_secret', options.clientSecret ?? '')
+      }
+      body = await fetchJson(endpoint, 'application/json', this.#limits(), {
+        form: form.toString(),
+        headers,
+      })
+    } catch (cause) {
+      this.#logFailure(cause)
+      return new AuthError('temporarily_unavailable', 'introspection_unavailable', {
+        realm: policy.realm,
+        cause,
+      })
+    }
+    const now = Math.floor(Date.now() / 1000)
+    let result: Result
+    try {
+      result = this.#principalFrom(body, token, now)
+    } catch (err) {
+      if (!(err instanceof AuthError)) throw err
+      if (err.code === 'temporarily_unavailable') {
+        this.#logFailure(err)
+        return err
+      }
+      result = err
+    }
+    const ttl =
+      result instanceof AuthError
+        ? options.cacheTtl
+        : Math.min(options.cacheTtl, result.expiresAt.getTime() / 1000 - now)
+    if (ttl > 0) this.#cache.set(key, result, { ttl: Math.ceil(ttl * 1000) })
+    return result
+  }
+
+  /** RFC 7662 §2.2 answer → Principal, under the same rules as a JWT's claims. */
+  #principalFrom(body: unknown, token: string, now: number): Principal {
+    const { issuer, audience, options, policy } = this.#config
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new AuthError('temporarily_unavailable', 'introspection_unavailable', {
+        realm: policy.realm,
+        cause: new Error('introspection answer is not a JSON object'),
+      })
+    }
+    const answer = body as Record<string, unknown>
+    if (typeof answer.active !== 'boolean') {
+      throw new AuthError('temporarily_unavailable', 'introspection_unavailable', {
+        realm: policy.realm,
+        cause: new Error('introspection answer has no boolean "active"'),
+      })
+    }
+    if (!answer.active) throw this.#reject('token_inactive')
+    // Hydra says what the token is (`token_use`); a refresh token is active too, but not a credential.
+    if (answer.token_use !== undefined && answer.token_use !== 'access_token') {
+      throw this.#reject('typ_invalid')
+    }
+    if (answer.token_type !== undefined) {
+      const type = typeof answer.token_type === 'string' ? answer.token_type.toLowerCase() : ''
+      if (type === 'dpop') throw this.#reject('sender_constrained')
+      if (type !== 'bearer') throw this.#reject('typ_invalid')
+    }
+    const claims: Record<string, unknown> = {}
+    for (const name of Object.keys(answer)) claims[name] = answer[name]
+    if (claims.iss === undefined) claims.iss = issuer
+    else if (claims.iss !== issuer) throw this.#reject('iss_invalid')
+    if (audience !== false) {
+      const aud = claims.aud
+      const list = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : []
+      if (!list.some((a) => typeof a === 'string' && audience.includes(a))) {
+        throw this.#reject('aud_invalid')
+      }
+    }
+    const tolerance = policy.clockTolerance
+    if (claims.exp === undefined) {
+      // RFC 7662 makes `exp` optional: such an answer is trusted for `cacheTtl` only.
+      claims.exp = now + options.cacheTtl
+    } else if (typeof claims.exp === 'number' && claims.exp <= now - tolerance) {
+      throw this.#reject('expired')
+    }
+    if (typeof claims.nbf === 'number' && claims.nbf > now + tolerance) {
+      throw this.#reject('not_yet_valid')
+    }
+    const checked = checkClaims(claims, policy, now)
+    return buildPrincipal({ ...checked, token, actorTypeRule: this.#config.actorType })
+  }
+
+  #reject(reason: AuthErrorReason): AuthError {
+    return new AuthError('invalid_token', reason, { realm: this.#config.policy.realm })
+  }
+
+  #limits(): FetchLimits {
+    const { options, dispatcher } = this.#config
+    return { timeout: options.timeout, maxBytes: options.maxBytes, dispatcher }
+  }
+
+  #resolveEndpoint(): Promise<string> {
+    const { options, issuer, allowInsecureHttp } = this.#config
+    if (options.endpoint !== undefined) return Promise.resolve(options.endpoint)
+    this.#endpoint ??= discover(
+      issuer,
+      { ...this.#limits(), maxBytes: 262_144 },
+      allowInsecureHttp,
+    ).then(
+      (meta) => {
+        const endpoint = meta.introspection_endpoint
+        if (typeof endpoint !== 'string') throw new Error('metadata has no introspection_endpoint')
+        return assertUrl('discovered introspection_endpoint', endpoint, allowInsecureHttp, true)
+      },
+      (err: unknown) => {
+        this.#endpoint = undefined
+        throw err
+      },
+    )
+    return this.#endpoint.catch((err: unknown) => {
+      this.#endpoint = undefined
+      throw err
+    })
+  }
+
+  /** One error line per interval, with how many failures it stands for. */
+  #logFailure(cause: unknown): void {
+    const now = performance.now()
+    if (now - this.#lastLog < LOG_INTERVAL_MS) {
+      this.#suppressed += 1
+      return
+    }
+    this.#lastLog = now
+    const suppressed = this.#suppressed
+    this.#suppressed = 0
+    this.#config.logger.error(
+      {
+        event: 'introspection_failed',
+        issuer: this.#config.issuer,
+        error: cause instanceof Error ? cause.message : 'error',
+        ...(suppressed > 0 ? { suppressed } : {}),
+      },
+      'svcauth: token introspection failed',
+    )
+  }
+}
