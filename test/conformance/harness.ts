@@ -7,6 +7,7 @@
  *   /api/*                       authenticate(main issuer), with guards per route
  *   /opt/*                       authenticate(main issuer, optional: true)
  *   /unauth/read                 a guard with no authenticate() before it
+ *   /opaque/*                    authenticate(main issuer, with introspection for opaque tokens)
  *   /outage/read                 authenticate(an issuer whose JWKS the table can break)
  *   /cold/read                   authenticate(an issuer whose JWKS is down from the start)
  */
@@ -55,6 +56,11 @@ function options(issuer: TestIssuer, extra: Record<string, unknown> = {}) {
     ...extra,
   }
 }
+
+/** Introspection at the issuer's Hydra-shaped admin endpoint; results cached for a minute. */
+const introspecting = (issuer: TestIssuer) => ({
+  introspection: { endpoint: issuer.introspectionEndpoint, timeout: 1000 },
+})
 
 /** What a guarded route answers: enough of the principal to compare across frameworks. */
 function summary(p: Principal | undefined) {
@@ -163,6 +169,15 @@ function expressApp(
     res.json(summary(req.auth))
   })
   app.use('/opt', opt)
+  const opaque = express.Router()
+  opaque.use(track(ex.authenticate(options(issuers.main, introspecting(issuers.main)))))
+  opaque.get('/whoami', (req, res) => {
+    res.json(summary(req.auth))
+  })
+  opaque.get('/read', ex.requireScopes('smd.read'), (req, res) => {
+    res.json(summary(req.auth))
+  })
+  app.use('/opaque', opaque)
   app.get('/unauth/read', ex.requireScopes('smd.read'), (req, res) => {
     res.json(summary(req.auth))
   })
@@ -238,7 +253,15 @@ function koaApp(
   opt.get('/read', ko.requireScopes('smd.read'), (ctx) => {
     ctx.body = summary(ctx.state.auth)
   })
-  const routers = [root, api, opt]
+  const opaque = new Router<ko.AuthState>({ prefix: '/opaque' })
+  opaque.use(track(ko.authenticate(options(issuers.main, introspecting(issuers.main)))))
+  opaque.get('/whoami', (ctx) => {
+    ctx.body = summary(ctx.state.auth)
+  })
+  opaque.get('/read', ko.requireScopes('smd.read'), (ctx) => {
+    ctx.body = summary(ctx.state.auth)
+  })
+  const routers = [root, api, opt, opaque]
   for (const [prefix, issuer] of [
     ['/outage', issuers.outage],
     ['/cold', issuers.cold],

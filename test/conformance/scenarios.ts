@@ -623,6 +623,91 @@ export const scenarios: readonly Scenario[] = [
     path: '/opt/read',
     expect: noCredentials(),
   },
+  // Opaque tokens (Hydra's default strategy) by RFC 7662 introspection
+  {
+    name: 'a Hydra opaque client token is accepted through introspection',
+    path: '/opaque/read',
+    authorization: (k) =>
+      `Bearer ${k.main.mintOpaqueToken({ clientId: 'bss', scope: ['smd.read'], audience: ['smd'] })}`,
+    expect: ok(client(['smd.read'])),
+  },
+  {
+    name: 'a Hydra opaque user token is a user',
+    path: '/opaque/whoami',
+    authorization: (k) =>
+      `Bearer ${k.main.mintOpaqueToken({ clientId: 'ochami-cli', sub: 'alice', scope: ['smd.read'], audience: ['smd'] })}`,
+    expect: ok(alice(['smd.read'])),
+  },
+  {
+    name: 'an unknown opaque token is inactive',
+    path: '/opaque/read',
+    authorization: () => 'Bearer ory_at_bm90LWlzc3VlZA.c2lnbmF0dXJl',
+    expect: invalid('token_inactive'),
+  },
+  {
+    name: 'a revoked opaque token is inactive',
+    path: '/opaque/read',
+    authorization: (k) => {
+      const token = k.main.mintOpaqueToken({
+        clientId: 'bss',
+        scope: ['smd.read'],
+        audience: ['smd'],
+      })
+      k.main.revokeToken(token)
+      return `Bearer ${token}`
+    },
+    expect: invalid('token_inactive'),
+  },
+  {
+    name: 'an opaque token without the service in aud (Hydra aud: [])',
+    path: '/opaque/read',
+    authorization: (k) =>
+      `Bearer ${k.main.mintOpaqueToken({ clientId: 'bss', scope: ['smd.read'] })}`,
+    expect: invalid('aud_invalid'),
+  },
+  {
+    name: 'an opaque refresh token is not an access token',
+    path: '/opaque/read',
+    authorization: (k) =>
+      `Bearer ${k.main.mintOpaqueToken({ clientId: 'bss', scope: ['smd.read'], audience: ['smd'], claims: { token_use: 'refresh_token' } })}`,
+    expect: invalid('typ_invalid'),
+  },
+  {
+    name: 'an opaque token without the required scope',
+    path: '/opaque/read',
+    authorization: (k) =>
+      `Bearer ${k.main.mintOpaqueToken({ clientId: 'bss', scope: ['smd.write'], audience: ['smd'] })}`,
+    expect: forbidden('insufficient_scope', 'smd.read'),
+  },
+  {
+    name: 'the introspection endpoint down: 503 with Retry-After',
+    path: '/opaque/read',
+    before: (k) => {
+      k.main.setIntrospectionMode('5xx')
+    },
+    authorization: (k) =>
+      `Bearer ${k.main.mintOpaqueToken({ clientId: 'bss', scope: ['smd.read'], audience: ['smd'] })}`,
+    expect: {
+      status: 503,
+      challenge: null,
+      body: {
+        error: 'temporarily_unavailable',
+        error_description: 'The authorization server is temporarily unavailable',
+      },
+      reason: 'introspection_unavailable',
+      retryAfter: true,
+    },
+  },
+  {
+    name: 'the introspection endpoint back: opaque tokens accepted again',
+    path: '/opaque/read',
+    before: (k) => {
+      k.main.setIntrospectionMode('ok')
+    },
+    authorization: (k) =>
+      `Bearer ${k.main.mintOpaqueToken({ clientId: 'bss', scope: ['smd.read'], audience: ['smd'] })}`,
+    expect: ok(client(['smd.read'])),
+  },
   // JWKS outage and recovery
   {
     name: 'JWKS warm: a valid token passes',
