@@ -148,6 +148,8 @@ describe('introspection: rejections', () => {
       [{ token_use: 'refresh_token' }, 'typ_invalid'],
       [{ token_type: 'DPoP' }, 'sender_constrained'],
       [{ token_type: 'mac' }, 'typ_invalid'],
+      // oidc-provider's answer for a refresh token: no token_type, no token_use.
+      [{ token_type: undefined, token_use: undefined }, 'typ_invalid'],
       [{ cnf: { jkt: 'x' } }, 'sender_constrained'],
       [{ exp: Math.floor(Date.now() / 1000) - 120 }, 'expired'],
       [{ exp: '9999999999' }, 'claim_type_invalid'],
@@ -171,6 +173,12 @@ describe('introspection: rejections', () => {
     const p = await a.verify('ory_at_noexp.sig')
     expect(p.issuer).toBe(issuer.issuer)
     expect(Math.abs(p.expiresAt.getTime() - (Date.now() + 30_000))).toBeLessThan(2_000)
+  })
+
+  it('requireTokenType: false accepts an answer that does not say what the token is', async () => {
+    const a = auth({ cacheTtl: 0, requireTokenType: false })
+    answer({ ...active(), token_type: undefined, token_use: undefined })
+    expect((await a.verify('ory_at_untyped.sig')).clientId).toBe('bss')
   })
 
   it('audience: false accepts Hydra’s empty aud', async () => {

@@ -38,6 +38,12 @@ export interface IntrospectionOptions {
   timeout?: number
   /** Largest accepted response, bytes. @default 65536 */
   maxBytes?: number
+  /**
+   * Require the answer to say it is an access token (`token_type: Bearer` or Hydra's
+   * `token_use: access_token`). oidc-provider answers a refresh token with neither, so without
+   * this an active refresh token could authenticate. @default true
+   */
+  requireTokenType?: boolean
 }
 
 export interface ResolvedIntrospection {
@@ -50,6 +56,7 @@ export interface ResolvedIntrospection {
   readonly maxCached: number
   readonly timeout: number
   readonly maxBytes: number
+  readonly requireTokenType: boolean
 }
 
 export interface IntrospectorConfig {
@@ -186,6 +193,8 @@ export class Introspector {
       const type = typeof answer.token_type === 'string' ? answer.token_type.toLowerCase() : ''
       if (type === 'dpop') throw this.#reject('sender_constrained')
       if (type !== 'bearer') throw this.#reject('typ_invalid')
+    } else if (answer.token_use === undefined && options.requireTokenType) {
+      throw this.#reject('typ_invalid')
     }
     const claims: Record<string, unknown> = {}
     for (const name of Object.keys(answer)) claims[name] = answer[name]

@@ -301,6 +301,7 @@ function resolveIntrospection(
     maxCached: num(`${name}.maxCached`, o.maxCached, 10_000, 1, 10_000_000),
     timeout: num(`${name}.timeout`, o.timeout, 5_000, 1, 120_000),
     maxBytes: num(`${name}.maxBytes`, o.maxBytes, 65_536, 1_024, 16 << 20),
+    requireTokenType: o.requireTokenType !== false,
   })
 }
 
