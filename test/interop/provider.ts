@@ -1,0 +1,205 @@
+/**
+ * A real, certified authorization server for interop tests: oidc-provider (npm), started on
+ * 127.0.0.1 by the tests themselves. Configured for the client-credentials grant with RFC 8707
+ * resource indicators: each resource server says whether its access tokens are RFC 9068 JWTs
+ * (`typ: at+jwt`, `aud` = its audience, signed RS256 by the first key) or opaque tokens that
+ * only introspection (which requires client authentication) can read; revocation is on. Key
+ * rotation restarts the provider on the same port with a new key list (storage is an in-memory
+ * Map shared by the instances of this process, so opaque tokens survive the restart).
+ * A token request without `resource` gets an opaque token with no audience (`defaultResource`
+ * names none), which a service with an audience refuses.
+ */
+import { randomUUID } from 'node:crypto'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { exportJWK, generateKeyPair, type JWK } from 'jose'
+import Provider, {
+  errors,
+  type Adapter,
+  type AdapterPayload,
+  type ClientMetadata,
+  type ResourceServer,
+} from 'oidc-provider'
+
+export interface ProviderClient {
+  readonly clientId: string
+  readonly clientSecret?: string
+  readonly authMethod: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
+  /** Public keys, for private_key_jwt. */
+  readonly jwks?: { keys: JWK[] }
+  /** Scopes the client may request. @default 'smd.read smd.write' */
+  readonly scope?: string
+}
+
+export interface ResourceConfig {
+  readonly audience: string
+  readonly scope: string
+  readonly format: 'jwt' | 'opaque'
+  /** Access token lifetime, seconds. @default 600 */
+  readonly ttl?: number
+}
+
+export interface StartOptions {
+  readonly clients: readonly ProviderClient[]
+  /** Resource servers by resource indicator, e.g. `'urn:smd'`. */
+  readonly resources: Readonly<Record<string, ResourceConfig>>
+  /** Private signing JWKs (the first one signs). @default one generated RSA-2048 key */
+  readonly keys?: readonly JWK[]
+  /** @default 0 (a free port); restartProvider reuses the old one */
+  readonly port?: number
+}
+
+export interface RunningProvider {
+  readonly issuer: string
+  readonly tokenEndpoint: string
+  readonly introspectionEndpoint: string
+  readonly revocationEndpoint: string
+  readonly jwksUri: string
+  readonly port: number
+  readonly keys: readonly JWK[]
+  close(): Promise<void>
+}
+
+/** An RS256 private JWK with a UUID kid. */
+export async function generateSigningKey(kid: string = randomUUID()): Promise<JWK> {
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true })
+  return { ...(await exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' }
+}
+
+export async function startProvider(options: StartOptions): Promise<RunningProvider> {
+  const keys = options.keys ?? [await generateSigningKey()]
+  const server: Server = createServer()
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  const issuer = `http://127.0.0.1:${port}`
+  const provider = new Provider(issuer, {
+    clients: options.clients.map(clientMetadata),
+    jwks: { keys: keys.map((k) => ({ ...k })) },
+    scopes: ['smd.read', 'smd.write', 'bss.read', 'bss.write'],
+    cookies: { keys: ['svcauth-interop-cookie-key'] },
+    adapter: MemoryAdapter,
+    // A resource server's own lifetime wins (oidc-provider's fixed ttl would override it).
+    ttl: {
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 600,
+    },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      // Any authenticated client (a resource server) may introspect; only the owner may revoke.
+      introspection: {
+        enabled: true,
+        allowedPolicy: (_ctx, client) => client.clientAuthMethod !== 'none',
+      },
+      revocation: {
+        enabled: true,
+        allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId,
+      },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => undefined,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx, indicator): ResourceServer => {
+          const resource = options.resources[indicator]
+          if (resource === undefined) throw new errors.InvalidTarget()
+          return {
+            scope: resource.scope,
+            audience: resource.audience,
+            accessTokenTTL: resource.ttl ?? 600,
+            accessTokenFormat: resource.format,
+            ...(resource.format === 'jwt' ? { jwt: { sign: { alg: 'RS256' } } } : {}),
+          }
+        },
+      },
+    },
+  })
+  const callback = provider.callback()
+  server.on('request', (req, res) => {
+    void callback(req, res)
+  })
+  return {
+    issuer,
+    tokenEndpoint: `${issuer}/token`,
+    introspectionEndpoint: `${issuer}/token/introspection`,
+    revocationEndpoint: `${issuer}/token/revocation`,
+    jwksUri: `${issuer}/jwks`,
+    port,
+    keys,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => {
+          resolve()
+        })
+      }),
+  }
+}
+
+/** Key rotation: the same port, a new key list (the first key signs). */
+export async function restartProvider(
+  running: RunningProvider,
+  options: StartOptions,
+): Promise<RunningProvider> {
+  await running.close()
+  return startProvider({ ...options, port: running.port })
+}
+
+function clientMetadata(c: ProviderClient): ClientMetadata {
+  return {
+    client_id: c.clientId,
+    ...(c.clientSecret === undefined ? {} : { client_secret: c.clientSecret }),
+    token_endpoint_auth_method: c.authMethod,
+    ...(c.jwks === undefined ? {} : { jwks: c.jwks }),
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    scope: c.scope ?? 'smd.read smd.write',
+  }
+}
+
+/** oidc-provider's storage, in a Map per model (its own dev adapter prints a warning). */
+class MemoryAdapter implements Adapter {
+  static readonly stores = new Map<string, Map<string, AdapterPayload>>()
+  readonly #store: Map<string, AdapterPayload>
+
+  constructor(name: string) {
+    let store = MemoryAdapter.stores.get(name)
+    if (store === undefined) {
+      store = new Map()
+      MemoryAdapter.stores.set(name, store)
+    }
+    this.#store = store
+  }
+
+  upsert(id: string, payload: AdapterPayload): Promise<void> {
+    this.#store.set(id, payload)
+    return Promise.resolve()
+  }
+
+  find(id: string): Promise<AdapterPayload | undefined> {
+    return Promise.resolve(this.#store.get(id))
+  }
+
+  findByUserCode(): Promise<undefined> {
+    return Promise.resolve(undefined)
+  }
+
+  findByUid(): Promise<undefined> {
+    return Promise.resolve(undefined)
+  }
+
+  consume(id: string): Promise<void> {
+    const payload = this.#store.get(id)
+    if (payload !== undefined) payload.consumed = Math.floor(Date.now() / 1000)
+    return Promise.resolve()
+  }
+
+  destroy(id: string): Promise<void> {
+    this.#store.delete(id)
+    return Promise.resolve()
+  }
+
+  revokeByGrantId(grantId: string): Promise<void> {
+    for (const [id, payload] of this.#store) if (payload.grantId === grantId) this.#store.delete(id)
+    return Promise.resolve()
+  }
+}
