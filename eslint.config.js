@@ -40,6 +40,11 @@ export default tseslint.config(
     },
   },
   {
+    // Command-line entry points of the examples talk to the terminal.
+    files: ['examples/*/src/main.ts'],
+    rules: { 'no-console': 'off' },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },

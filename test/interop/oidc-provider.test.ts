@@ -32,7 +32,7 @@ import {
   type ProviderClient,
   type RunningProvider,
   type StartOptions,
-} from './provider.js'
+} from '@svcauth/example-demo'
 
 const SECRETS = {
   basic: 'basic-secret-with/slash+plus:colon-0123456789',

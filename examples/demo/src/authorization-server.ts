@@ -1,6 +1,6 @@
 /**
- * A real, certified authorization server for interop tests: oidc-provider (npm), started on
- * 127.0.0.1 by the tests themselves. Configured for the client-credentials grant with RFC 8707
+ * A real, certified authorization server for the demo and the interop tests: oidc-provider (npm),
+ * on 127.0.0.1. Configured for the client-credentials grant with RFC 8707
  * resource indicators: each resource server says whether its access tokens are RFC 9068 JWTs
  * (`typ: at+jwt`, `aud` = its audience, signed RS256 by the first key) or opaque tokens that
  * only introspection (which requires client authentication) can read; revocation is on. Key
@@ -8,6 +8,11 @@
  * Map shared by the instances of this process, so opaque tokens survive the restart).
  * A token request without `resource` gets an opaque token with no audience (`defaultResource`
  * names none), which a service with an audience refuses.
+ *
+ * Users log in through the authorization-code flow with PKCE. There is no browser and no login
+ * page: `POST /interaction/:uid/login` with `username` and `password` (form-encoded) completes the
+ * login prompt, and consent is implied for the requested resource (see `login.ts` for the client
+ * side). Demo only: a real deployment has a login UI and real consent.
  */
 import { randomUUID } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
@@ -24,7 +29,8 @@ import Provider, {
 export interface ProviderClient {
   readonly clientId: string
   readonly clientSecret?: string
-  readonly authMethod: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
+  /** `none`: a public client (authorization code with PKCE, loopback redirect). */
+  readonly authMethod: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none'
   /** Public keys, for private_key_jwt. */
   readonly jwks?: { keys: JWK[] }
   /** Scopes the client may request. @default 'smd.read smd.write' */
@@ -47,7 +53,12 @@ export interface StartOptions {
   readonly keys?: readonly JWK[]
   /** @default 0 (a free port); restartProvider reuses the old one */
   readonly port?: number
+  /** Users who may log in (username → password and subject). */
+  readonly users?: Readonly<Record<string, { readonly password: string; readonly sub: string }>>
 }
+
+/** Where public clients are sent back to; never served: the code is read from the redirect. */
+export const LOOPBACK_REDIRECT = 'http://127.0.0.1/callback'
 
 export interface RunningProvider {
   readonly issuer: string
@@ -72,15 +83,24 @@ export async function startProvider(options: StartOptions): Promise<RunningProvi
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
   const issuer = `http://127.0.0.1:${port}`
+  const users = options.users ?? {}
   const provider = new Provider(issuer, {
     clients: options.clients.map(clientMetadata),
     jwks: { keys: keys.map((k) => ({ ...k })) },
     scopes: ['smd.read', 'smd.write', 'bss.read', 'bss.write'],
     cookies: { keys: ['svcauth-interop-cookie-key'] },
     adapter: MemoryAdapter,
-    // A resource server's own lifetime wins (oidc-provider's fixed ttl would override it).
+    findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     ttl: {
+      // A resource server's own lifetime wins (oidc-provider's fixed ttl would override it).
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 600,
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 600,
+      Interaction: 600,
+      Grant: 3600,
+      Session: 3600,
+      IdToken: 600,
+      AuthorizationCode: 60,
     },
     features: {
       devInteractions: { enabled: false },
@@ -111,6 +131,51 @@ export async function startProvider(options: StartOptions): Promise<RunningProvi
         },
       },
     },
+  })
+  provider.use(async (ctx, next) => {
+    const match = /^\/interaction\/([\w-]+)\/login$/.exec(ctx.path)
+    if (match === null || ctx.method !== 'POST') {
+      await next()
+      return
+    }
+    const form = new URLSearchParams(await readBody(ctx.req))
+    const user = users[form.get('username') ?? '']
+    if (user === undefined || user.password !== form.get('password')) {
+      ctx.status = 401
+      ctx.body = { error: 'access_denied', error_description: 'wrong username or password' }
+      return
+    }
+    const details = await provider.interactionDetails(ctx.req, ctx.res)
+    if (details.uid !== match[1] || details.prompt.name !== 'login') {
+      ctx.status = 400
+      ctx.body = { error: 'invalid_request', error_description: 'no login pending' }
+      return
+    }
+    // Consent is implied for what the signed-in user asked for (demo only).
+    const grant = new provider.Grant({
+      accountId: user.sub,
+      clientId: String(details.params.client_id),
+    })
+    const scope = (typeof details.params.scope === 'string' ? details.params.scope : '').split(' ')
+    // Scopes named in `scopes` below count as the provider's own (op_scopes_missing otherwise).
+    grant.addOIDCScope(scope.join(' '))
+    const requested = details.params.resource
+    for (const indicator of Array.isArray(requested) ? requested : [requested]) {
+      const resource = typeof indicator === 'string' ? options.resources[indicator] : undefined
+      if (resource !== undefined && typeof indicator === 'string') {
+        const allowed = resource.scope.split(' ')
+        grant.addResourceScope(indicator, scope.filter((s) => allowed.includes(s)).join(' '))
+      }
+    }
+    const grantId = await grant.save()
+    const to = await provider.interactionResult(
+      ctx.req,
+      ctx.res,
+      { login: { accountId: user.sub }, consent: { grantId } },
+      { mergeWithLastSubmission: false },
+    )
+    ctx.status = 303
+    ctx.redirect(to)
   })
   const callback = provider.callback()
   server.on('request', (req, res) => {
@@ -144,6 +209,17 @@ export async function restartProvider(
 }
 
 function clientMetadata(c: ProviderClient): ClientMetadata {
+  if (c.authMethod === 'none') {
+    return {
+      client_id: c.clientId,
+      token_endpoint_auth_method: 'none',
+      application_type: 'native',
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      redirect_uris: [LOOPBACK_REDIRECT],
+      scope: c.scope ?? 'openid smd.read smd.write',
+    }
+  }
   return {
     client_id: c.clientId,
     ...(c.clientSecret === undefined ? {} : { client_secret: c.clientSecret }),
@@ -179,12 +255,13 @@ class MemoryAdapter implements Adapter {
     return Promise.resolve(this.#store.get(id))
   }
 
-  findByUserCode(): Promise<undefined> {
-    return Promise.resolve(undefined)
+  findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    return Promise.resolve([...this.#store.values()].find((p) => p.userCode === userCode))
   }
 
-  findByUid(): Promise<undefined> {
-    return Promise.resolve(undefined)
+  /** Sessions are found by uid (authorization codes are bound to the session that made them). */
+  findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    return Promise.resolve([...this.#store.values()].find((p) => p.uid === uid))
   }
 
   consume(id: string): Promise<void> {
@@ -202,4 +279,15 @@ class MemoryAdapter implements Adapter {
     for (const [id, payload] of this.#store) if (payload.grantId === grantId) this.#store.delete(id)
     return Promise.resolve()
   }
+}
+
+async function readBody(req: AsyncIterable<Buffer>): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += chunk.length
+    if (size > 8192) break
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks).toString('utf8')
 }
