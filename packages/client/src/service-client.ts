@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto'
 import {
   assertUrl,
   currentAuthContext,
+  assertDiscoveredUrl,
   discoverMetadata,
   rawToken,
   runWithPrincipal,
@@ -126,7 +127,13 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
   const tokenEndpoint = (): Promise<string> => {
     if (configuredEndpoint !== undefined) return Promise.resolve(configuredEndpoint)
     endpoint ??= discoverMetadata(issuer ?? '', { ...limits, maxBytes: 262_144 }, allowHttp).then(
-      (meta) => assertUrl('discovered token_endpoint', meta.token_endpoint, allowHttp, false),
+      (meta) =>
+        assertDiscoveredUrl(
+          'discovered token_endpoint',
+          issuer ?? '',
+          meta.token_endpoint,
+          allowHttp,
+        ),
       (err: unknown) => {
         endpoint = undefined
         throw new TokenEndpointError('network_error', {

@@ -15,7 +15,7 @@ import { AuthError, type AuthErrorReason } from './errors.js'
 import { discover } from './lib/discovery.js'
 import { fetchJson, type FetchLimits } from './lib/fetch-json.js'
 import { basicAuthorization } from './lib/form.js'
-import { assertUrl } from './lib/urls.js'
+import { assertDiscoveredUrl } from './lib/urls.js'
 import type { Logger } from './logger.js'
 import { buildPrincipal, type ActorTypeRule, type Principal } from './principal.js'
 
@@ -241,7 +241,12 @@ export class Introspector {
       (meta) => {
         const endpoint = meta.introspection_endpoint
         if (typeof endpoint !== 'string') throw new Error('metadata has no introspection_endpoint')
-        return assertUrl('discovered introspection_endpoint', endpoint, allowInsecureHttp, true)
+        return assertDiscoveredUrl(
+          'discovered introspection_endpoint',
+          issuer,
+          endpoint,
+          allowInsecureHttp,
+        )
       },
       (err: unknown) => {
         this.#endpoint = undefined

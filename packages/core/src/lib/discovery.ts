@@ -5,7 +5,7 @@
  * configured one is refused (RFC 8414 §3.3). Discovery only ever starts from configured issuers.
  */
 import { fetchJson, FetchError, type FetchLimits } from './fetch-json.js'
-import { urlProblem } from './urls.js'
+import { discoveredUrlProblem } from './urls.js'
 
 export interface Metadata {
   readonly issuer: string
@@ -51,7 +51,7 @@ function checkMetadata(body: unknown, issuer: string, allowInsecureHttp: boolean
   }
   const jwksUri = meta.jwks_uri
   if (typeof jwksUri !== 'string') throw new FetchError('metadata has no jwks_uri')
-  const problem = urlProblem(jwksUri, allowInsecureHttp)
+  const problem = discoveredUrlProblem(issuer, jwksUri, allowInsecureHttp)
   if (problem !== undefined) throw new FetchError(`metadata jwks_uri ${problem}`)
   return meta as Metadata
 }

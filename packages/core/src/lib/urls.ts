@@ -47,3 +47,42 @@ export function assertUrl(
   if (problem !== undefined) throw new TypeError(`svcauth: ${name} ${problem}`)
   return value
 }
+
+// 169.254.0.0/16 (cloud metadata services live here), fe80::/10, and the unspecified addresses.
+const LINK_LOCAL = /^(169\.254(?:\.\d{1,3}){2}|0\.0\.0\.0|\[(?:fe[89ab][0-9a-f]:[^\]]*|::)\])$/i
+
+/**
+ * The reason an address taken from discovery metadata is refused (catalogue L2): the configured
+ * URL rules, plus never a link-local or unspecified address (cloud metadata endpoints), and never
+ * loopback unless the issuer itself is on loopback. Another https host is allowed: some issuers
+ * publish keys elsewhere (Google's JWKS is on www.googleapis.com).
+ */
+export function discoveredUrlProblem(
+  issuer: string,
+  value: string,
+  allowInsecureHttp: boolean,
+): string | undefined {
+  const problem = urlProblem(value, allowInsecureHttp)
+  if (problem !== undefined) return problem
+  const { hostname } = new URL(value)
+  if (LINK_LOCAL.test(hostname)) return 'points at a link-local or unspecified address'
+  if (isLoopbackHost(hostname) && !isLoopbackHost(new URL(issuer).hostname)) {
+    return 'points at loopback while the issuer is not on loopback'
+  }
+  return undefined
+}
+
+/** Like {@link assertUrl}, for an address found in the issuer's discovery metadata. */
+export function assertDiscoveredUrl(
+  name: string,
+  issuer: string,
+  value: unknown,
+  allowInsecureHttp: boolean,
+): string {
+  if (typeof value !== 'string' || value === '') {
+    throw new TypeError(`svcauth: ${name} must be a non-empty string`)
+  }
+  const problem = discoveredUrlProblem(issuer, value, allowInsecureHttp)
+  if (problem !== undefined) throw new TypeError(`svcauth: ${name} ${problem}`)
+  return value
+}
