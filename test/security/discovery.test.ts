@@ -61,7 +61,7 @@ function verifier(extra: Partial<AuthenticatorOptions> = {}) {
     jwks: { cooldown: 0, timeout: 300 },
     logger: { warn: () => undefined, error: () => undefined },
     ...extra,
-  } as AuthenticatorOptions)
+  })
   closers.push(() => {
     a.close()
   })
