@@ -61,7 +61,7 @@ describe('configuration', () => {
     }).not.toThrow()
   })
 
-  it('bounds clockTolerance to finite seconds from 0 to 300', () => {
+  it('E13: bounds clockTolerance to finite seconds from 0 to 300', () => {
     for (const v of [Number.NaN, -1, Infinity, 301, '30', '1 hour']) {
       expect(() => {
         build({ ...base, clockTolerance: v })
@@ -90,7 +90,7 @@ describe('configuration', () => {
     }).toThrow(TypeError)
   })
 
-  it('requires TLS for non-loopback issuer and JWKS URLs unless allowInsecureHttp', () => {
+  it('G8: requires TLS for non-loopback issuer and JWKS URLs unless allowInsecureHttp', () => {
     expect(() => {
       build({ ...base, jwksUri: 'http://as.test/jwks' })
     }).toThrow(/https/)

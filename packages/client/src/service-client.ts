@@ -299,6 +299,17 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
         ? rawToken(principal)
         : undefined
     if (userToken !== undefined && target.userToken === 'forward') {
+      // Catalogue K4: pass a user's token only to a target it was issued for.
+      if (
+        target.audience.length > 0 &&
+        !principal?.audience.some((aud) => target.audience.includes(aud))
+      ) {
+        return Promise.reject(
+          new TokenEndpointError('invalid_target', {
+            description: "the user's token is not issued for this target's audience",
+          }),
+        )
+      }
       return Promise.resolve({ token: userToken, renew: undefined })
     }
     if (userToken !== undefined) {
