@@ -1,0 +1,724 @@
+/**
+ * The security catalogue (shared/security-catalogue.md, cases A1–L5) mapped to the tests that
+ * run each case. `catalogue.test.ts` checks that every id is here and that every named test
+ * exists, so a renamed or deleted case test fails CI. Generated from the test titles, then kept
+ * by hand.
+ */
+
+export interface CaseTest {
+  /** Path from the repository root. */
+  readonly file: string
+  /** The test (or describe) title, which names the case id. */
+  readonly title: string
+}
+
+export const CATALOGUE: Readonly<Record<string, readonly CaseTest[]>> = {
+  A1: [
+    {
+      file: 'test/core/bearer.test.ts',
+      title: 'A1: returns undefined with no Authorization header',
+    },
+  ],
+  A2: [
+    {
+      file: 'test/core/bearer.test.ts',
+      title: 'A2: treats other schemes as no bearer credentials',
+    },
+  ],
+  A3: [{ file: 'test/core/bearer.test.ts', title: 'A3: matches the scheme case-insensitively' }],
+  A4: [
+    {
+      file: 'test/core/bearer.test.ts',
+      title: 'A4: refuses malformed bearer credentials with 400 invalid_request',
+    },
+  ],
+  A5: [
+    {
+      file: 'test/core/bearer.test.ts',
+      title: 'A5: accepts several spaces after the scheme (the grammar says 1*SP)',
+    },
+  ],
+  A6: [
+    {
+      file: 'test/core/bearer.test.ts',
+      title: 'A6: ignores a query token alone, refuses it beside a header token',
+    },
+  ],
+  A7: [
+    {
+      file: 'test/core/bearer.test.ts',
+      title: 'A7: ignores a parsed body token alone, refuses it beside a header token',
+    },
+  ],
+  A8: [
+    {
+      file: 'test/core/bearer.test.ts',
+      title: 'A8: refuses two Authorization headers, detected from rawHeaders',
+    },
+  ],
+  A9: [
+    {
+      file: 'test/core/bearer.test.ts',
+      title: 'A9: refuses a token over maxTokenBytes with 401 before decoding it',
+    },
+  ],
+  A10: [{ file: 'test/core/bearer.test.ts', title: 'A10: never reads cookies' }],
+  A11: [
+    {
+      file: 'test/security/routing.test.ts',
+      title:
+        'A11: a CORS preflight is answered by CORS (204) without the handler; GET without a token is 401',
+    },
+  ],
+  A12: [
+    {
+      file: 'test/security/routing.test.ts',
+      title: 'A12: HEAD on a guarded GET route gets the same 401 and 403 as GET',
+    },
+  ],
+  B1: [
+    {
+      file: 'test/security/jws-keys.test.ts',
+      title: 'B1: refuses the wrong number of segments without fetching keys',
+    },
+  ],
+  B2: [
+    {
+      file: 'test/security/jws-keys.test.ts',
+      title:
+        'B2: refuses a JWE (five segments, PBES2 with a huge p2c) at once; there is no decrypt path',
+    },
+    {
+      file: 'test/security/jws-keys.test.ts',
+      title: 'B2: no package source imports a JWE decryption API',
+    },
+  ],
+  B3: [
+    {
+      file: 'test/security/jws-keys.test.ts',
+      title: 'B3: a broken protected header is malformed, never a SyntaxError',
+    },
+  ],
+  B4: [
+    {
+      file: 'test/security/jws-keys.test.ts',
+      title: 'B4: a validly signed payload that is not a JSON object is malformed',
+    },
+  ],
+  B5: [
+    {
+      file: 'test/security/jws-keys.test.ts',
+      title: 'B5: invalid UTF-8 in the claims set is refused',
+    },
+  ],
+  B6: [
+    {
+      file: 'test/security/jws-keys.test.ts',
+      title: 'B6: a deeply nested header is stopped by the size cap before parsing',
+    },
+  ],
+  B7: [
+    {
+      file: 'test/security/jws-keys.test.ts',
+      title: 'B7: duplicate claim names resolve to the last one, everywhere',
+    },
+  ],
+  B8: [
+    {
+      file: 'test/security/jws-keys.test.ts',
+      title: 'B8: a malleated ES256 signature is a different token; revocation keys on iss and jti',
+    },
+  ],
+  B9: [
+    {
+      file: 'test/security/jws-keys.test.ts',
+      title: 'B9: an unencoded payload (b64: false) is refused',
+    },
+  ],
+  B10: [
+    {
+      file: 'test/security/jws-keys.test.ts',
+      title: 'B10: a __proto__ claim grants nothing and pollutes nothing',
+    },
+  ],
+  C1: [
+    {
+      file: 'test/security/jws-keys.test.ts',
+      title: 'C1: alg none in every casing is refused without fetching keys',
+    },
+  ],
+  C2: [{ file: 'test/security/jws-keys.test.ts', title: 'C2: a missing or empty alg is refused' }],
+  C3: [
+    {
+      file: 'test/security/jws-keys.test.ts',
+      title: 'C3: HS256 signed with the public key, in every encoding, is refused',
+    },
+  ],
+  C4: [
+    {
+      file: 'test/security/jws-keys.test.ts',
+      title: 'C4: an algorithm outside the allow-list is refused, whatever the key type',
+    },
+  ],
+  C5: [
+    {
+      file: 'test/security/jws-keys.test.ts',
+      title: 'C5: an ES256 header naming an RSA kid finds no key',
+    },
+  ],
+  C6: [
+    {
+      file: 'test/security/jws-keys.test.ts',
+      title: 'C6: psychic ECDSA signatures (r = s = 0) are refused',
+    },
+  ],
+  C7: [
+    {
+      file: 'test/security/jws-keys.test.ts',
+      title: 'C7: a DER-encoded ECDSA signature is refused; only raw r||s verifies',
+    },
+  ],
+  C8: [
+    {
+      file: 'test/security/jws-keys.test.ts',
+      title: 'C8: null, stripped, truncated and tampered signatures are refused',
+    },
+  ],
+  C9: [
+    {
+      file: 'test/security/jws-keys.test.ts',
+      title:
+        'C9: not applicable: there is no shared-secret mode (HS* is a start-up error, see options tests)',
+    },
+  ],
+  C10: [
+    {
+      file: 'test/security/jws-keys.test.ts',
+      title: 'C10: a 1024-bit RSA key in the JWKS is refused with 401, not a 500',
+    },
+  ],
+  D1: [
+    { file: 'test/security/jws-keys.test.ts', title: 'D1: an embedded jwk header is never used' },
+  ],
+  D2: [
+    {
+      file: 'test/security/jws-keys.test.ts',
+      title: 'D2/D3: jku, x5u and x5c are never followed or trusted',
+    },
+  ],
+  D3: [
+    {
+      file: 'test/security/jws-keys.test.ts',
+      title: 'D2/D3: jku, x5u and x5c are never followed or trusted',
+    },
+  ],
+  D4: [
+    {
+      file: 'test/security/jws-keys.test.ts',
+      title: 'D4: kid injection payloads find no key and touch nothing',
+    },
+  ],
+  D5: [{ file: 'test/security/jws-keys.test.ts', title: 'D5: a non-string kid finds no key' }],
+  D6: [
+    {
+      file: 'test/security/jws-keys.test.ts',
+      title: 'D6: a token without kid is accepted only when exactly one key fits',
+    },
+  ],
+  D7: [
+    {
+      file: 'test/security/jws-keys.test.ts',
+      title: 'D7: a duplicated kid in the JWKS is ambiguous for either key',
+    },
+  ],
+  D8: [{ file: 'test/security/jws-keys.test.ts', title: 'D8: any crit header is refused' }],
+  D9: [
+    {
+      file: 'test/security/jws-keys.test.ts',
+      title: 'D9: forced-error values in every header field and claim never give a 500',
+    },
+  ],
+  D10: [
+    {
+      file: 'test/security/jwks.test.ts',
+      title: 'D10: a key set with a private member is refused as a whole',
+    },
+    {
+      file: 'test/security/jws-keys.test.ts',
+      title: 'D10: keys constrained to encryption or another algorithm are not selected',
+    },
+  ],
+  E1: [
+    {
+      file: 'test/security/claims-scopes.test.ts',
+      title:
+        'E1: typ accepts at+jwt, application/at+jwt, JWT or none by default and refuses other types',
+    },
+    { file: 'test/security/claims-scopes.test.ts', title: 'E1: strict mode requires at+jwt' },
+  ],
+  E2: [
+    {
+      file: 'test/security/claims-scopes.test.ts',
+      title: 'E2: an ID token (aud = the client) is not an access token',
+    },
+  ],
+  E3: [
+    {
+      file: 'test/security/claims-scopes.test.ts',
+      title: 'E3: a token for a sibling API is refused',
+    },
+  ],
+  E4: [
+    {
+      file: 'test/security/claims-scopes.test.ts',
+      title:
+        'E4: aud must contain the configured audience exactly, as a string or an array of strings',
+    },
+    {
+      file: 'test/security/claims-scopes.test.ts',
+      title:
+        'E4: several configured audiences accept any one of them; audience false skips the check',
+    },
+  ],
+  E5: [{ file: 'test/security/claims-scopes.test.ts', title: 'E5: iss must match exactly' }],
+  E6: [
+    {
+      file: 'test/security/jwks.test.ts',
+      title:
+        'E6: each issuer verifies with its own keys only; an unconfigured issuer costs no fetch',
+    },
+  ],
+  E7: [
+    {
+      file: 'test/security/claims-scopes.test.ts',
+      title: 'E7: exp is required, numeric and in the future, with the clock tolerance',
+    },
+    {
+      file: 'test/security/claims-scopes.test.ts',
+      title: 'E7: an expired token gets the invalid_token challenge and a generic body',
+    },
+  ],
+  E8: [
+    {
+      file: 'test/security/claims-scopes.test.ts',
+      title: 'E8: a non-finite or absurd lifetime is refused',
+    },
+  ],
+  E9: [
+    {
+      file: 'test/security/claims-scopes.test.ts',
+      title: 'E9: nbf in the future is refused beyond the tolerance',
+    },
+  ],
+  E10: [
+    {
+      file: 'test/security/claims-scopes.test.ts',
+      title: 'E10: iat may not be in the future, is required in strict mode, and obeys maxTokenAge',
+    },
+  ],
+  E11: [
+    {
+      file: 'test/security/claims-scopes.test.ts',
+      title: 'E11: identity claims are non-empty strings; strict mode requires them',
+    },
+  ],
+  E12: [
+    {
+      file: 'test/security/claims-scopes.test.ts',
+      title: 'E12: a sender-constrained token presented as Bearer is refused',
+    },
+  ],
+  E13: [
+    {
+      file: 'test/core/options.test.ts',
+      title: 'E13: bounds clockTolerance to finite seconds from 0 to 300',
+    },
+  ],
+  E14: [
+    {
+      file: 'test/security/jwks.test.ts',
+      title:
+        'E14: a key removed from the JWKS stops verifying after the next refresh, cached tokens included',
+    },
+  ],
+  F1: [
+    {
+      file: 'test/security/claims-scopes.test.ts',
+      title: 'F1/F4: scope delimiters are single spaces (runs tolerated); tabs and commas are not',
+    },
+    {
+      file: 'test/core/guards.test.ts',
+      title: 'F1: a token with no scopes gets 403, not 401, naming the scope',
+    },
+  ],
+  F2: [{ file: 'test/core/guards.test.ts', title: 'F2: no substring or prefix matching' }],
+  F3: [{ file: 'test/core/guards.test.ts', title: 'F3: scopes are case-sensitive' }],
+  F4: [
+    {
+      file: 'test/security/claims-scopes.test.ts',
+      title: 'F1/F4: scope delimiters are single spaces (runs tolerated); tabs and commas are not',
+    },
+  ],
+  F5: [
+    {
+      file: 'test/security/claims-scopes.test.ts',
+      title:
+        'F5: a scope claim of the wrong type is a malformed token (401), not an empty scope set',
+    },
+  ],
+  F6: [
+    {
+      file: 'test/core/guards.test.ts',
+      title: 'F6: prototype-named scopes never match by accident',
+    },
+  ],
+  F7: [
+    {
+      file: 'test/core/guards.test.ts',
+      title:
+        'F7: requireScopes needs all, requireAnyScope needs one, and empty lists are start-up errors',
+    },
+  ],
+  F8: [
+    {
+      file: 'test/security/claims-scopes.test.ts',
+      title: 'F8: a 403 names every required scope once',
+    },
+    {
+      file: 'test/core/errors.test.ts',
+      title: 'F8: names the required scopes once, quoted, in a 403 challenge',
+    },
+  ],
+  F9: [
+    {
+      file: 'test/core/guards.test.ts',
+      title: 'F9: runGuard fails closed when authentication never ran, and 401s anonymous callers',
+    },
+  ],
+  F10: [
+    { file: 'test/core/guards.test.ts', title: 'F10: requireActor separates services from users' },
+  ],
+  G1: [
+    {
+      file: 'test/security/jwks.test.ts',
+      title: 'G1: a storm of unknown kids costs one JWKS fetch per cooldown',
+    },
+  ],
+  G2: [
+    {
+      file: 'test/security/jwks.test.ts',
+      title: 'G2: a cold-start burst of 200 verifications shares one JWKS fetch',
+    },
+    {
+      file: 'test/security/jwks.test.ts',
+      title: 'G2: a cold-start burst against a failing endpoint costs one fetch and one error line',
+    },
+  ],
+  G3: [
+    { file: 'test/security/jwks.test.ts', title: 'G3: JWKS endpoint errors on a cold start' },
+    {
+      file: 'test/security/jwks.test.ts',
+      title: 'G3: an answer of %s fails closed with 503, logs once, and is not cached',
+    },
+    {
+      file: 'test/security/jwks.test.ts',
+      title:
+        'G3: inside the cooldown after a failed fetch, requests get 503 with Retry-After and cause no fetch',
+    },
+  ],
+  G4: [{ file: 'test/security/jwks.test.ts', title: 'G4: a redirect is not followed' }],
+  G5: [
+    {
+      file: 'test/security/jwks.test.ts',
+      title: 'G5: a JWKS endpoint that answers %s fails within the timeout',
+    },
+  ],
+  G6: [
+    { file: 'test/security/jwks.test.ts', title: 'G6: oversized key sets' },
+    {
+      file: 'test/security/jwks.test.ts',
+      title: 'G6: a 30 MB body is refused by the byte cap on a cold start',
+    },
+    {
+      file: 'test/security/jwks.test.ts',
+      title: 'G6: a 10 000-key set is refused on a cold start, by the key-count cap too',
+    },
+  ],
+  G7: [
+    {
+      file: 'test/security/jwks.test.ts',
+      title: 'G7: a JWKS address on a closed loopback port fails fast',
+    },
+  ],
+  G8: [
+    {
+      file: 'test/core/options.test.ts',
+      title: 'G8: requires TLS for non-loopback issuer and JWKS URLs unless allowInsecureHttp',
+    },
+  ],
+  G9: [
+    {
+      file: 'test/security/jwks.test.ts',
+      title:
+        'G9: a rotated-in key is refused inside the cooldown after a refetch, then accepted after one more',
+    },
+  ],
+  G10: [
+    {
+      file: 'test/security/jwks.test.ts',
+      title: 'G10: the JWKS request sends no credentials or cookies and asks for a JWK set',
+    },
+  ],
+  H1: [
+    {
+      file: 'test/security/claims-scopes.test.ts',
+      title: 'H1: a kid with CR/LF and an iss with quotes still give one valid challenge',
+    },
+    {
+      file: 'test/core/errors.test.ts',
+      title: 'H1: never lets CR, LF, quotes or backslashes into the challenge',
+    },
+  ],
+  H2: [
+    {
+      file: 'test/security/claims-scopes.test.ts',
+      title: 'H2: rejection bodies are only the code and a fixed description',
+    },
+  ],
+  H3: [
+    {
+      file: 'test/security/claims-scopes.test.ts',
+      title:
+        'H3: with respond: false, a rejected verification reaches the error handler without an unhandled rejection',
+    },
+  ],
+  H4: [
+    {
+      file: 'test/security/routing.test.ts',
+      title:
+        'H4: optional authentication: no token is anonymous; an expired or forged token is still 401',
+    },
+  ],
+  H5: [
+    {
+      file: 'test/security/routing.test.ts',
+      title:
+        'H5: path tricks around the public /health never reach the protected handler without a token',
+    },
+  ],
+  H6: [
+    { file: 'test/security/routing.test.ts', title: 'H6: route inventory of the example services' },
+  ],
+  I1: [
+    {
+      file: 'test/audit/audit.test.ts',
+      title:
+        'I1: credential headers are masked, with svcauth\u2019s logger and with a bare pino logger',
+    },
+  ],
+  I2: [
+    {
+      file: 'test/audit/audit.test.ts',
+      title: 'I2: token-like query parameters and token-shaped values are masked in url and query',
+    },
+  ],
+  I3: [
+    {
+      file: 'test/client/logging.test.ts',
+      title: 'I3: a token response with a refresh token leaks neither token into the logs',
+    },
+  ],
+  I4: [
+    {
+      file: 'test/audit/audit.test.ts',
+      title: 'I4: a forged token attributes nothing, even with an attractive sub',
+    },
+  ],
+  I5: [
+    {
+      file: 'test/audit/audit.test.ts',
+      title: 'I5: a long or hostile sub is one JSON line, cut to 256 characters and marked',
+    },
+  ],
+  I6: [
+    {
+      file: 'test/audit/audit.test.ts',
+      title: 'I6: levels by outcome; an unknown-kid storm makes warn lines, never error lines',
+    },
+    {
+      file: 'test/audit/audit.test.ts',
+      title: 'I6: an issuer outage logs one error line per interval; the rest are warn and counted',
+    },
+  ],
+  J1: [
+    {
+      file: 'test/client/token-endpoint.test.ts',
+      title: 'J1: encodes client_secret_basic per RFC 6749 \u00a72.3.1, matching the known vectors',
+    },
+    {
+      file: 'test/client/token-endpoint.test.ts',
+      title:
+        'J1: a client id and secret with reserved characters authenticate against a decoding server',
+    },
+  ],
+  J2: [
+    {
+      file: 'test/client/token-endpoint.test.ts',
+      title: 'J2: sends a form POST with grant_type, scope and audience, and no secret in the URL',
+    },
+    {
+      file: 'test/client/token-endpoint.test.ts',
+      title:
+        'J2: client_secret_post puts the credentials in the body; resource is sent per RFC 8707',
+    },
+    {
+      file: 'test/client/token-endpoint.test.ts',
+      title: 'J2: private_key_jwt signs a fresh assertion for every request',
+    },
+  ],
+  J3: [
+    {
+      file: 'test/client/token-endpoint.test.ts',
+      title: 'J3: does not follow a redirect from the token endpoint',
+    },
+  ],
+  J4: [
+    {
+      file: 'test/client/token-endpoint.test.ts',
+      title: 'J4/J5: refuses malformed success responses and never sends them',
+    },
+  ],
+  J5: [
+    {
+      file: 'test/client/token-endpoint.test.ts',
+      title: 'J4/J5: refuses malformed success responses and never sends them',
+    },
+    {
+      file: 'test/client/token-endpoint.test.ts',
+      title:
+        'J5/J6: accepts bearer in any case, expires_in as a digit string, and a __proto__ member harmlessly',
+    },
+  ],
+  J6: [
+    {
+      file: 'test/client/token-endpoint.test.ts',
+      title:
+        'J5/J6: accepts bearer in any case, expires_in as a digit string, and a __proto__ member harmlessly',
+    },
+    {
+      file: 'test/client/token-endpoint.test.ts',
+      title: 'J6: a token with no expires_in is cached only for the default lifetime',
+    },
+    {
+      file: 'test/client/token-endpoint.test.ts',
+      title:
+        'J6: expires_in 0 is used once and not cached; a short lifetime does not cause a refresh loop',
+    },
+  ],
+  J7: [
+    {
+      file: 'test/client/token-endpoint.test.ts',
+      title: 'J7: error responses become a typed TokenEndpointError without secrets',
+    },
+  ],
+  J8: [
+    {
+      file: 'test/client/token-endpoint.test.ts',
+      title: 'J8: a stalled or huge response fails within the timeout and cap',
+    },
+  ],
+  J9: [
+    {
+      file: 'test/client/token-endpoint.test.ts',
+      title:
+        'J9: a cold burst shares one token request; a failing wave fails together and the next call retries',
+    },
+  ],
+  J10: [
+    {
+      file: 'test/client/token-endpoint.test.ts',
+      title:
+        'J10: refreshes ahead of expiry in the background; callers keep the current token meanwhile',
+    },
+  ],
+  J11: [
+    {
+      file: 'test/client/token-endpoint.test.ts',
+      title: 'J11: different scopes, audiences and clients get separate tokens',
+    },
+  ],
+  J12: [
+    {
+      file: 'test/client/token-endpoint.test.ts',
+      title: 'J12: refuses unsafe token endpoint URLs at construction',
+    },
+  ],
+  J13: [
+    {
+      file: 'test/client/token-endpoint.test.ts',
+      title: 'J13: honours Retry-After and bounds requests while the endpoint fails',
+    },
+  ],
+  K1: [
+    {
+      file: 'test/client/interceptor.test.ts',
+      title: 'K1: an origin outside the targets never receives a token, with fetch or request',
+    },
+  ],
+  K2: [
+    {
+      file: 'test/client/interceptor.test.ts',
+      title: 'K2: origins compare exactly: another host name, port or scheme gets nothing',
+    },
+  ],
+  K3: [
+    {
+      file: 'test/client/interceptor.test.ts',
+      title: 'K3: a redirect to another origin never carries the token',
+    },
+  ],
+  K4: [{ file: 'test/security/passthrough.test.ts', title: 'K4: user-token passthrough' }],
+  K5: [
+    {
+      file: 'test/client/interceptor.test.ts',
+      title: 'K5: a rejected cached token is replaced once and the call replayed with its body',
+    },
+    {
+      file: 'test/client/interceptor.test.ts',
+      title: 'K5: a downstream that always answers 401 is called twice, then the 401 surfaces',
+    },
+  ],
+  K6: [
+    {
+      file: 'test/client/interceptor.test.ts',
+      title:
+        'K6: no retry on 403, on a token fetched in the same call, on another scheme, or an oversized stream',
+    },
+  ],
+  K7: [
+    {
+      file: 'test/client/interceptor.test.ts',
+      title: 'K7: a late 401 for an old token does not evict the newer one',
+    },
+  ],
+  K8: [
+    {
+      file: 'test/client/interceptor.test.ts',
+      title: 'K8: a target that rejects every token costs one token request per backoff window',
+    },
+  ],
+  K9: [{ file: 'test/client/tls.test.ts', title: 'K9: TLS validation' }],
+  K10: [{ file: 'test/client/tls.test.ts', title: 'K10: defence in depth before sending' }],
+  L1: [{ file: 'test/security/discovery.test.ts', title: 'L1: issuer mismatch in metadata' }],
+  L2: [
+    { file: 'test/security/discovery.test.ts', title: 'L2: metadata endpoints pointing elsewhere' },
+  ],
+  L3: [
+    {
+      file: 'test/security/discovery.test.ts',
+      title: 'L3: discovery is never driven by the token',
+    },
+  ],
+  L4: [{ file: 'test/security/discovery.test.ts', title: 'L4: issuer URL configuration' }],
+  L5: [{ file: 'test/security/discovery.test.ts', title: 'L5: discovery fetch robustness' }],
+}
