@@ -140,69 +140,69 @@ async function hmacWithPublicKey(issuer: TestIssuer, claims: Record<string, unkn
 export const scenarios: readonly Scenario[] = [
   // Transport and header parsing (RFC 6750 §2.1)
   { name: 'a public route needs no token', path: '/public', expect: ok({ public: true }) },
-  { name: 'no token: 401 with a bare challenge', path: '/api/read', expect: noCredentials() },
+  { name: 'A1: no token: 401 with a bare challenge', path: '/api/read', expect: noCredentials() },
   {
-    name: 'Basic credentials are not bearer credentials',
+    name: 'A2: Basic credentials are not bearer credentials',
     path: '/api/read',
     authorization: () => 'Basic dXNlcjpwYXNz',
     expect: noCredentials(),
   },
   {
-    name: 'Digest credentials are not bearer credentials',
+    name: 'A2: Digest credentials are not bearer credentials',
     path: '/api/read',
     authorization: () => 'Digest username="x"',
     expect: noCredentials(),
   },
   {
-    name: 'a lowercase scheme is accepted',
+    name: 'A3: a lowercase scheme is accepted',
     path: '/api/read',
     authorization: async (k) => `bearer ${await k.client(['smd.read'])}`,
     expect: ok(client(['smd.read'])),
   },
   {
-    name: 'an uppercase scheme is accepted',
+    name: 'A3: an uppercase scheme is accepted',
     path: '/api/read',
     authorization: async (k) => `BEARER ${await k.client(['smd.read'])}`,
     expect: ok(client(['smd.read'])),
   },
   {
-    name: 'several spaces after the scheme are accepted',
+    name: 'A5: several spaces after the scheme are accepted',
     path: '/api/read',
     authorization: async (k) => `Bearer   ${await k.client(['smd.read'])}`,
     expect: ok(client(['smd.read'])),
   },
   {
-    name: 'the scheme alone is malformed',
+    name: 'A4: the scheme alone is malformed',
     path: '/api/read',
     authorization: () => 'Bearer',
     expect: MALFORMED_HEADER,
   },
   {
-    name: 'two tokens in one header are malformed',
+    name: 'A4: two tokens in one header are malformed',
     path: '/api/read',
     authorization: () => 'Bearer abc def',
     expect: MALFORMED_HEADER,
   },
   {
-    name: 'a tab after the scheme is malformed',
+    name: 'A4: a tab after the scheme is malformed',
     path: '/api/read',
     authorization: async (k) => `Bearer\t${await k.client(['smd.read'])}`,
     expect: MALFORMED_HEADER,
   },
   {
-    name: 'a comma after the token is malformed',
+    name: 'A4: a comma after the token is malformed',
     path: '/api/read',
     authorization: async (k) => `Bearer ${await k.client(['smd.read'])},x`,
     expect: MALFORMED_HEADER,
   },
   {
-    name: 'a quote in the token is malformed',
+    name: 'A4: a quote in the token is malformed',
     path: '/api/read',
     authorization: () => 'Bearer abc"def',
     expect: MALFORMED_HEADER,
   },
   {
-    name: 'two Authorization headers are refused even when both are valid',
+    name: 'A8: two Authorization headers are refused even when both are valid',
     path: '/api/read',
     authorization: async (k) => [
       `Bearer ${await k.client(['smd.read'])}`,
@@ -211,24 +211,24 @@ export const scenarios: readonly Scenario[] = [
     expect: MULTIPLE,
   },
   {
-    name: 'a header token beside an access_token query parameter is refused',
+    name: 'A6: a header token beside an access_token query parameter is refused',
     path: '/api/read?access_token=abc',
     authorization: (k) => bearer(k.client(['smd.read'])),
     expect: MULTIPLE,
   },
   {
-    name: 'a query token alone is not read',
+    name: 'A6: a query token alone is not read',
     path: '/api/read?access_token=abc.def.ghi',
     expect: noCredentials(),
   },
   {
-    name: 'a cookie token is not read',
+    name: 'A10: a cookie token is not read',
     path: '/api/read',
     headers: { cookie: 'access_token=abc.def.ghi; jwt=abc.def.ghi' },
     expect: noCredentials(),
   },
   {
-    name: 'a token over 8 KiB is refused before decoding',
+    name: 'A9: a token over 8 KiB is refused before decoding',
     path: '/api/read',
     authorization: () => `Bearer ${'A'.repeat(9 * 1024)}`,
     expect: invalid('token_too_large', 'The access token is too large'),
@@ -247,7 +247,7 @@ export const scenarios: readonly Scenario[] = [
     expect: ok(alice(['smd.read'])),
   },
   {
-    name: 'an RFC 9068 at+jwt token with a scope string is accepted',
+    name: 'E1: an RFC 9068 at+jwt token with a scope string is accepted',
     path: '/api/read',
     authorization: (k) =>
       bearer(
@@ -258,13 +258,13 @@ export const scenarios: readonly Scenario[] = [
     expect: ok(client(['smd.read', 'x'], 'svc')),
   },
   {
-    name: 'a token with no typ is accepted',
+    name: 'E1: a token with no typ is accepted',
     path: '/api/read',
     authorization: (k) => bearer(k.client(['smd.read'], { header: { typ: undefined } })),
     expect: ok(client(['smd.read'])),
   },
   {
-    name: 'duplicate claim names: the last one counts',
+    name: 'B7: duplicate claim names: the last one counts',
     path: '/api/whoami',
     authorization: async (k) => {
       const claims = JSON.stringify({ ...k.claims(), sub: 'victim' }).slice(0, -1)
@@ -280,31 +280,31 @@ export const scenarios: readonly Scenario[] = [
   },
   // Lifetime and claims
   {
-    name: 'an expired token',
+    name: 'E7: an expired token',
     path: '/api/read',
     authorization: (k) => bearer(k.client(['smd.read'], { ttl: -120 })),
     expect: invalid('expired', 'The access token expired'),
   },
   {
-    name: 'a token not valid yet',
+    name: 'E9: a token not valid yet',
     path: '/api/read',
     authorization: (k) => bearer(k.client(['smd.read'], { claims: { nbf: now() + 600 } })),
     expect: invalid('not_yet_valid', 'The access token is not valid yet'),
   },
   {
-    name: 'a token issued in the future',
+    name: 'E10: a token issued in the future',
     path: '/api/read',
     authorization: (k) => bearer(k.client(['smd.read'], { claims: { iat: now() + 3600 } })),
     expect: invalid('iat_invalid'),
   },
   {
-    name: 'a token without exp',
+    name: 'E7: a token without exp',
     path: '/api/read',
     authorization: (k) => bearer(k.client(['smd.read'], { claims: { exp: undefined } })),
     expect: invalid('claim_missing'),
   },
   {
-    name: 'exp 1e400 (Infinity) is an unbounded lifetime',
+    name: 'E8: exp 1e400 (Infinity) is an unbounded lifetime',
     path: '/api/read',
     authorization: async (k) => {
       const body = JSON.stringify({ ...k.claims(), exp: 0 }).replace('"exp":0', '"exp":1e400')
@@ -313,56 +313,56 @@ export const scenarios: readonly Scenario[] = [
     expect: invalid('lifetime_too_long'),
   },
   {
-    name: 'a ten-year token is too long-lived',
+    name: 'E8: a ten-year token is too long-lived',
     path: '/api/read',
     authorization: (k) => bearer(k.client(['smd.read'], { ttl: 10 * 365 * 86400 })),
     expect: invalid('lifetime_too_long'),
   },
   {
-    name: 'a token for another audience',
+    name: 'E3: a token for another audience',
     path: '/api/read',
     authorization: (k) => bearer(k.client(['smd.read'], { audience: ['bss'] })),
     expect: invalid('aud_invalid'),
   },
   {
-    name: "Hydra's default aud: [] when an audience is required",
+    name: "E4: Hydra's default aud: [] when an audience is required",
     path: '/api/read',
     authorization: (k) => bearer(k.client(['smd.read'], { audience: [] })),
     expect: invalid('aud_invalid'),
   },
   {
-    name: 'another issuer',
+    name: 'E5: another issuer',
     path: '/api/read',
     authorization: (k) =>
       bearer(k.client(['smd.read'], { claims: { iss: 'https://other.test/' } })),
     expect: invalid('iss_invalid'),
   },
   {
-    name: 'the issuer with a trailing slash added',
+    name: 'E5: the issuer with a trailing slash added',
     path: '/api/read',
     authorization: (k) => bearer(k.client(['smd.read'], { claims: { iss: `${k.main.issuer}/` } })),
     expect: invalid('iss_invalid'),
   },
   {
-    name: 'a numeric sub',
+    name: 'E11: a numeric sub',
     path: '/api/read',
     authorization: (k) => bearer(k.client(['smd.read'], { claims: { sub: 123 } })),
     expect: invalid('claim_type_invalid'),
   },
   {
-    name: 'a numeric client_id',
+    name: 'E11: a numeric client_id',
     path: '/api/read',
     authorization: (k) => bearer(k.client(['smd.read'], { claims: { client_id: 42 } })),
     expect: invalid('claim_type_invalid'),
   },
   {
-    name: 'a scope claim that is an array',
+    name: 'F5: a scope claim that is an array',
     path: '/api/read',
     authorization: (k) => bearer(k.client([], { claims: { scope: ['smd.read'] } })),
     expect: invalid('claim_type_invalid'),
   },
   {
-    name: 'a sender-constrained (cnf) token presented as Bearer',
+    name: 'E12: a sender-constrained (cnf) token presented as Bearer',
     path: '/api/read',
     authorization: (k) => bearer(k.client(['smd.read'], { claims: { cnf: { jkt: 'abc' } } })),
     expect: invalid('sender_constrained'),
@@ -375,33 +375,33 @@ export const scenarios: readonly Scenario[] = [
   },
   // Structure, algorithms and keys
   {
-    name: 'two segments',
+    name: 'B1: two segments',
     path: '/api/read',
     authorization: () => 'Bearer abc.def',
     expect: invalid('malformed_jws', 'The access token is malformed'),
   },
   {
-    name: 'a five-segment JWE',
+    name: 'B2: a five-segment JWE',
     path: '/api/read',
     authorization: () =>
       `Bearer ${b64u({ alg: 'PBES2-HS256+A128KW', enc: 'A128GCM', p2c: 2147483647 })}.AAAA.AAAA.AAAA.AAAA`,
     expect: invalid('malformed_jws', 'The access token is malformed'),
   },
   {
-    name: 'a signed payload that is not JSON',
+    name: 'B4: a signed payload that is not JSON',
     path: '/api/read',
     authorization: async (k) => `Bearer ${await k.main.signRaw({ typ: 'JWT' }, 'not json')}`,
     expect: invalid('malformed_jws', 'The access token is malformed'),
   },
   {
-    name: 'a forged signature (attacker key, real kid)',
+    name: 'C8: a forged signature (attacker key, real kid)',
     path: '/api/read',
     authorization: (k) =>
       bearer(k.main.forgeClientToken({ clientId: 'bss', scope: ['smd.read'], audience: ['smd'] })),
     expect: invalid('signature_invalid'),
   },
   {
-    name: 'a tampered payload under the original signature',
+    name: 'C8: a tampered payload under the original signature',
     path: '/api/read',
     authorization: async (k) => {
       const [h, , s] = (await k.client(['smd.read'])).split('.')
@@ -410,32 +410,32 @@ export const scenarios: readonly Scenario[] = [
     expect: invalid('signature_invalid'),
   },
   {
-    name: 'alg none',
+    name: 'C1: alg none',
     path: '/api/read',
     authorization: (k) => `Bearer ${b64u({ alg: 'none', typ: 'JWT' })}.${b64u(k.claims())}.`,
     expect: invalid('alg_not_allowed'),
   },
   {
-    name: 'alg nOnE',
+    name: 'C1: alg nOnE',
     path: '/api/read',
     authorization: (k) => `Bearer ${b64u({ alg: 'nOnE', typ: 'JWT' })}.${b64u(k.claims())}.`,
     expect: invalid('alg_not_allowed'),
   },
   {
-    name: 'HS256 signed with the public key (key confusion)',
+    name: 'C3: HS256 signed with the public key (key confusion)',
     path: '/api/read',
     authorization: async (k) => `Bearer ${await hmacWithPublicKey(k.main, k.claims())}`,
     expect: invalid('alg_not_allowed'),
   },
   {
-    name: 'an unknown kid',
+    name: 'G1: an unknown kid',
     path: '/api/read',
     authorization: (k) =>
       bearer(k.main.forgeClientToken({ clientId: 'bss', audience: ['smd'], kid: 'unknown-kid' })),
     expect: invalid('key_not_found'),
   },
   {
-    name: 'a jku header pointing elsewhere is never followed',
+    name: 'D2: a jku header pointing elsewhere is never followed',
     path: '/api/read',
     authorization: (k) =>
       bearer(
@@ -449,19 +449,19 @@ export const scenarios: readonly Scenario[] = [
     expect: invalid('key_not_found'),
   },
   {
-    name: 'typ dpop+jwt',
+    name: 'E1: typ dpop+jwt',
     path: '/api/read',
     authorization: (k) => bearer(k.client(['smd.read'], { header: { typ: 'dpop+jwt' } })),
     expect: invalid('typ_invalid'),
   },
   {
-    name: 'typ logout+jwt',
+    name: 'E1: typ logout+jwt',
     path: '/api/read',
     authorization: (k) => bearer(k.client(['smd.read'], { header: { typ: 'logout+jwt' } })),
     expect: invalid('typ_invalid'),
   },
   {
-    name: 'a crit header',
+    name: 'D8: a crit header',
     path: '/api/read',
     authorization: async (k) =>
       `Bearer ${await k.main.signRaw({ typ: 'JWT', crit: ['x-policy'], 'x-policy': 1 }, k.claims())}`,
@@ -469,49 +469,49 @@ export const scenarios: readonly Scenario[] = [
   },
   // Guards
   {
-    name: 'a token without the required scope',
+    name: 'F1: a token without the required scope',
     path: '/api/read',
     authorization: (k) => bearer(k.client(['smd.write'])),
     expect: forbidden('insufficient_scope', 'smd.read'),
   },
   {
-    name: 'a token with no scopes at all',
+    name: 'F1: a token with no scopes at all',
     path: '/api/read',
     authorization: (k) => bearer(k.client([])),
     expect: forbidden('insufficient_scope', 'smd.read'),
   },
   {
-    name: 'scopes are not matched by prefix',
+    name: 'F2: scopes are not matched by prefix',
     path: '/api/read',
     authorization: (k) => bearer(k.client(['smd.reader', 'smd.read:all'])),
     expect: forbidden('insufficient_scope', 'smd.read'),
   },
   {
-    name: 'scopes are case-sensitive',
+    name: 'F3: scopes are case-sensitive',
     path: '/api/read',
     authorization: (k) => bearer(k.client(['SMD.READ'])),
     expect: forbidden('insufficient_scope', 'smd.read'),
   },
   {
-    name: 'requireScopes needs every scope',
+    name: 'F7: requireScopes needs every scope',
     path: '/api/both',
     authorization: (k) => bearer(k.client(['smd.read'])),
     expect: forbidden('insufficient_scope', 'smd.read smd.write'),
   },
   {
-    name: 'requireScopes passes with every scope',
+    name: 'F7: requireScopes passes with every scope',
     path: '/api/both',
     authorization: (k) => bearer(k.client(['smd.write', 'smd.read'])),
     expect: ok(client(['smd.read', 'smd.write'])),
   },
   {
-    name: 'requireAnyScope passes with one of them',
+    name: 'F7: requireAnyScope passes with one of them',
     path: '/api/any',
     authorization: (k) => bearer(k.client(['smd.admin'])),
     expect: ok(client(['smd.admin'])),
   },
   {
-    name: 'requireAnyScope refuses none of them',
+    name: 'F7: requireAnyScope refuses none of them',
     path: '/api/any',
     authorization: (k) => bearer(k.client(['smd.write'])),
     expect: forbidden('insufficient_scope', 'smd.read smd.admin'),
@@ -531,7 +531,7 @@ export const scenarios: readonly Scenario[] = [
     expect: forbidden('insufficient_scope', 'smd.write'),
   },
   {
-    name: 'requireActor(user) refuses a client token',
+    name: 'F10: requireActor(user) refuses a client token',
     path: '/api/users',
     authorization: (k) => bearer(k.client(['smd.read'])),
     expect: forbidden('actor_not_allowed'),
@@ -555,7 +555,7 @@ export const scenarios: readonly Scenario[] = [
     expect: forbidden('claim_check_failed'),
   },
   {
-    name: 'a __proto__ claim grants no scope',
+    name: 'B10: a __proto__ claim grants no scope',
     path: '/api/admin',
     authorization: async (k) => {
       const claims = JSON.stringify(k.claims()).slice(0, -1)
@@ -564,13 +564,13 @@ export const scenarios: readonly Scenario[] = [
     expect: forbidden('insufficient_scope', 'admin'),
   },
   {
-    name: 'HEAD on a guarded GET route without a token',
+    name: 'A12: HEAD on a guarded GET route without a token',
     method: 'HEAD',
     path: '/api/read',
     expect: { status: 401, challenge: REALM, reason: 'missing_token' },
   },
   {
-    name: 'HEAD on a guarded GET route without the scope',
+    name: 'A12: HEAD on a guarded GET route without the scope',
     method: 'HEAD',
     path: '/api/read',
     authorization: (k) => bearer(k.client(['smd.write'])),
@@ -581,14 +581,14 @@ export const scenarios: readonly Scenario[] = [
     },
   },
   {
-    name: 'HEAD on a guarded GET route with the scope',
+    name: 'A12: HEAD on a guarded GET route with the scope',
     method: 'HEAD',
     path: '/api/read',
     authorization: (k) => bearer(k.client(['smd.read'])),
     expect: { status: 200, challenge: null, reason: null },
   },
   {
-    name: 'a guard mounted without authenticate() fails closed',
+    name: 'F9: a guard mounted without authenticate() fails closed',
     path: '/unauth/read',
     authorization: (k) => bearer(k.client(['smd.read'])),
     // No authenticate() ran, so the configured realm is unknown here: the default realm is used.
@@ -596,7 +596,7 @@ export const scenarios: readonly Scenario[] = [
   },
   // Optional authentication
   {
-    name: 'optional: no token continues anonymously',
+    name: 'H4: optional: no token continues anonymously',
     path: '/opt/whoami',
     expect: ok({ anonymous: true }),
   },
@@ -607,13 +607,13 @@ export const scenarios: readonly Scenario[] = [
     expect: ok(alice(['smd.read'])),
   },
   {
-    name: 'optional: an invalid token is still refused',
+    name: 'H4: optional: an invalid token is still refused',
     path: '/opt/whoami',
     authorization: (k) => bearer(k.client([], { ttl: -120 })),
     expect: invalid('expired', 'The access token expired'),
   },
   {
-    name: 'optional: a malformed header is still refused',
+    name: 'H4: optional: a malformed header is still refused',
     path: '/opt/whoami',
     authorization: () => 'Bearer a b',
     expect: MALFORMED_HEADER,
@@ -717,7 +717,7 @@ export const scenarios: readonly Scenario[] = [
     expect: ok(client(['smd.read'])),
   },
   {
-    name: 'JWKS down after warm-up: the last good keys keep serving',
+    name: 'G3: JWKS down after warm-up: the last good keys keep serving',
     path: '/outage/read',
     before: (k) => {
       k.outage.setJwksMode('fail')
@@ -727,7 +727,7 @@ export const scenarios: readonly Scenario[] = [
     expect: ok(client(['smd.read'])),
   },
   {
-    name: 'JWKS down after warm-up: a rotated-in key cannot be fetched (503)',
+    name: 'G9: JWKS down after warm-up: a rotated-in key cannot be fetched (503)',
     path: '/outage/read',
     before: async () => {
       await new Promise((resolve) => setTimeout(resolve, 120)) // let the refetch cooldown pass
@@ -744,7 +744,7 @@ export const scenarios: readonly Scenario[] = [
     expect: UNAVAILABLE,
   },
   {
-    name: 'JWKS down on a cold start: 503 with Retry-After',
+    name: 'G3: JWKS down on a cold start: 503 with Retry-After',
     path: '/cold/read',
     authorization: (k) =>
       bearer(k.cold.mintClientToken({ clientId: 'bss', scope: ['smd.read'], audience: ['smd'] })),
