@@ -144,6 +144,9 @@ describe('Principal', () => {
     expect(Object.keys(p)).not.toContain('token')
     expect(JSON.stringify(p)).not.toContain(t.split('.')[2])
     expect(rawToken(p)).toBe(t)
+    // The scopes serialize as an array, and nothing reaches the set behind them.
+    expect(JSON.parse(JSON.stringify(p)).scopes).toEqual(['a'])
+    expect(Object.keys(p.scopes)).toEqual([])
   })
 })
 
@@ -229,5 +232,58 @@ describe('verified-token cache', () => {
     await a.verify(tokens[2]!)
     // The oldest entry was evicted: verifying it again builds a new principal.
     expect(await a.verify(tokens[0]!)).not.toBe(first)
+  })
+})
+
+describe('authenticateCached: the synchronous fast path of the adapters', () => {
+  const request = (authorization: string | string[] | undefined, url = '/x') => ({
+    headers: { authorization },
+    rawHeaders:
+      authorization === undefined
+        ? []
+        : [authorization].flat().flatMap((v) => ['Authorization', v]),
+    url,
+  })
+
+  it('answers a verified-cache hit at once, and nothing before the first verification', async () => {
+    const a = auth()
+    const t = await issuer.mintClientToken({ clientId: 'bss', audience: ['smd'] })
+    expect(a.authenticateCached(request(`Bearer ${t}`))).toBeUndefined()
+    const p = await a.authenticate(request(`Bearer ${t}`))
+    expect(a.authenticateCached(request(`Bearer ${t}`))).toBe(p)
+    expect(a.authenticateCached(request(`bearer   ${t}`))).toBe(p)
+  })
+
+  it('accepts nothing authenticate() would refuse', async () => {
+    const a = auth({ clockTolerance: 0 })
+    const t = await issuer.mintClientToken({ clientId: 'bss', audience: ['smd'], ttl: 60 })
+    await a.authenticate(request(`Bearer ${t}`))
+    // A second credential, a repeated header, a malformed header: all refused by authenticate().
+    for (const req of [
+      request(`Bearer ${t}`, `/x?access_token=${t}`),
+      request([`Bearer ${t}`, `Bearer ${t}`]),
+      request(`Bearer ${t} extra`),
+      request(undefined),
+    ]) {
+      expect(a.authenticateCached(req)).toBeUndefined()
+    }
+    await expect(
+      a.authenticate(request(`Bearer ${t}`, `/x?access_token=${t}`)),
+    ).rejects.toMatchObject({ reason: 'multiple_methods' })
+    // Expired since it was cached: no fast answer, and authenticate() says why.
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(Date.now() + 61_000)
+    expect(a.authenticateCached(request(`Bearer ${t}`))).toBeUndefined()
+    await expect(a.authenticate(request(`Bearer ${t}`))).rejects.toMatchObject({
+      reason: 'expired',
+    })
+  })
+
+  it('leaves tokens to authenticate() when a revocation hook must be asked, or with the cache off', async () => {
+    const t = await issuer.mintClientToken({ clientId: 'bss', audience: ['smd'] })
+    for (const a of [auth({ isRevoked: () => false }), auth({ cache: false })]) {
+      await a.authenticate(request(`Bearer ${t}`))
+      expect(a.authenticateCached(request(`Bearer ${t}`))).toBeUndefined()
+    }
   })
 })

@@ -307,14 +307,18 @@ describe.each(versions)('%s', (_name, express) => {
 
   it('runs the rest of the request inside the auth context, with the raw token hidden', async () => {
     const token = await clientToken()
-    const res = await request(app()).get('/context').set('Authorization', `Bearer ${token}`)
-    expect(res.status).toBe(200)
-    expect(res.body.same).toBe(true)
-    expect(res.body.actorId).toBe('bss')
-    expect(res.body.rawTokenMatches).toBe(true)
-    expect(res.body.frozen).toBe(true)
-    expect(res.body.serialized).not.toContain(token)
-    expect(res.body.serialized).not.toContain(token.split('.')[2])
+    const a = app()
+    // The first request verifies the token; the second is a cache hit (the synchronous path).
+    for (let i = 0; i < 2; i++) {
+      const res = await request(a).get('/context').set('Authorization', `Bearer ${token}`)
+      expect(res.status).toBe(200)
+      expect(res.body.same).toBe(true)
+      expect(res.body.actorId).toBe('bss')
+      expect(res.body.rawTokenMatches).toBe(true)
+      expect(res.body.frozen).toBe(true)
+      expect(res.body.serialized).not.toContain(token)
+      expect(res.body.serialized).not.toContain(token.split('.')[2])
+    }
   })
 
   it('fails closed when a guard is mounted without authenticate', async () => {

@@ -134,9 +134,12 @@ describe.each([
       }
     })
     const t = await token(['smd.read'])
-    const res = await request(app.callback()).get('/').set('Authorization', `Bearer ${t}`)
-    expect(res.body.same).toBe(true)
-    expect(res.body.raw).toBe(true)
-    expect(res.body.serialized).not.toContain(t.split('.')[2])
+    // The first request verifies the token; the second is a cache hit (the synchronous path).
+    for (let i = 0; i < 2; i++) {
+      const res = await request(app.callback()).get('/').set('Authorization', `Bearer ${t}`)
+      expect(res.body.same).toBe(true)
+      expect(res.body.raw).toBe(true)
+      expect(res.body.serialized).not.toContain(t.split('.')[2])
+    }
   })
 })

@@ -38,9 +38,13 @@ export interface AuthOutcome {
 
 const STATE = Symbol.for('svcauth.requestState')
 
-/** Stores the state on `host` (the Node request) without making it enumerable. */
+/**
+ * Stores the state on `host` (the Node request) under a symbol key: invisible to `Object.keys`,
+ * `for…in`, JSON and pino serializers. A plain assignment, not `defineProperty`: this runs on
+ * every request and V8 makes the assignment a cached shape transition.
+ */
 export function attachAuthState(host: object, state: RequestAuthState): RequestAuthState {
-  Object.defineProperty(host, STATE, { value: state, configurable: true, enumerable: false })
+  ;(host as Record<symbol, RequestAuthState>)[STATE] = state
   return state
 }
 

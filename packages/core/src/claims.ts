@@ -30,9 +30,7 @@ export function checkClaims(
   policy: ClaimPolicy,
   nowSeconds: number,
 ): CheckedClaims {
-  const fail = (reason: AuthErrorReason): never => {
-    throw new AuthError('invalid_token', reason, { realm: policy.realm })
-  }
+  const fail = (reason: AuthErrorReason): never => failClaims(reason, policy.realm)
   const { exp, iat } = payload
   if (typeof exp !== 'number')
     return fail(exp === undefined ? 'claim_missing' : 'claim_type_invalid')
@@ -66,6 +64,10 @@ export function checkClaims(
   return { claims: freezeClone(payload, 0) as Readonly<Record<string, unknown>>, scopes, act }
 }
 
+function failClaims(reason: AuthErrorReason, realm: string): never {
+  throw new AuthError('invalid_token', reason, { realm })
+}
+
 /**
  * `scope` is a space-delimited string (RFC 8693 §4.2; runs of spaces tolerated, tabs and commas
  * are not separators); `scp` and configured extra claims may be a string or an array of strings.
@@ -81,15 +83,24 @@ function readScopes(
     if (typeof scope !== 'string') return undefined
     splitInto(scope, out)
   }
-  for (const name of ['scp', ...extra]) {
-    const value = payload[name]
-    if (value === undefined) continue
-    if (typeof value === 'string') splitInto(value, out)
-    else if (Array.isArray(value) && value.every((v) => typeof v === 'string' && v !== '')) {
-      out.push(...(value as string[]))
-    } else return undefined
-  }
+  if (!readScopeClaim(payload.scp, out)) return undefined
+  for (const name of extra) if (!readScopeClaim(payload[name], out)) return undefined
   return out
+}
+
+/** Adds a string-or-array scope claim to `out`; false when the claim has another type. */
+function readScopeClaim(value: unknown, out: string[]): boolean {
+  if (value === undefined) return true
+  if (typeof value === 'string') {
+    splitInto(value, out)
+    return true
+  }
+  if (!Array.isArray(value)) return false
+  for (const v of value as unknown[]) {
+    if (typeof v !== 'string' || v === '') return false
+  }
+  for (const v of value as string[]) out.push(v)
+  return true
 }
 
 function splitInto(value: string, out: string[]): void {
@@ -121,17 +132,17 @@ function readActor(value: unknown, depth: number): Actor | null {
   return Object.freeze({ sub: v.sub, clientId, iss, act })
 }
 
-/** Deep copy into null-prototype frozen objects (own data properties only; `__proto__` stays a plain key). */
+/**
+ * Deep copy into null-prototype frozen objects (own data properties only). Plain assignment is
+ * safe here: with no prototype there is no `__proto__` setter, so `__proto__` stays a plain key.
+ */
 function freezeClone(value: unknown, depth: number): unknown {
   if (typeof value !== 'object' || value === null) return value
   if (depth > MAX_CLONE_DEPTH) return undefined
   if (Array.isArray(value)) return Object.freeze(value.map((v) => freezeClone(v, depth + 1)))
   const out = Object.create(null) as Record<string, unknown>
   for (const key of Object.keys(value)) {
-    Object.defineProperty(out, key, {
-      value: freezeClone((value as Record<string, unknown>)[key], depth + 1),
-      enumerable: true,
-    })
+    out[key] = freezeClone((value as Record<string, unknown>)[key], depth + 1)
   }
   return Object.freeze(out)
 }

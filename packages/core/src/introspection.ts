@@ -218,7 +218,7 @@ export class Introspector {
       throw this.#reject('not_yet_valid')
     }
     const checked = checkClaims(claims, policy, now)
-    return buildPrincipal({ ...checked, token, actorTypeRule: this.#config.actorType })
+    return buildPrincipal(checked, token, this.#config.actorType)
   }
 
   #reject(reason: AuthErrorReason): AuthError {

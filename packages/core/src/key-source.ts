@@ -116,33 +116,53 @@ export class KeySource {
   }
 
   /** A jose key resolver bound to this source. */
-  readonly getKey: JWTVerifyGetKey = async (header, token) => {
+  readonly getKey: JWTVerifyGetKey = (header, token) => {
+    // Fast path, taken on every verification once keys are loaded: no extra async layer.
+    const set = this.#currentSet()
+    if (set === undefined) return this.#getKeySlow(header, token)
+    return set(header, token).catch((err: unknown) => this.#onNoMatch(err, set, header, token))
+  }
+
+  async #getKeySlow(...[header, token]: Parameters<JWTVerifyGetKey>): ReturnType<LocalSet> {
     const set = await this.#usableSet()
     try {
       return await set(header, token)
     } catch (err) {
-      if ((err as { code?: unknown }).code !== 'ERR_JWKS_NO_MATCHING_KEY') throw err
-      // Unknown kid: maybe a key rotated in at the issuer. One refetch per cooldown, shared.
-      if (this.#pending === undefined && !this.#cooledDown()) throw err
-      const ok = await (this.#pending ?? this.#refresh())
-      if (!ok) throw this.#unavailable()
-      return (this.#set ?? set)(header, token)
+      return this.#onNoMatch(err, set, header, token)
     }
   }
 
-  async #usableSet(): Promise<LocalSet> {
+  async #onNoMatch(
+    err: unknown,
+    set: LocalSet,
+    ...[header, token]: Parameters<JWTVerifyGetKey>
+  ): ReturnType<LocalSet> {
+    if ((err as { code?: unknown }).code !== 'ERR_JWKS_NO_MATCHING_KEY') throw err
+    // Unknown kid: maybe a key rotated in at the issuer. One refetch per cooldown, shared.
+    if (this.#pending === undefined && !this.#cooledDown()) throw err
+    const ok = await (this.#pending ?? this.#refresh())
+    if (!ok) throw this.#unavailable()
+    return (this.#set ?? set)(header, token)
+  }
+
+  /** The key set when it is usable now (starting a background refresh when one is due). */
+  #currentSet(): LocalSet | undefined {
     const set = this.#set
-    if (set !== undefined && this.usable) {
-      const age = Date.now() - this.#lastSuccess
-      if (
-        age > this.#config.jwks.refreshInterval &&
-        this.#pending === undefined &&
-        this.#cooledDown()
-      ) {
-        void this.#refresh()
-      }
-      return set
+    if (set === undefined || !this.usable) return undefined
+    const age = Date.now() - this.#lastSuccess
+    if (
+      age > this.#config.jwks.refreshInterval &&
+      this.#pending === undefined &&
+      this.#cooledDown()
+    ) {
+      void this.#refresh()
     }
+    return set
+  }
+
+  async #usableSet(): Promise<LocalSet> {
+    const set = this.#currentSet()
+    if (set !== undefined) return set
     // No keys, or keys past the hard limit: wait for a fetch, if one may be made.
     if (this.#pending !== undefined || this.#cooledDown()) await (this.#pending ?? this.#refresh())
     if (this.#set !== undefined && this.usable) return this.#set

@@ -3,6 +3,7 @@
  * claims (never `Object.assign` from the payload: catalogue B10), frozen, with a null-prototype
  * read-only claim set. The raw token is reachable only through {@link rawToken}.
  */
+import type { CheckedClaims } from './claims.js'
 
 /** Who is calling: a service acting for itself, or a user (possibly through a service). */
 export type ActorType = 'user' | 'client'
@@ -45,33 +46,60 @@ export function rawToken(principal: Principal): string | undefined {
   return typeof value === 'string' ? value : undefined
 }
 
-/** A Set whose mutators throw, so a frozen principal's scopes stay as verified. */
-class ScopeSet extends Set<string> {
-  constructor(values: Iterable<string>) {
-    super()
-    for (const value of values) super.add(value)
+/**
+ * The principal's scopes: a read-only view over a private Set (cheaper to build than a Set
+ * subclass, and nothing can reach the Set to change it). Mutators throw, so code written against
+ * `Set` fails loudly instead of silently granting a scope.
+ */
+class ScopeSet implements ReadonlySet<string> {
+  readonly #values: Set<string>
+  constructor(values: readonly string[]) {
+    this.#values = new Set(values)
   }
-  override add(): this {
+  get size(): number {
+    return this.#values.size
+  }
+  has(value: string): boolean {
+    return this.#values.has(value)
+  }
+  forEach(
+    callback: (value: string, key: string, set: ReadonlySet<string>) => void,
+    thisArg?: unknown,
+  ): void {
+    for (const value of this.#values) callback.call(thisArg, value, value, this)
+  }
+  entries(): SetIterator<[string, string]> {
+    return this.#values.entries()
+  }
+  keys(): SetIterator<string> {
+    return this.#values.keys()
+  }
+  values(): SetIterator<string> {
+    return this.#values.values()
+  }
+  [Symbol.iterator](): SetIterator<string> {
+    return this.#values.values()
+  }
+  /** `JSON.stringify(principal)` shows the scopes as an array. */
+  toJSON(): string[] {
+    return [...this.#values]
+  }
+  get [Symbol.toStringTag](): string {
+    return 'ScopeSet'
+  }
+  add(): never {
     throw new TypeError('svcauth: principal scopes are read-only')
   }
-  override delete(): boolean {
+  delete(): never {
     throw new TypeError('svcauth: principal scopes are read-only')
   }
-  override clear(): void {
+  clear(): never {
     throw new TypeError('svcauth: principal scopes are read-only')
   }
 }
 
 /** Decides the actor type; return undefined to fall back to the default rule. */
 export type ActorTypeRule = (claims: Readonly<Record<string, unknown>>) => ActorType | undefined
-
-export interface PrincipalInput {
-  readonly claims: Readonly<Record<string, unknown>>
-  readonly scopes: readonly string[]
-  readonly act: Actor | undefined
-  readonly token: string
-  readonly actorTypeRule: ActorTypeRule | undefined
-}
 
 /** The default rule: Hydra client credentials (`sub === client_id`), no subject, or TokenSmith's `auth_events: ["service_auth"]`. */
 export function defaultActorType(claims: Readonly<Record<string, unknown>>): ActorType {
@@ -83,11 +111,19 @@ export function defaultActorType(claims: Readonly<Record<string, unknown>>): Act
   return 'user'
 }
 
-export function buildPrincipal(input: PrincipalInput): Principal {
-  const { claims } = input
+/**
+ * Builds the frozen Principal from checked claims (the claim set is already a frozen,
+ * null-prototype copy, so its `aud` array is shared, not copied).
+ */
+export function buildPrincipal(
+  checked: CheckedClaims,
+  token: string,
+  actorTypeRule: ActorTypeRule | undefined,
+): Principal {
+  const { claims } = checked
   const sub = optionalString(claims.sub)
   const clientId = optionalString(claims.client_id) ?? optionalString(claims.azp)
-  const actorType = input.actorTypeRule?.(claims) ?? defaultActorType(claims)
+  const actorType = actorTypeRule?.(claims) ?? defaultActorType(claims)
   const actorId = (actorType === 'client' ? (clientId ?? sub) : (sub ?? clientId)) ?? ''
   const aud = claims.aud
   const principal: Principal = {
@@ -95,19 +131,24 @@ export function buildPrincipal(input: PrincipalInput): Principal {
     actorId,
     sub,
     clientId,
-    scopes: new ScopeSet(input.scopes),
-    act: input.act,
+    scopes: new ScopeSet(checked.scopes),
+    act: checked.act,
     issuer: claims.iss as string,
-    audience: Object.freeze(
-      typeof aud === 'string' ? [aud] : Array.isArray(aud) ? (aud as string[]).slice() : [],
-    ),
+    audience:
+      typeof aud === 'string'
+        ? Object.freeze([aud])
+        : Array.isArray(aud)
+          ? (aud as readonly string[])
+          : NO_AUDIENCE,
     expiresAt: new Date((claims.exp as number) * 1000),
     tokenId: optionalString(claims.jti),
     claims,
   }
-  Object.defineProperty(principal, RAW_TOKEN, { value: input.token, enumerable: false })
+  Object.defineProperty(principal, RAW_TOKEN, { value: token, enumerable: false })
   return Object.freeze(principal)
 }
+
+const NO_AUDIENCE: readonly string[] = Object.freeze([])
 
 function optionalString(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined

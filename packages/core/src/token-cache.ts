@@ -29,9 +29,13 @@ export interface CacheEntryMeta {
 /** Approximate bytes of a cached principal beyond its token string. */
 const ENTRY_OVERHEAD = 2048
 
-interface Entry extends CacheEntryMeta {
+interface Entry extends Omit<CacheEntryMeta, 'version'> {
+  /** The key-set version last seen to publish `kid`; moves forward on a hit after a rotation. */
+  version: number
   readonly principal: Principal
   readonly exp: number
+  /** Epoch ms after which the entry is dropped: min(`exp` + tolerance, stored + `maxTtl`). */
+  readonly deadline: number
 }
 
 export class TokenCache {
@@ -56,6 +60,13 @@ export class TokenCache {
   get(token: string, now: number): Principal | AuthError | undefined {
     const entry = this.#lru.get(token)
     if (entry === undefined) return undefined
+    // Our own deadline rather than lru-cache's TTL: no per-entry timers or clock reads in the LRU.
+    if (entry.deadline <= now * 1000) {
+      this.#lru.delete(token)
+      return entry.exp <= now - entry.tolerance
+        ? new AuthError('invalid_token', 'expired')
+        : undefined
+    }
     if (entry.exp <= now - entry.tolerance) {
       this.#lru.delete(token)
       return new AuthError('invalid_token', 'expired')
@@ -79,16 +90,30 @@ export class TokenCache {
         this.#lru.delete(token)
         return undefined
       }
-      this.#lru.set(token, { ...entry, version: entry.source.version }, { noUpdateTTL: true })
+      entry.version = entry.source.version
     }
     return entry.principal
   }
 
   set(token: string, principal: Principal, meta: CacheEntryMeta): void {
     const exp = principal.expiresAt.getTime() / 1000
-    const ttlSeconds = Math.min(exp + meta.tolerance - Date.now() / 1000, this.#maxTtl)
+    const nowMs = Date.now()
+    const ttlSeconds = Math.min(exp + meta.tolerance - nowMs / 1000, this.#maxTtl)
     if (ttlSeconds <= 0) return
-    this.#lru.set(token, { ...meta, principal, exp }, { ttl: Math.ceil(ttlSeconds * 1000) })
+    // Explicit fields, not a spread: one object shape for every entry.
+    const entry: Entry = {
+      kid: meta.kid,
+      source: meta.source,
+      version: meta.version,
+      nbf: meta.nbf,
+      iat: meta.iat,
+      tolerance: meta.tolerance,
+      maxTokenAge: meta.maxTokenAge,
+      principal,
+      exp,
+      deadline: nowMs + ttlSeconds * 1000,
+    }
+    this.#lru.set(token, entry)
   }
 
   clear(): void {

@@ -4,7 +4,13 @@
  * against that issuer's keys → the claim checks jose does not do → Principal. A token that is not
  * a three-part JWS goes to the introspection endpoint instead, when one is configured.
  */
-import { decodeJwt, jwtVerify, type JWTHeaderParameters, type JWTVerifyOptions } from 'jose'
+import {
+  decodeJwt,
+  jwtVerify,
+  type JWTHeaderParameters,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+} from 'jose'
 import { extractBearer, type RequestLike } from './bearer.js'
 import { checkClaims } from './claims.js'
 import { AuthError, isAuthError } from './errors.js'
@@ -39,6 +45,19 @@ export interface Authenticator {
    * mode, or an AuthError rejection.
    */
   authenticate(req: RequestLike): Promise<Principal | undefined>
+  /**
+   * The synchronous fast path the adapters take first: the Principal when the request carries a
+   * well-formed bearer token that is a verified-cache hit still within its lifetime, else
+   * `undefined` (anything else: a miss, an anonymous or malformed request, an opaque token, or an
+   * `isRevoked` hook to consult), after which the caller must use {@link authenticate}. It never
+   * throws, and it accepts nothing that `authenticate()` would refuse.
+   *
+   * @example
+   * ```ts
+   * const principal = auth.authenticateCached(req) ?? (await auth.authenticate(req))
+   * ```
+   */
+  authenticateCached(req: RequestLike): Principal | undefined
   /** Resolves when every issuer's first key fetch has settled; true when all have keys. */
   ready(): Promise<boolean>
   /** Stops background key refreshes. */
@@ -49,6 +68,8 @@ interface IssuerRuntime {
   readonly config: ResolvedIssuer
   readonly source: KeySource
   readonly verifyOptions: JWTVerifyOptions
+  /** jose's key resolver: the header policy, then this issuer's keys. */
+  readonly getKey: JWTVerifyGetKey
 }
 
 /**
@@ -83,6 +104,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       config,
       source,
       verifyOptions: verifyOptionsFor(config, resolved),
+      getKey: (header, input) => {
+        checkHeader(header)
+        return source.getKey(header, input)
+      },
     })
     if (config.audience === false) {
       resolved.logger.warn(
@@ -135,25 +160,14 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     let payload: Record<string, unknown>
     let kid: string | undefined
     try {
-      const result = await jwtVerify(
-        token,
-        async (header, input) => {
-          checkHeader(header)
-          return runtime.source.getKey(header, input)
-        },
-        runtime.verifyOptions,
-      )
+      const result = await jwtVerify(token, runtime.getKey, runtime.verifyOptions)
       payload = result.payload
       kid = typeof result.protectedHeader.kid === 'string' ? result.protectedHeader.kid : undefined
     } catch (err) {
       throw toAuthError(err, token, realm)
     }
     const checked = checkClaims(payload, resolved, Math.floor(Date.now() / 1000))
-    const principal = buildPrincipal({
-      ...checked,
-      token,
-      actorTypeRule: resolved.actorType,
-    })
+    const principal = buildPrincipal(checked, token, resolved.actorType)
     cache?.set(token, principal, {
       kid,
       source: runtime.source,
@@ -220,6 +234,19 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       } catch (err) {
         throw isAuthError(err) ? err : toAuthError(err, token, realm)
       }
+    },
+    authenticateCached(req: RequestLike): Principal | undefined {
+      // Only the plain case: no revocation hook to await and no introspection to route to.
+      if (cache === undefined || resolved.isRevoked !== undefined) return undefined
+      let token: string | undefined
+      try {
+        token = extractBearer(req, { maxTokenBytes: resolved.maxTokenBytes, realm })
+      } catch {
+        return undefined // authenticate() answers it, with the same error
+      }
+      if (token === undefined || (introspector !== undefined && isOpaque(token))) return undefined
+      const hit = cache.get(token, Math.floor(Date.now() / 1000))
+      return hit instanceof AuthError ? undefined : hit
     },
     async ready(): Promise<boolean> {
       const results = await Promise.all([...runtimes.values()].map((r) => r.source.ready()))

@@ -9,6 +9,7 @@ import {
   runWithPrincipal,
   type AdapterOptions,
   type Authenticator,
+  type Principal,
 } from '@svcauth/core'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { answer } from './respond.js'
@@ -46,18 +47,22 @@ export function authenticate(options: AuthenticateOptions): AuthenticateMiddlewa
       url: req.originalUrl,
       body: req.body as unknown,
     }
-    authenticator.authenticate(request).then(
-      (principal) => {
-        attachAuthState(req, { principal, realm, respond })
-        req.auth = principal
-        runWithPrincipal(principal, next)
-      },
-      (err: unknown) => {
-        const error = asAuthError(err, realm)
-        attachAuthState(req, { principal: undefined, realm, respond, error })
-        answer(error, res, next, respond)
-      },
-    )
+    const accept = (principal: Principal | undefined): void => {
+      attachAuthState(req, { principal, realm, respond })
+      req.auth = principal
+      runWithPrincipal(principal, next)
+    }
+    // A verified-cache hit needs no promise: the common case of a service reusing its token.
+    const cached = authenticator.authenticateCached(request)
+    if (cached !== undefined) {
+      accept(cached)
+      return
+    }
+    authenticator.authenticate(request).then(accept, (err: unknown) => {
+      const error = asAuthError(err, realm)
+      attachAuthState(req, { principal: undefined, realm, respond, error })
+      answer(error, res, next, respond)
+    })
   }
   return Object.assign(middleware, { authenticator })
 }

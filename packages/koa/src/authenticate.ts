@@ -10,6 +10,7 @@ import {
   type AdapterOptions,
   type Authenticator,
   type Principal,
+  type RequestLike,
 } from '@svcauth/core'
 import type { Middleware, Next, ParameterizedContext } from 'koa'
 import { answer } from './respond.js'
@@ -50,27 +51,42 @@ export function authenticate(options: AuthenticateOptions): AuthenticateMiddlewa
   const authenticator = createAuthenticator(options)
   const respond = options.respond !== false
   const { realm } = authenticator
-  const middleware = async function authenticate(
+  const accept = (ctx: ParameterizedContext<AuthState>, principal: Principal | undefined) => {
+    attachAuthState(ctx.req, { principal, realm, respond })
+    ctx.state.auth = principal
+  }
+  const verify = async (
     ctx: ParameterizedContext<AuthState>,
+    request: RequestLike,
     next: Next,
-  ): Promise<void> {
+  ): Promise<void> => {
     let principal: Principal | undefined
     try {
-      principal = await authenticator.authenticate({
-        headers: ctx.req.headers,
-        rawHeaders: ctx.req.rawHeaders,
-        url: ctx.originalUrl,
-        body: (ctx.request as { body?: unknown }).body,
-      })
+      principal = await authenticator.authenticate(request)
     } catch (err) {
       const error = asAuthError(err, realm)
       attachAuthState(ctx.req, { principal: undefined, realm, respond, error })
       answer(ctx, error, respond)
       return
     }
-    attachAuthState(ctx.req, { principal, realm, respond })
-    ctx.state.auth = principal
+    accept(ctx, principal)
     await runWithPrincipal(principal, next)
+  }
+  const middleware = function authenticate(
+    ctx: ParameterizedContext<AuthState>,
+    next: Next,
+  ): Promise<void> {
+    const request: RequestLike = {
+      headers: ctx.req.headers,
+      rawHeaders: ctx.req.rawHeaders,
+      url: ctx.originalUrl,
+      body: (ctx.request as { body?: unknown }).body,
+    }
+    // A verified-cache hit needs no extra promise: the common case of a service reusing its token.
+    const cached = authenticator.authenticateCached(request)
+    if (cached === undefined) return verify(ctx, request, next)
+    accept(ctx, cached)
+    return runWithPrincipal(cached, next) as Promise<void>
   }
   return Object.assign(middleware, { authenticator })
 }

@@ -10,13 +10,11 @@ import type { AuthState } from './authenticate.js'
 import { answer } from './respond.js'
 
 function middleware(guard: Guard): Middleware<AuthState> {
-  return async function guardRequest(ctx: ParameterizedContext<AuthState>, next: Next) {
+  return function guardRequest(ctx: ParameterizedContext<AuthState>, next: Next) {
     const error = core.checkGuard(guard, ctx.req)
-    if (error === undefined) {
-      await next()
-      return
-    }
+    if (error === undefined) return next() as Promise<void>
     answer(ctx, error, core.readAuthState(ctx.req)?.respond ?? true)
+    return Promise.resolve()
   }
 }
 
