@@ -9,7 +9,7 @@
 import type { Duplex } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { TokenEndpointError } from './errors.js'
-import { prepareBody, type PreparedBody } from './lib/replay-body.js'
+import { plainBody, prepareBody, type PreparedBody } from './lib/replay-body.js'
 
 /** The token to send, and how to get a replacement after a 401 (undefined: no retry). */
 export interface TokenPlan {
@@ -17,8 +17,11 @@ export interface TokenPlan {
   readonly renew: (() => Promise<string>) | undefined
 }
 
-/** Decides the token for a call to `origin`; undefined when the origin gets none. */
-export type Planner = (origin: string) => Promise<TokenPlan> | undefined
+/**
+ * Decides the token for a call to `origin`: a plan at once when a cached token is at hand, a
+ * promise of one when it must be fetched, undefined when the origin gets none.
+ */
+export type Planner = (origin: string) => TokenPlan | Promise<TokenPlan> | undefined
 
 type Handler = Dispatcher.DispatchHandler
 type Controller = Dispatcher.DispatchController
@@ -26,6 +29,8 @@ type Dispatch = Dispatcher.Dispatch
 type Headers = Record<string, string | string[]>
 
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
+/** The token that last passed B64TOKEN: a cached token is checked once, not on every call. */
+let lastValidToken: string | undefined
 const HELD_BODY_CAP = 65_536
 
 /**
@@ -93,7 +98,17 @@ class Call {
     readonly maxReplayBytes: number,
   ) {}
 
-  start(pending: Promise<TokenPlan>): void {
+  start(pending: TokenPlan | Promise<TokenPlan>): void {
+    // The steady state: a cached token and a body that needs no reading. No promise at all.
+    if (!(pending instanceof Promise)) {
+      const body = plainBody(this.opts.body)
+      if (body !== undefined) {
+        this.#plan = pending
+        this.#body = body
+        this.send(pending.token, body.first(), false)
+        return
+      }
+    }
     // request() only watches its signal once dispatched: honour it while waiting for a token.
     const signal = (this.opts as { signal?: Partial<AbortSignal> }).signal
     const onAbort = (): void => {
@@ -117,12 +132,13 @@ class Call {
   }
 
   send(token: string, body: Dispatcher.DispatchOptions['body'], retry: boolean): void {
-    if (!B64TOKEN.test(token)) {
+    if (token !== lastValidToken && !B64TOKEN.test(token)) {
       this.fail(
         new TokenEndpointError('invalid_response', { description: 'unusable access token' }),
       )
       return
     }
+    lastValidToken = token
     const opts: Dispatcher.DispatchOptions = {
       ...this.opts,
       headers: { ...this.headers, authorization: `Bearer ${token}` },
@@ -253,13 +269,22 @@ class Attempt implements Handler {
   }
 }
 
+/** Parsed origins by the string undici was given: a service calls few origins, many times. */
+const origins = new Map<string, string | undefined>()
+const ORIGINS_MEMO_MAX = 1024
+
 function originOf(origin: Dispatcher.DispatchOptions['origin']): string | undefined {
   if (origin === undefined) return undefined
+  const text = String(origin)
+  if (origins.has(text)) return origins.get(text)
+  let parsed: string | undefined
   try {
-    return new URL(String(origin)).origin
+    parsed = new URL(text).origin
   } catch {
-    return undefined
+    parsed = undefined
   }
+  if (origins.size < ORIGINS_MEMO_MAX) origins.set(text, parsed)
+  return parsed
 }
 
 /** Dispatch headers arrive as an object, a flat array or an iterable of pairs; returns an object. */

@@ -223,17 +223,32 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
     return form
   }
 
-  const serviceKey = (t: ResolvedTarget): string =>
-    JSON.stringify(['cc', configuredEndpoint ?? issuer, clientId, t.scope, t.audience, t.resource])
+  const serviceKeys = new WeakMap<ResolvedTarget, string>()
+  const serviceKey = (t: ResolvedTarget): string => {
+    let key = serviceKeys.get(t)
+    if (key === undefined) {
+      key = JSON.stringify([
+        'cc',
+        configuredEndpoint ?? issuer,
+        clientId,
+        t.scope,
+        t.audience,
+        t.resource,
+      ])
+      serviceKeys.set(t, key)
+    }
+    return key
+  }
+
+  const serviceFetcher = (target: ResolvedTarget) => (refresh: boolean) =>
+    grant(
+      targetForm(target, new URLSearchParams({ grant_type: 'client_credentials' })),
+      target,
+      refresh,
+    )
 
   const serviceLease = (target: ResolvedTarget): Promise<Lease> =>
-    source.get(serviceKey(target), (refresh) =>
-      grant(
-        targetForm(target, new URLSearchParams({ grant_type: 'client_credentials' })),
-        target,
-        refresh,
-      ),
-    )
+    source.get(serviceKey(target), serviceFetcher(target))
 
   const exchangeLease = (
     subject: string,
@@ -310,7 +325,7 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
           }),
         )
       }
-      return Promise.resolve({ token: userToken, renew: undefined })
+      return { token: userToken, renew: undefined }
     }
     if (userToken !== undefined) {
       const { key, lease } = exchangeLease(userToken, target)
@@ -318,9 +333,12 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
         renewable(key, target, l, () => exchangeLease(userToken, target).lease),
       )
     }
-    return serviceLease(target).then((l) =>
-      renewable(serviceKey(target), target, l, () => serviceLease(target)),
-    )
+    const key = serviceKey(target)
+    const again = () => serviceLease(target)
+    // The steady state: the cached token, at once (a refresh, when due, starts in the background).
+    const cached = source.cached(key, serviceFetcher(target))
+    if (cached !== undefined) return renewable(key, target, cached, again)
+    return again().then((l) => renewable(key, target, l, again))
   }
 
   const interceptor = tokenInterceptor(planner, { maxReplayBytes })

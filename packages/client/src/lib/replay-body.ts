@@ -15,10 +15,17 @@ export interface PreparedBody {
   replay(): Body | undefined
 }
 
-export async function prepareBody(body: Body, maxBytes: number): Promise<PreparedBody> {
+/** A body that is replayable as it is (none, a string or bytes); undefined for a stream. */
+export function plainBody(body: Body): PreparedBody | undefined {
   if (body == null || typeof body === 'string' || body instanceof Uint8Array) {
     return { replayable: true, first: () => body, replay: () => body }
   }
+  return undefined
+}
+
+export async function prepareBody(body: Body, maxBytes: number): Promise<PreparedBody> {
+  const plain = plainBody(body)
+  if (plain !== undefined) return plain
   const iterable = body as unknown as AsyncIterable<unknown>
   if (typeof iterable[Symbol.asyncIterator] !== 'function') {
     return { replayable: false, first: () => body, replay: () => undefined }
