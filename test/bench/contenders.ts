@@ -1,0 +1,11 @@
+/** The HTTP benchmark's contenders: each bare framework, svcauth's adapter, and the peers users would pick instead. */
+export const CONTENDERS = [
+  'bare-express',
+  'svcauth-express',
+  'express-oauth2-jwt-bearer',
+  'express-jwt+jwks-rsa',
+  'bare-koa',
+  'svcauth-koa',
+  'koa-jwt+jwks-rsa',
+] as const
+export type Contender = (typeof CONTENDERS)[number]
