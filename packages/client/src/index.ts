@@ -9,5 +9,24 @@ export type { Planner, TokenPlan } from './interceptor.js'
 export { basicAuthorization, formEncode } from './lib/client-auth.js'
 export type { AuthMethod } from './lib/client-auth.js'
 export type { SecretSource, ServiceClientOptions, TargetConfig, UserTokenMode } from './options.js'
+export {
+  deleteClient,
+  isRegistrationError,
+  loadCredentials,
+  loadOrRegister,
+  readClient,
+  registerClient,
+  RegistrationError,
+  rotateClientSecret,
+  saveCredentials,
+  updateClient,
+} from './registration.js'
+export type {
+  ClientHandle,
+  ClientMetadata,
+  RegisteredClient,
+  RegistrationErrorCode,
+  RegistrationOptions,
+} from './registration.js'
 export { createServiceClient } from './service-client.js'
 export type { OutboundCalls, ServiceClient } from './service-client.js'

@@ -7,6 +7,7 @@ import type { Logger } from '@svcauth/core'
 import type { CryptoKey, JWK } from 'jose'
 import type { Dispatcher } from 'undici'
 import type { AuthMethod } from './lib/client-auth.js'
+import type { RegistrationOptions } from './registration.js'
 
 /** How a target treats the caller's user token. */
 export type UserTokenMode = 'forward' | 'exchange' | 'never'
@@ -39,9 +40,16 @@ export interface ServiceClientOptions {
   tokenEndpoint?: string
   /** Issuer whose metadata names the token endpoint (used when `tokenEndpoint` is absent). */
   issuer?: string
-  clientId: string
-  /** Required for the client_secret_* methods. */
+  /** The client id; omit it with `registration`, which supplies it. */
+  clientId?: string
+  /** Required for the client_secret_* methods (unless `registration` supplies it). */
   clientSecret?: SecretSource
+  /**
+   * Register the client on first start and keep its credentials in `credentialsFile` (mode 0600);
+   * later starts reuse the file. Registration happens before the first token request, not at
+   * construction, so a service starts even while the authorization server is down.
+   */
+  registration?: RegistrationOptions & { credentialsFile: string }
   /** @default 'client_secret_basic' */
   authMethod?: AuthMethod
   /** Private key for `private_key_jwt` (CryptoKey, KeyObject or private JWK). */

@@ -23,8 +23,10 @@ import {
   positive,
   resolveTargets,
   type ResolvedTarget,
+  type SecretSource,
   type ServiceClientOptions,
 } from './options.js'
+import { loadOrRegister, type RegisteredClient } from './registration.js'
 import { SecretRing } from './secrets.js'
 import { TokenSource, type Lease } from './token-source.js'
 
@@ -77,8 +79,12 @@ export interface ServiceClient {
  * ```
  */
 export function createServiceClient(options: ServiceClientOptions): ServiceClient {
-  if ((options.clientId as unknown) === undefined || options.clientId === '') {
-    optionError('clientId is required')
+  const registration = options.registration
+  if (registration === undefined && (options.clientId === undefined || options.clientId === '')) {
+    optionError('clientId is required (or registration, to register the client on first start)')
+  }
+  if (registration !== undefined && typeof registration.credentialsFile !== 'string') {
+    optionError('registration.credentialsFile is required')
   }
   const allowHttp = options.allowInsecureHttp === true
   const authMethod: AuthMethod = options.authMethod ?? 'client_secret_basic'
@@ -88,7 +94,11 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
   if (authMethod === 'private_key_jwt' && options.privateKey === undefined) {
     optionError('private_key_jwt needs privateKey')
   }
-  if (authMethod !== 'private_key_jwt' && options.clientSecret === undefined) {
+  if (
+    authMethod !== 'private_key_jwt' &&
+    options.clientSecret === undefined &&
+    registration === undefined
+  ) {
     optionError(`${authMethod} needs clientSecret`)
   }
   if (options.tokenEndpoint === undefined && options.issuer === undefined) {
@@ -115,13 +125,56 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
     maxDelay: positive('retry.maxDelay', options.retry?.maxDelay, 60_000, 3_600_000),
   })
   const maxReplayBytes = positive('maxReplayBytes', options.maxReplayBytes, 1 << 20, 64 << 20)
-  const { clientSecret, privateKey } = options
+  const { privateKey } = options
+  const logger = options.logger
+  let clientId = options.clientId ?? ''
+  // With registration: the stored credentials, or a registration saved for later starts; made
+  // once, before the first token request (a failure is retried with the next one).
+  let registered: Promise<RegisteredClient> | undefined
+  const bootstrap = (): Promise<RegisteredClient> | undefined => {
+    if (registration === undefined) return undefined
+    registered ??= loadOrRegister(registration.credentialsFile, {
+      ...registration,
+      metadata: {
+        token_endpoint_auth_method: authMethod,
+        ...registration.metadata,
+      },
+    }).then(
+      (client) => {
+        clientId = client.clientId
+        logger?.info?.(
+          { event: 'client_ready', client_id: client.clientId },
+          'svcauth: client credentials ready',
+        )
+        return client
+      },
+      (err: unknown) => {
+        registered = undefined
+        throw new TokenEndpointError('invalid_client', {
+          description: 'client registration failed',
+          cause: err,
+        })
+      },
+    )
+    return registered
+  }
+  const clientSecret: SecretSource | undefined =
+    options.clientSecret ??
+    (registration === undefined
+      ? undefined
+      : async () => {
+          const secret = (await bootstrap())?.clientSecret
+          if (secret === undefined) {
+            throw new TokenEndpointError('invalid_client', {
+              description: 'the registration returned no client secret',
+            })
+          }
+          return secret
+        })
   const secrets =
     authMethod === 'private_key_jwt' || clientSecret === undefined
       ? undefined
       : new SecretRing(clientSecret)
-  const logger = options.logger
-  const clientId = options.clientId
 
   let endpoint: Promise<string> | undefined
   const tokenEndpoint = (): Promise<string> => {
@@ -153,6 +206,7 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
   ): Promise<IssuedToken> {
     const url = await tokenEndpoint()
     try {
+      await bootstrap()
       const issued = await authenticated(url, form)
       logger?.info?.(
         {
@@ -346,6 +400,7 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
   const ownsBase = base !== options.dispatcher
   const dispatcher = base.compose(interceptor)
 
+  let closing: Promise<void> | undefined
   const fetch: ServiceClient['fetch'] = (input, init) => undiciFetch(input, { ...init, dispatcher })
   const request: ServiceClient['request'] = (url, opts) =>
     undiciRequest(url, { ...opts, dispatcher })
@@ -365,9 +420,13 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
         throw new TypeError(`svcauth client: ${origin} is not a configured target`)
       return (await serviceLease(target)).token
     },
-    async close() {
-      source.clear()
-      if (ownsBase) await base.close()
+    close() {
+      // Idempotent: a second close() (shutdown hooks, test teardown) resolves as the first did.
+      closing ??= (async () => {
+        source.clear()
+        if (ownsBase) await base.close()
+      })()
+      return closing
     },
   } satisfies ServiceClient)
 }

@@ -15,6 +15,7 @@ import {
   type OpaqueTokenOptions,
 } from './introspection.js'
 import { createSigningKey, signRawWith, type SigningKey } from './keys.js'
+import { RegistrationEndpoint } from './registration.js'
 import {
   TokenEndpoint,
   type TestClient,
@@ -79,7 +80,16 @@ export interface TestIssuer {
     readonly evil: number
     readonly token: number
     readonly introspection: number
+    readonly registration: number
   }
+  /** RFC 7591/7592 dynamic registration, `{origin}/oauth2/register` (in discovery as `registration_endpoint`). */
+  readonly registrationEndpoint: string
+  /** The base of Hydra's admin API (`{adminUrl}/admin/clients`), which is this issuer's origin. */
+  readonly adminUrl: string
+  /** Requires `Authorization: Bearer <token>` on RFC 7591 registrations (undefined: open registration). */
+  setRegistrationInitialToken(token: string | undefined): void
+  /** Offers Hydra's `POST /admin/clients/{id}/secrets/rotate` (true), or answers it 404 as released Hydra v2 does. */
+  setSecretRotation(enabled: boolean): void
   /** `POST /admin/oauth2/introspect`, shaped like Hydra's admin endpoint (not in discovery, as in Hydra). */
   readonly introspectionEndpoint: string
   /** Every request the introspection endpoint received. */
@@ -194,6 +204,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   const tokenEndpointUrl = `${origin}/oauth2/token`
   const introspectionEndpoint = `${origin}/admin/oauth2/introspect`
   const opaque = new OpaqueTokens(issuer, () => tokenTtl)
+  const registrationEndpoint = `${origin}/oauth2/register`
   let accessTokenFormat = options.accessTokenFormat ?? 'jwt'
   const tokens = new TokenEndpoint({
     issuer,
@@ -215,6 +226,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
           )
         : sign(hydraClaims(o.sub, o.clientId, o), { typ: 'JWT' }, undefined),
   })
+  const registration = new RegistrationEndpoint(() => origin, tokens.clients)
   const hits = {
     get jwks() {
       return counts.jwks
@@ -230,6 +242,9 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     },
     get introspection() {
       return opaque.hits
+    },
+    get registration() {
+      return registration.hits
     },
   }
 
@@ -247,6 +262,10 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     }
     if (path === '/admin/oauth2/introspect') {
       opaque.handle(req, res)
+      return
+    }
+    if (registration.handles(path ?? '/')) {
+      registration.handle(req, res)
       return
     }
     if (path === '/evil') {
@@ -309,6 +328,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       issuer,
       jwks_uri: jwksUri,
       token_endpoint: tokenEndpointUrl,
+      registration_endpoint: registrationEndpoint,
       grant_types_supported: ['client_credentials'],
       token_endpoint_auth_methods_supported: [
         'client_secret_post',
@@ -369,6 +389,14 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     jwksRequests,
     tokenRequests: tokens.requests,
     introspectionEndpoint,
+    registrationEndpoint,
+    adminUrl: origin,
+    setRegistrationInitialToken(token) {
+      registration.initialAccessToken = token
+    },
+    setSecretRotation(enabled) {
+      registration.rotation = enabled
+    },
     introspectionRequests: opaque.requests,
     mintOpaqueToken(opts) {
       return opaque.mint(opts)
