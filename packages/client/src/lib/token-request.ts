@@ -19,6 +19,8 @@ export interface IssuedToken {
   readonly expiresIn: number | undefined
   /** `performance.now()` when the request was sent: lifetimes count from here. */
   readonly sentAt: number
+  /** The whole answer (for the CLI; never logged). */
+  readonly response: Readonly<Record<string, unknown>>
 }
 
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
@@ -89,7 +91,7 @@ function checkSuccess(obj: Record<string, unknown>, status: number): Omit<Issued
     invalid('token_type is not Bearer')
   const expiresIn = parseExpiresIn(obj.expires_in)
   if (expiresIn === null) invalid('expires_in is not a number')
-  return { accessToken: token as string, expiresIn: expiresIn ?? undefined }
+  return { accessToken: token as string, expiresIn: expiresIn ?? undefined, response: obj }
 }
 
 /** A number, or a string of digits (Azure AD sends strings); null for anything else. */
