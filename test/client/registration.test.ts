@@ -296,9 +296,9 @@ describe('createServiceClient({ registration })', () => {
   })
 
   it('needs a clientId or registration, and a credentials file', () => {
-    expect(() =>
-      createServiceClient({ tokenEndpoint: issuer.tokenEndpoint, targets: {} }),
-    ).toThrow(/clientId is required/)
+    expect(() => createServiceClient({ tokenEndpoint: issuer.tokenEndpoint, targets: {} })).toThrow(
+      /clientId is required/,
+    )
     expect(() =>
       createServiceClient({
         tokenEndpoint: issuer.tokenEndpoint,

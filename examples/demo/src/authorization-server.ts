@@ -55,6 +55,8 @@ export interface StartOptions {
   readonly port?: number
   /** Users who may log in (username → password and subject). */
   readonly users?: Readonly<Record<string, { readonly password: string; readonly sub: string }>>
+  /** RFC 7591/7592 dynamic registration at `/reg`, optionally behind an initial access token. */
+  readonly registration?: { readonly initialAccessToken?: string }
 }
 
 /** Where public clients are sent back to; never served: the code is read from the redirect. */
@@ -65,6 +67,8 @@ export interface RunningProvider {
   readonly tokenEndpoint: string
   readonly introspectionEndpoint: string
   readonly revocationEndpoint: string
+  /** `/reg` (only answers when started with `registration`). */
+  readonly registrationEndpoint: string
   readonly jwksUri: string
   readonly port: number
   readonly keys: readonly JWK[]
@@ -104,6 +108,16 @@ export async function startProvider(options: StartOptions): Promise<RunningProvi
     },
     features: {
       devInteractions: { enabled: false },
+      registration: {
+        enabled: options.registration !== undefined,
+        ...(options.registration?.initialAccessToken === undefined
+          ? {}
+          : { initialAccessToken: options.registration.initialAccessToken }),
+      },
+      registrationManagement: {
+        enabled: options.registration !== undefined,
+        rotateRegistrationAccessToken: false,
+      },
       clientCredentials: { enabled: true },
       // Any authenticated client (a resource server) may introspect; only the owner may revoke.
       introspection: {
@@ -186,6 +200,7 @@ export async function startProvider(options: StartOptions): Promise<RunningProvi
     tokenEndpoint: `${issuer}/token`,
     introspectionEndpoint: `${issuer}/token/introspection`,
     revocationEndpoint: `${issuer}/token/revocation`,
+    registrationEndpoint: `${issuer}/reg`,
     jwksUri: `${issuer}/jwks`,
     port,
     keys,

@@ -141,7 +141,7 @@ const MAX_BYTES = 262_144
  */
 export async function registerClient(options: RegistrationOptions): Promise<RegisteredClient> {
   const { mode, url } = where(options)
-  const metadata = normalizeMetadata(options.metadata ?? {})
+  const metadata = normalizeMetadata(options.metadata ?? {}, mode)
   const headers: Record<string, string> = {}
   if (options.initialAccessToken !== undefined) {
     headers.authorization = `Bearer ${checkToken(options.initialAccessToken)}`
@@ -204,10 +204,10 @@ export async function updateClient(
     client_id_issued_at: _iat,
     ...editable
   } = metadata
-  const body = normalizeMetadata({
-    ...editable,
-    ...(clientId === undefined ? {} : { client_id: clientId }),
-  })
+  const body = normalizeMetadata(
+    { ...editable, ...(clientId === undefined ? {} : { client_id: clientId }) },
+    mode,
+  )
   const res = await send(options, 'PUT', url, headers, body)
   if (res.status !== 200) throw failure(res.status, res.body)
   return parseClient(res.body, res.status, mode, 'adminUrl' in handle ? handle.adminUrl : undefined)
@@ -481,12 +481,18 @@ function checkToken(token: string): string {
   return token
 }
 
-function normalizeMetadata(metadata: ClientMetadata): Record<string, unknown> {
+function normalizeMetadata(
+  metadata: ClientMetadata,
+  mode: 'dcr' | 'hydra-admin',
+): Record<string, unknown> {
   const out: Record<string, unknown> = { ...metadata }
   if (Array.isArray(metadata.scope)) out.scope = metadata.scope.join(' ')
   out.grant_types ??= ['client_credentials']
   if ((out.grant_types as string[]).every((g) => g === 'client_credentials')) {
-    out.response_types ??= ['token']
+    // A client-credentials-only client has no response types (RFC 7591 §2); Hydra's admin API
+    // is given ["token"], as OpenCHAMI's services do.
+    out.response_types ??= mode === 'hydra-admin' ? ['token'] : []
+    if (mode === 'dcr') out.redirect_uris ??= []
   }
   return out
 }
