@@ -169,6 +169,13 @@ describe('oidc-provider: dynamic registration', () => {
     expect(wrongAudience.code, wrongAudience.out).toBe(1)
     expect(wrongAudience.out).toContain('rejected: aud_invalid (a service would answer 401')
 
+    // oidc-provider keeps a client's secret on an RFC 7592 update: rotation is refused plainly
+    // and the file is left as it was.
+    const rotate = await cli(['rotate-secret', '--credentials-file', out, '--allow-insecure-http'])
+    expect(rotate.code).toBe(1)
+    expect(rotate.err).toContain('secret rotation failed: unsupported_operation')
+    expect((await loadCredentials(out))?.clientSecret).toBe(stored?.clientSecret)
+
     const wrongFile = join(dir, 'wrong')
     await writeFile(wrongFile, 'not-the-secret')
     const wrong = await cli(tokenArgs.map((a) => (a === secretFile ? wrongFile : a)))

@@ -686,7 +686,7 @@ async function rotateCommand(args: readonly string[], io: CliIo): Promise<number
     return 0
   } catch (err) {
     if (err instanceof UsageError) throw err
-    return registrationFailure(err, io)
+    return registrationFailure(err, io, 'secret rotation')
   }
 }
 
@@ -699,12 +699,14 @@ const REGISTRATION_HINTS: Readonly<Record<string, string>> = {
   not_found: 'no such client (or the server does not offer this operation)',
   network_error: 'the server could not be reached',
   storage_error: 'the credentials file could not be read or written',
+  unsupported_operation:
+    'this server does not issue a new secret on update (RFC 7592 allows it, does not require it): rotate the secret at the server and put it in the file',
 }
 
-function registrationFailure(err: unknown, io: CliIo): number {
+function registrationFailure(err: unknown, io: CliIo, what = 'registration'): number {
   if (!isRegistrationError(err)) throw err
   io.stderr.write(
-    `svcauth: registration failed: ${err.error}${err.status === undefined ? '' : ` (HTTP ${String(err.status)})`}\n` +
+    `svcauth: ${what} failed: ${err.error}${err.status === undefined ? '' : ` (HTTP ${String(err.status)})`}\n` +
       (err.description === undefined ? '' : `  server says: ${err.description}\n`) +
       (REGISTRATION_HINTS[err.error] === undefined
         ? ''
