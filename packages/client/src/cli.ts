@@ -321,11 +321,8 @@ async function tokenCommand(args: readonly string[], io: CliIo): Promise<number>
           `  meaning: ${hint}\n`,
       )
     }
-    return err.retryable && err.error !== 'invalid_response'
-      ? 3
-      : err.error === 'invalid_response'
-        ? 3
-        : 1
+    // Refusals (bad credentials, scope, target) are 1; an unreachable or failing server is 3.
+    return err.retryable ? 3 : 1
   }
 }
 
