@@ -12,10 +12,10 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { loadCredentials } from '@svcauth/client'
-import { runCli } from '@svcauth/client/cli'
 import { createTestIssuer, type TestIssuer } from '@svcauth/testing'
 import { exportJWK, exportPKCS8, generateKeyPair } from 'jose'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { cli } from '../support/run-cli.js'
 
 const SECRET = 'CLI-s3cret-Zq9+/x'
 let issuer: TestIssuer
@@ -30,18 +30,6 @@ afterEach(async () => {
   await issuer.close()
   await rm(dir, { recursive: true, force: true })
 })
-
-async function cli(args: string[], env: Record<string, string> = {}, stdin = '') {
-  let out = ''
-  let err = ''
-  const code = await runCli(args, {
-    stdout: { write: (t: string) => (out += t) },
-    stderr: { write: (t: string) => (err += t) },
-    env,
-    stdin: () => Promise.resolve(stdin),
-  })
-  return { code, out, err }
-}
 
 const tokenArgs = () => [
   'token',

@@ -16,9 +16,9 @@ import {
   registerClient,
   type ServiceClient,
 } from '@svcauth/client'
-import { runCli } from '@svcauth/client/cli'
 import { generateSigningKey, startProvider, type RunningProvider } from '@svcauth/example-demo'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cli } from '../support/run-cli.js'
 
 const INITIAL = 'interop-initial-access-token-0123456789'
 let provider: RunningProvider
@@ -41,17 +41,6 @@ afterAll(async () => {
 })
 
 const SMD = 'http://127.0.0.1:9' // never called: getToken only
-
-async function cli(args: string[], env: Record<string, string> = {}) {
-  let out = ''
-  let err = ''
-  const code = await runCli(args, {
-    stdout: { write: (t: string) => (out += t) },
-    stderr: { write: (t: string) => (err += t) },
-    env,
-  })
-  return { code, out, err }
-}
 
 describe('oidc-provider: dynamic registration', () => {
   it('refuses a registration without the initial access token', async () => {
