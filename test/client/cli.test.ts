@@ -187,6 +187,17 @@ describe('svcauth inspect', () => {
     expect(w.out).toContain('rejected: insufficient_scope (a service would answer 403')
   })
 
+  it('verifies against a key set alone with --jwks-uri (the issuer then is the token own)', async () => {
+    const token = await issuer.mintClientToken({ clientId: 'bss', audience: ['smd'] })
+    const ok = await cli(['inspect', token, '--jwks-uri', issuer.jwksUri, '--audience', 'smd'])
+    expect(ok.code).toBe(0)
+    expect(ok.out).toContain('accepted')
+    const forged = await issuer.forgeClientToken({ clientId: 'bss', audience: ['smd'] })
+    const bad = await cli(['inspect', forged, '--jwks-uri', issuer.jwksUri, '--json'])
+    expect(bad.code).toBe(1)
+    expect(JSON.parse(bad.out)).toMatchObject({ result: 'rejected', status: 401 })
+  })
+
   it('decodes without verifying when no issuer is given, and reads the token from stdin', async () => {
     const token = await issuer.mintUserToken({
       sub: 'alice',
