@@ -30,7 +30,9 @@ export function checkClaims(
   policy: ClaimPolicy,
   nowSeconds: number,
 ): CheckedClaims {
-  const fail = (reason: AuthErrorReason): never => failClaims(reason, policy.realm)
+  const fail = (reason: AuthErrorReason): never => {
+    throw new AuthError('invalid_token', reason, { realm: policy.realm })
+  }
   const { exp, iat } = payload
   if (typeof exp !== 'number')
     return fail(exp === undefined ? 'claim_missing' : 'claim_type_invalid')
@@ -62,10 +64,6 @@ export function checkClaims(
   const act = payload.act === undefined ? undefined : readActor(payload.act, 0)
   if (act === null) return fail('claim_type_invalid')
   return { claims: freezeClone(payload, 0) as Readonly<Record<string, unknown>>, scopes, act }
-}
-
-function failClaims(reason: AuthErrorReason, realm: string): never {
-  throw new AuthError('invalid_token', reason, { realm })
 }
 
 /**

@@ -60,16 +60,14 @@ export class TokenCache {
   get(token: string, now: number): Principal | AuthError | undefined {
     const entry = this.#lru.get(token)
     if (entry === undefined) return undefined
-    // Our own deadline rather than lru-cache's TTL: no per-entry timers or clock reads in the LRU.
-    if (entry.deadline <= now * 1000) {
-      this.#lru.delete(token)
-      return entry.exp <= now - entry.tolerance
-        ? new AuthError('invalid_token', 'expired')
-        : undefined
-    }
     if (entry.exp <= now - entry.tolerance) {
       this.#lru.delete(token)
       return new AuthError('invalid_token', 'expired')
+    }
+    // Our own deadline rather than lru-cache's TTL: no per-entry timers or clock reads in the LRU.
+    if (entry.deadline <= now * 1000) {
+      this.#lru.delete(token)
+      return undefined
     }
     if (entry.nbf !== undefined && entry.nbf > now + entry.tolerance) {
       return new AuthError('invalid_token', 'not_yet_valid')
