@@ -20,7 +20,12 @@ import {
 } from '@svcauth/core'
 import { decodeJwt, decodeProtectedHeader, type JWK } from 'jose'
 import { isTokenEndpointError, TokenEndpointError } from './errors.js'
-import { basicAuthorization, clientAssertion, type AuthMethod } from './lib/client-auth.js'
+import {
+  authenticateForm,
+  clientAssertion,
+  type AuthMethod,
+  type ClientProof,
+} from './lib/client-auth.js'
 import { postToken } from './lib/token-request.js'
 import {
   isRegistrationError,
@@ -163,17 +168,23 @@ export async function runCli(
   }
 }
 
+/** Parses a command's options; prints the command's help and gives undefined for `--help`. */
 function parse<T extends ParseArgsConfig['options']>(
+  command: string,
+  io: CliIo,
   args: readonly string[],
   options: T,
   positionals = false,
 ) {
-  return parseArgs({
+  const parsed = parseArgs({
     args: [...args],
     options: { ...COMMON, ...options },
     allowPositionals: positionals,
     strict: true,
   })
+  if ((parsed.values as { help?: boolean }).help !== true) return parsed
+  io.stdout.write(HELPS[command] ?? HELP)
+  return undefined
 }
 
 function list(values: string | string[] | undefined): string[] {
@@ -225,7 +236,7 @@ const TOKEN_HINTS: Readonly<Record<string, string>> = {
 }
 
 async function tokenCommand(args: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parse(args, {
+  const parsed = parse('token', io, args, {
     'token-endpoint': { type: 'string' },
     issuer: { type: 'string' },
     'client-id': { type: 'string' },
@@ -239,10 +250,8 @@ async function tokenCommand(args: readonly string[], io: CliIo): Promise<number>
     audience: { type: 'string', multiple: true },
     resource: { type: 'string', multiple: true },
   })
-  if (values.help === true) {
-    io.stdout.write(HELPS.token ?? '')
-    return 0
-  }
+  if (parsed === undefined) return 0
+  const { values } = parsed
   const json = values.json === true
   const allowHttp = values['allow-insecure-http'] === true
   const timeout = timeoutOf(values.timeout)
@@ -267,28 +276,19 @@ async function tokenCommand(args: readonly string[], io: CliIo): Promise<number>
   const audience = values.audience ?? []
   if (audience.length > 0) form.set('audience', audience.join(' '))
   for (const r of values.resource ?? []) form.append('resource', r)
-  const headers: Record<string, string> = {}
+  let proof: ClientProof
   if (method === 'private_key_jwt') {
     const file = values['private-key-file']
     if (file === undefined) throw new UsageError('private_key_jwt needs --private-key-file')
     const { key, alg } = await privateKeyFrom(file)
-    form.set('client_id', clientId)
-    form.set('client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer')
-    form.set(
-      'client_assertion',
-      await clientAssertion(clientId, endpoint, { key, alg, kid: values['key-id'] }),
-    )
+    const assertion = await clientAssertion(clientId, endpoint, { key, alg, kid: values['key-id'] })
+    proof = { method, assertion }
   } else {
-    const secret = await secretFrom(values, io)
-    if (method === 'client_secret_basic')
-      headers.authorization = basicAuthorization(clientId, secret)
-    else {
-      form.set('client_id', clientId)
-      form.set('client_secret', secret)
-    }
+    proof = { method, secret: await secretFrom(values, io) }
   }
+  const { body, headers } = authenticateForm(clientId, form, proof)
   try {
-    const issued = await postToken(endpoint, form, headers, limits)
+    const issued = await postToken(endpoint, body, headers, limits)
     const response = issued.response
     const expires =
       issued.expiresIn === undefined
@@ -409,7 +409,9 @@ const REASON_HINTS: Readonly<Partial<Record<string, string>>> = {
 }
 
 async function inspectCommand(args: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse(
+  const parsed = parse(
+    'inspect',
+    io,
     args,
     {
       issuer: { type: 'string' },
@@ -420,10 +422,8 @@ async function inspectCommand(args: readonly string[], io: CliIo): Promise<numbe
     },
     true,
   )
-  if (values.help === true) {
-    io.stdout.write(HELPS.inspect ?? '')
-    return 0
-  }
+  if (parsed === undefined) return 0
+  const { values, positionals } = parsed
   const json = values.json === true
   const token = await tokenFrom(positionals, values['token-file'], io)
   let header: Record<string, unknown>
@@ -584,7 +584,7 @@ async function readStdin(): Promise<string> {
 // ------------------------------------------------------------------------------ register
 
 async function registerCommand(args: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parse(args, {
+  const parsed = parse('register', io, args, {
     'registration-endpoint': { type: 'string' },
     'admin-url': { type: 'string' },
     'initial-access-token-file': { type: 'string' },
@@ -597,10 +597,8 @@ async function registerCommand(args: readonly string[], io: CliIo): Promise<numb
     out: { type: 'string' },
     'show-secret': { type: 'boolean' },
   })
-  if (values.help === true) {
-    io.stdout.write(HELPS.register ?? '')
-    return 0
-  }
+  if (parsed === undefined) return 0
+  const { values } = parsed
   const json = values.json === true
   const endpoint = values['registration-endpoint']
   const adminUrl = values['admin-url']
@@ -659,11 +657,9 @@ async function registerCommand(args: readonly string[], io: CliIo): Promise<numb
 }
 
 async function rotateCommand(args: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parse(args, { 'credentials-file': { type: 'string' } })
-  if (values.help === true) {
-    io.stdout.write(HELPS['rotate-secret'] ?? '')
-    return 0
-  }
+  const parsed = parse('rotate-secret', io, args, { 'credentials-file': { type: 'string' } })
+  if (parsed === undefined) return 0
+  const { values } = parsed
   const file = values['credentials-file']
   if (file === undefined) throw new UsageError('--credentials-file is required')
   try {

@@ -9,6 +9,7 @@
 import type { Duplex } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { TokenEndpointError } from './errors.js'
+import { B64TOKEN } from './lib/bounded.js'
 import { plainBody, prepareBody, type PreparedBody } from './lib/replay-body.js'
 
 /** The token to send, and how to get a replacement after a 401 (undefined: no retry). */
@@ -28,7 +29,6 @@ type Controller = Dispatcher.DispatchController
 type Dispatch = Dispatcher.Dispatch
 type Headers = Record<string, string | string[]>
 
-const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
 /** The token that last passed B64TOKEN: a cached token is checked once, not on every call. */
 let lastValidToken: string | undefined
 const HELD_BODY_CAP = 65_536

@@ -9,6 +9,7 @@ import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { assertUrl } from '@svcauth/core'
 import { request, type Dispatcher } from 'undici'
+import { B64TOKEN, readCapped } from './lib/bounded.js'
 
 /** Where and how to register. */
 export interface RegistrationOptions {
@@ -90,7 +91,7 @@ export type RegistrationErrorCode =
  * @example
  * ```ts
  * try { await registerClient(opts) } catch (err) {
- *   if (isRegistrationError(err) && err.error === 'invalid_token') console.error('initial access token rejected')
+ *   if (isRegistrationError(err) && err.error === 'invalid_token') logger.error({ error: err.error }, 'initial access token rejected')
  * }
  * ```
  */
@@ -365,7 +366,6 @@ export async function loadCredentials(file: string): Promise<RegisteredClient | 
   if (typeof o.client_id !== 'string' || o.client_id === '') {
     throw new RegistrationError('storage_error', { description: `${file} has no client_id` })
   }
-  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined)
   return Object.freeze({
     clientId: o.client_id,
     clientSecret: str(o.client_secret),
@@ -472,8 +472,6 @@ function manage(
   }
 }
 
-const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
-
 function checkToken(token: string): string {
   if (typeof token !== 'string' || !B64TOKEN.test(token)) {
     throw new TypeError('svcauth registration: an access token must be a non-empty b64token')
@@ -524,25 +522,7 @@ async function send(
   } catch (cause) {
     throw new RegistrationError('network_error', { cause })
   }
-  const chunks: Buffer[] = []
-  let size = 0
-  try {
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      size += chunk.length
-      if (size > MAX_BYTES) {
-        res.body.destroy()
-        throw new RegistrationError('invalid_response', {
-          status: res.statusCode,
-          description: `response larger than ${String(MAX_BYTES)} bytes`,
-        })
-      }
-      chunks.push(chunk)
-    }
-  } catch (cause) {
-    if (isRegistrationError(cause)) throw cause
-    throw new RegistrationError('network_error', { status: res.statusCode, cause })
-  }
-  const text = Buffer.concat(chunks).toString('utf8')
+  const text = await readCapped(res, MAX_BYTES, (code, o) => new RegistrationError(code, o))
   let json: unknown
   try {
     json = text === '' ? {} : JSON.parse(text)
@@ -600,7 +580,6 @@ function parseClient(
   mode: 'dcr' | 'hydra-admin',
   adminUrl: string | undefined,
 ): RegisteredClient {
-  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined)
   const clientId = str(body.client_id)
   if (clientId === undefined) {
     throw new RegistrationError('invalid_response', {
@@ -621,6 +600,11 @@ function parseClient(
     adminUrl,
     metadata: Object.freeze(metadata),
   })
+}
+
+/** A non-empty string, else undefined. */
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined
 }
 
 function randomSecret(): string {

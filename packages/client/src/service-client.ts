@@ -16,7 +16,12 @@ import {
 import { Agent, fetch as undiciFetch, request as undiciRequest, type Dispatcher } from 'undici'
 import { TokenEndpointError } from './errors.js'
 import { tokenInterceptor, type Planner, type TokenPlan } from './interceptor.js'
-import { basicAuthorization, clientAssertion, type AuthMethod } from './lib/client-auth.js'
+import {
+  authenticateForm,
+  clientAssertion,
+  type AuthMethod,
+  type ClientProof,
+} from './lib/client-auth.js'
 import { postToken, type IssuedToken, type TokenLimits } from './lib/token-request.js'
 import {
   optionError,
@@ -28,7 +33,7 @@ import {
 } from './options.js'
 import { loadOrRegister, type RegisteredClient } from './registration.js'
 import { SecretRing } from './secrets.js'
-import { TokenSource, type Lease } from './token-source.js'
+import { TokenSource, type Fetcher, type Lease } from './token-source.js'
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
 const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token'
@@ -246,6 +251,10 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
   }
 
   async function authenticated(url: string, form: URLSearchParams): Promise<IssuedToken> {
+    const send = async (proof: ClientProof): Promise<IssuedToken> => {
+      const { body, headers } = authenticateForm(clientId, form, proof)
+      return postToken(url, body, headers, limits)
+    }
     if (secrets === undefined) {
       if (privateKey === undefined) throw new TokenEndpointError('invalid_client')
       const assertion = await clientAssertion(clientId, options.assertionAudience ?? url, {
@@ -253,21 +262,10 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
         alg: options.privateKeyAlg ?? (privateKey as { alg?: string }).alg ?? 'RS256',
         kid: options.privateKeyId ?? (privateKey as { kid?: string }).kid,
       })
-      const body = new URLSearchParams(form)
-      body.set('client_id', clientId)
-      body.set('client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer')
-      body.set('client_assertion', assertion)
-      return postToken(url, body, {}, limits)
+      return send({ method: 'private_key_jwt', assertion })
     }
-    return secrets.attempt(async (secret) => {
-      if (authMethod === 'client_secret_basic') {
-        return postToken(url, form, { authorization: basicAuthorization(clientId, secret) }, limits)
-      }
-      const body = new URLSearchParams(form)
-      body.set('client_id', clientId)
-      body.set('client_secret', secret)
-      return postToken(url, body, {}, limits)
-    })
+    const method = authMethod === 'client_secret_post' ? authMethod : 'client_secret_basic'
+    return secrets.attempt((secret) => send({ method, secret }))
   }
 
   const targetForm = (target: ResolvedTarget, form: URLSearchParams): URLSearchParams => {
@@ -277,32 +275,36 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
     return form
   }
 
-  const serviceKeys = new WeakMap<ResolvedTarget, string>()
-  const serviceKey = (t: ResolvedTarget): string => {
-    let key = serviceKeys.get(t)
-    if (key === undefined) {
-      key = JSON.stringify([
-        'cc',
-        configuredEndpoint ?? issuer,
-        clientId,
-        t.scope,
-        t.audience,
-        t.resource,
-      ])
-      serviceKeys.set(t, key)
+  /** Per target, computed once: the cache key of its service token and the fetcher for it. */
+  const services = new WeakMap<ResolvedTarget, { key: string; fetcher: Fetcher }>()
+  const service = (t: ResolvedTarget): { key: string; fetcher: Fetcher } => {
+    let entry = services.get(t)
+    if (entry === undefined) {
+      entry = {
+        key: JSON.stringify([
+          'cc',
+          configuredEndpoint ?? issuer,
+          clientId,
+          t.scope,
+          t.audience,
+          t.resource,
+        ]),
+        fetcher: (refresh) =>
+          grant(
+            targetForm(t, new URLSearchParams({ grant_type: 'client_credentials' })),
+            t,
+            refresh,
+          ),
+      }
+      services.set(t, entry)
     }
-    return key
+    return entry
   }
 
-  const serviceFetcher = (target: ResolvedTarget) => (refresh: boolean) =>
-    grant(
-      targetForm(target, new URLSearchParams({ grant_type: 'client_credentials' })),
-      target,
-      refresh,
-    )
-
-  const serviceLease = (target: ResolvedTarget): Promise<Lease> =>
-    source.get(serviceKey(target), serviceFetcher(target))
+  const serviceLease = (target: ResolvedTarget): Promise<Lease> => {
+    const { key, fetcher } = service(target)
+    return source.get(key, fetcher)
+  }
 
   const exchangeLease = (
     subject: string,
@@ -387,10 +389,10 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
         renewable(key, target, l, () => exchangeLease(userToken, target).lease),
       )
     }
-    const key = serviceKey(target)
+    const { key, fetcher } = service(target)
     const again = () => serviceLease(target)
     // The steady state: the cached token, at once (a refresh, when due, starts in the background).
-    const cached = source.cached(key, serviceFetcher(target))
+    const cached = source.cached(key, fetcher)
     if (cached !== undefined) return renewable(key, target, cached, again)
     return again().then((l) => renewable(key, target, l, again))
   }

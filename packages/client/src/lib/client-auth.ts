@@ -5,11 +5,42 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
+import { basicAuthorization } from '@svcauth/core'
 import { importJWK, SignJWT, type CryptoKey, type JWK } from 'jose'
 
 export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
 
 export { basicAuthorization, formEncode } from '@svcauth/core'
+
+/** What one token request authenticates with: a secret (basic or post) or a signed assertion. */
+export type ClientProof =
+  | { readonly method: 'client_secret_basic'; readonly secret: string }
+  | { readonly method: 'client_secret_post'; readonly secret: string }
+  | { readonly method: 'private_key_jwt'; readonly assertion: string }
+
+/**
+ * The body and headers of a token request authenticated as `clientId`: the secret in an
+ * `Authorization: Basic` header (the form unchanged), or `client_id` with the secret or the
+ * assertion added to a copy of the form.
+ */
+export function authenticateForm(
+  clientId: string,
+  form: URLSearchParams,
+  proof: ClientProof,
+): { body: URLSearchParams; headers: Record<string, string> } {
+  if (proof.method === 'client_secret_basic') {
+    return { body: form, headers: { authorization: basicAuthorization(clientId, proof.secret) } }
+  }
+  const body = new URLSearchParams(form)
+  body.set('client_id', clientId)
+  if (proof.method === 'client_secret_post') {
+    body.set('client_secret', proof.secret)
+  } else {
+    body.set('client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer')
+    body.set('client_assertion', proof.assertion)
+  }
+  return { body, headers: {} }
+}
 
 export interface AssertionKey {
   readonly key: CryptoKey | KeyObject | JWK

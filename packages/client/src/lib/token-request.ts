@@ -6,6 +6,7 @@
  */
 import { request, type Dispatcher } from 'undici'
 import { TokenEndpointError } from '../errors.js'
+import { B64TOKEN, readCapped } from './bounded.js'
 
 export interface TokenLimits {
   readonly timeout: number
@@ -22,8 +23,6 @@ export interface IssuedToken {
   /** The whole answer (for the CLI; never logged). */
   readonly response: Readonly<Record<string, unknown>>
 }
-
-const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
 
 export async function postToken(
   endpoint: string,
@@ -51,7 +50,7 @@ export async function postToken(
   } catch (cause) {
     throw new TokenEndpointError('network_error', { cause })
   }
-  const body = await readCapped(res, limits.maxBytes)
+  const body = await readCapped(res, limits.maxBytes, (code, o) => new TokenEndpointError(code, o))
   const retryAfter = parseRetryAfter(res.headers['retry-after'])
   let json: unknown
   try {
@@ -108,30 +107,4 @@ function parseRetryAfter(value: string | string[] | undefined): number | undefin
   if (/^\d+$/.test(text)) return Number(text)
   const date = Date.parse(text)
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000))
-}
-
-async function readCapped(res: Dispatcher.ResponseData, maxBytes: number): Promise<string> {
-  const declared = Number(res.headers['content-length'])
-  const tooBig = (): never => {
-    res.body.on('error', () => undefined)
-    res.body.destroy()
-    throw new TokenEndpointError('invalid_response', {
-      status: res.statusCode,
-      description: `response larger than ${maxBytes} bytes`,
-    })
-  }
-  if (Number.isFinite(declared) && declared > maxBytes) tooBig()
-  const chunks: Buffer[] = []
-  let total = 0
-  try {
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      total += chunk.length
-      if (total > maxBytes) tooBig()
-      chunks.push(chunk)
-    }
-  } catch (cause) {
-    if (cause instanceof TokenEndpointError) throw cause
-    throw new TokenEndpointError('network_error', { status: res.statusCode, cause })
-  }
-  return Buffer.concat(chunks).toString('utf8')
 }
