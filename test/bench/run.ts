@@ -23,7 +23,7 @@ import { createAuthenticator, type Authenticator } from '@svcauth/core'
 import { createTestIssuer, type TestIssuer } from '@svcauth/testing'
 import autocannon from 'autocannon'
 import { exportJWK, jwtVerify } from 'jose'
-import { Agent, request } from 'undici'
+import { Agent, request, type Dispatcher } from 'undici'
 import type { Contender } from './contenders.js'
 
 const QUICK = process.env.BENCH_QUICK === '1'
@@ -385,39 +385,28 @@ async function outboundSection(): Promise<Record<string, number>> {
   // The baseline carries the same Authorization header, set by hand: what is measured is the
   // client's machinery (target lookup, cache, interceptor), not the bytes of the token itself.
   const token = await svc.getToken(origin)
-  const plainLoop = (headers: Record<string, string>) => () =>
+  /** Calls per second through `call`, 16 in flight. */
+  const loop = (call: () => Promise<Dispatcher.ResponseData>) => () =>
     opsPerSecond(
       async () => {
-        const res = await request(`${origin}/x`, { headers })
-        await res.body.dump()
-      },
-      LOOP_MS,
-      16,
-    )
-  const clientLoop = () =>
-    opsPerSecond(
-      async () => {
-        const res = await svc.request(`${origin}/x`)
+        const res = await call()
         await res.body.dump()
       },
       LOOP_MS,
       16,
     )
   const header = { authorization: `Bearer ${token}` }
+  const plainLoop = (headers: Record<string, string>) =>
+    loop(() => request(`${origin}/x`, { headers }))
+  const clientLoop = loop(() => svc.request(`${origin}/x`))
   const cached = await pair(plainLoop(header), clientLoop)
   const bare = await pair(plainLoop({}), clientLoop)
   // The floor for any interceptor on undici 7: a composed no-op interceptor (compose wraps and
   // unwraps the handler, converting response headers twice).
   const noop = new Agent().compose((dispatch) => (opts, handler) => dispatch(opts, handler))
-  const floor = await pair(plainLoop(header), () =>
-    opsPerSecond(
-      async () => {
-        const res = await request(`${origin}/x`, { headers: header, dispatcher: noop })
-        await res.body.dump()
-      },
-      LOOP_MS,
-      16,
-    ),
+  const floor = await pair(
+    plainLoop(header),
+    loop(() => request(`${origin}/x`, { headers: header, dispatcher: noop })),
   )
   await noop.close()
   say(
