@@ -8,6 +8,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import {
+  activePrincipal,
   currentAuthContext,
   outcomeOf,
   requestAuditRecord,
@@ -39,6 +40,12 @@ export interface AuditLoggerOptions extends Omit<
   redactQueryParams?: readonly string[]
   /** Authentication outages log one `error` line per reason per this many ms. @default 10000 */
   errorInterval?: number
+  /**
+   * This service's own identity, for audit events no request caller stands behind: events outside
+   * any request, and events from work that outlives the request it started in (after its
+   * response finished). Without it such events are `anonymous`; never the request's user.
+   */
+  service?: ServiceIdentity
 }
 
 /** What an adapter passes in: how to find the matched route of a finished request. */
@@ -52,9 +59,15 @@ export interface AuditLogger {
   readonly http: HttpLogger
   /** The logger request and audit lines go to. */
   readonly logger: Logger
-  /** Writes one audit line attributed to the request's caller. */
+  /**
+   * Writes one audit line attributed to the request's caller, or to the service (`service`)
+   * once the request's response has finished.
+   */
   event(req: IncomingMessage, event: string, details?: AuditDetails): void
-  /** Writes one audit line attributed to `actor` (or the caller of the current request). */
+  /**
+   * Writes one audit line attributed to `actor`, else the caller of the current request, else
+   * (outside any request, or after it ended) the service.
+   */
   eventAs(
     actor: Principal | ServiceIdentity | undefined,
     event: string,
@@ -79,7 +92,13 @@ export function auditHttpOptions(
   options: AuditLoggerOptions = {},
   hooks: AuditHooks = {},
 ): Options {
-  const { redactHeaders, redactQueryParams, errorInterval, ...httpOptions } = options
+  const {
+    redactHeaders,
+    redactQueryParams,
+    errorInterval,
+    service: _service,
+    ...httpOptions
+  } = options
   const interval = errorInterval ?? 10_000
   if (!Number.isFinite(interval) || interval < 0)
     throw new TypeError('svcauth audit: errorInterval must be a non-negative number of ms')
@@ -174,16 +193,32 @@ export function createAuditLogger(
   options: AuditLoggerOptions = {},
   hooks: AuditHooks = {},
 ): AuditLogger {
-  const http = pinoHttp(auditHttpOptions(options, hooks))
+  const { service, ...httpOptions } = options
+  if (
+    service !== undefined &&
+    (typeof service !== 'object' || typeof service.clientId !== 'string' || service.clientId === '')
+  ) {
+    throw new TypeError('svcauth audit: service must be { clientId: string }')
+  }
+  const http = pinoHttp(auditHttpOptions(httpOptions, hooks))
   const logger = http.logger as unknown as Logger
   return {
     http,
     logger,
     event(req, event, details) {
-      auditEvent(logger, event, details, outcomeOf(req)?.principal, req.id)
+      // The request's caller until its response ends; after that the service (issue 14).
+      const caller = outcomeOf(req)?.principal
+      const actor = caller !== undefined && activePrincipal(req) === undefined ? service : caller
+      auditEvent(logger, event, details, actor, req.id)
     },
     eventAs(actor, event, details) {
-      auditEvent(logger, event, details, actor ?? currentAuthContext()?.principal)
+      const context = currentAuthContext()
+      auditEvent(
+        logger,
+        event,
+        details,
+        actor ?? (context === undefined ? service : context.principal),
+      )
     },
   }
 }

@@ -11,7 +11,9 @@ import {
   discoverMetadata,
   rawToken,
   runWithPrincipal,
+  runWithRequest,
   type Principal,
+  type ResponseLike,
 } from '@svcauth/core'
 import { Agent, fetch as undiciFetch, request as undiciRequest, type Dispatcher } from 'undici'
 import { TokenEndpointError } from './errors.js'
@@ -61,8 +63,11 @@ export interface ServiceClient {
   /**
    * `fetch` and `request` that act for `principal` (a user's token is forwarded or exchanged
    * where targets allow it; otherwise the service's own token is used), wherever they are called.
+   * With `response` (the adapters pass the request's), only until that response has finished or
+   * its connection closed: calls made later, by work that outlived the request, act as the
+   * service itself.
    */
-  forPrincipal(principal: Principal | undefined): OutboundCalls
+  forPrincipal(principal: Principal | undefined, response?: ResponseLike): OutboundCalls
   /** The service's own token for a configured target origin (cached). */
   getToken(origin: string): Promise<string>
   /** Closes the Agent it created and drops cached tokens. */
@@ -409,11 +414,16 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
   return Object.freeze({
     fetch,
     request,
-    forPrincipal: (principal) =>
-      Object.freeze({
-        fetch: (input, init) => runWithPrincipal(principal, () => fetch(input, init)),
-        request: (url, opts) => runWithPrincipal(principal, () => request(url, opts)),
-      }),
+    forPrincipal: (principal, response) => {
+      const run =
+        response === undefined
+          ? <T>(fn: () => T): T => runWithPrincipal(principal, fn)
+          : <T>(fn: () => T): T => runWithRequest(principal, response, fn)
+      return Object.freeze({
+        fetch: (input, init) => run(() => fetch(input, init)),
+        request: (url, opts) => run(() => request(url, opts)),
+      })
+    },
     dispatcher,
     interceptor,
     async getToken(origin: string) {

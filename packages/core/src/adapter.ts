@@ -7,6 +7,7 @@
  */
 import { AuthError, isAuthError, type AuthErrorReason } from './errors.js'
 import { runGuard, type Guard } from './guards.js'
+import { responseEnded, type ResponseLike } from './context.js'
 import type { Principal } from './principal.js'
 import type { AuthenticatorOptions } from './verifier.js'
 
@@ -24,6 +25,8 @@ export interface RequestAuthState {
   readonly principal: Principal | undefined
   readonly realm: string
   readonly respond: boolean
+  /** The request's response, once authenticated: the caller stops being current when it ends. */
+  readonly response?: ResponseLike
   /** The rejection, once authentication or a guard refused the request. */
   error?: AuthError
 }
@@ -64,6 +67,17 @@ export function outcomeOf(host: object): AuthOutcome | undefined {
     reason: error?.reason,
     status: error?.status,
   })
+}
+
+/**
+ * The verified caller of the request on `host` while its response is still open; undefined for
+ * an anonymous request, and once the response has finished or its connection closed
+ * (work that outlives a request does not act as its user).
+ */
+export function activePrincipal(host: object): Principal | undefined {
+  const state = readAuthState(host)
+  if (state === undefined) return undefined
+  return state.response !== undefined && responseEnded(state.response) ? undefined : state.principal
 }
 
 /** Anything thrown on the auth path, as an AuthError: unknown failures fail closed as 401. */

@@ -2,14 +2,21 @@
  * @svcauth/core: framework-free inbound authentication for service-to-service calls.
  * Every public export is listed here by name.
  */
-export { asAuthError, attachAuthState, checkGuard, outcomeOf, readAuthState } from './adapter.js'
+export {
+  activePrincipal,
+  asAuthError,
+  attachAuthState,
+  checkGuard,
+  outcomeOf,
+  readAuthState,
+} from './adapter.js'
 export type { AdapterOptions, AuthOutcome, RequestAuthState } from './adapter.js'
 export { AUDIT_FIELD_LIMIT, auditRecord, requestAuditRecord } from './audit-record.js'
 export type { AuditActor, AuditRecord, RequestAuditRecord } from './audit-record.js'
 export { extractBearer } from './bearer.js'
 export type { RequestLike } from './bearer.js'
-export { currentAuthContext, runWithPrincipal } from './context.js'
-export type { AuthContext } from './context.js'
+export { currentAuthContext, responseEnded, runWithPrincipal, runWithRequest } from './context.js'
+export type { AuthContext, ResponseLike } from './context.js'
 export { AuthError, errorResponse, formatChallenge, isAuthError, STATUS_BY_CODE } from './errors.js'
 export type { AuthErrorCode, AuthErrorOptions, AuthErrorReason, ErrorResponse } from './errors.js'
 export { requireActor, requireAnyScope, requireClaim, requireScopes, runGuard } from './guards.js'

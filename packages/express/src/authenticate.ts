@@ -1,12 +1,12 @@
 /**
  * Express adapter: translate the request, call the core, then answer or hand off. The rest of the
- * request runs inside the auth context (AsyncLocalStorage).
+ * request runs inside the auth context (AsyncLocalStorage), which closes with the response.
  */
 import {
   asAuthError,
   attachAuthState,
   createAuthenticator,
-  runWithPrincipal,
+  runWithRequest,
   type AdapterOptions,
   type Authenticator,
   type Principal,
@@ -48,9 +48,9 @@ export function authenticate(options: AuthenticateOptions): AuthenticateMiddlewa
       body: req.body as unknown,
     }
     const accept = (principal: Principal | undefined): void => {
-      attachAuthState(req, { principal, realm, respond })
+      attachAuthState(req, { principal, realm, respond, response: res })
       req.auth = principal
-      runWithPrincipal(principal, next)
+      runWithRequest(principal, res, next)
     }
     // A verified-cache hit needs no promise: the common case of a service reusing its token.
     const cached = authenticator.authenticateCached(request)

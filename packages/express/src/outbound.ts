@@ -29,8 +29,8 @@ declare global {
  * ```
  */
 export function outbound(svc: ServiceClient): RequestHandler {
-  return function outbound(req: Request, _res: Response, next: NextFunction): void {
-    req.outbound = svc.forPrincipal(req.auth)
+  return function outbound(req: Request, res: Response, next: NextFunction): void {
+    req.outbound = svc.forPrincipal(req.auth, res)
     next()
   }
 }

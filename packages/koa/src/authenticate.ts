@@ -1,12 +1,13 @@
 /**
  * Koa adapter: translate the context, call the core, then answer or throw. The rest of the request
- * runs inside the auth context (AsyncLocalStorage). Same names and behaviour as the Express adapter.
+ * runs inside the auth context (AsyncLocalStorage), which closes with the response. Same names
+ * and behaviour as the Express adapter.
  */
 import {
   asAuthError,
   attachAuthState,
   createAuthenticator,
-  runWithPrincipal,
+  runWithRequest,
   type AdapterOptions,
   type Authenticator,
   type Principal,
@@ -52,7 +53,7 @@ export function authenticate(options: AuthenticateOptions): AuthenticateMiddlewa
   const respond = options.respond !== false
   const { realm } = authenticator
   const accept = (ctx: ParameterizedContext<AuthState>, principal: Principal | undefined) => {
-    attachAuthState(ctx.req, { principal, realm, respond })
+    attachAuthState(ctx.req, { principal, realm, respond, response: ctx.res })
     ctx.state.auth = principal
   }
   const verify = async (
@@ -70,7 +71,7 @@ export function authenticate(options: AuthenticateOptions): AuthenticateMiddlewa
       return
     }
     accept(ctx, principal)
-    await runWithPrincipal(principal, next)
+    await runWithRequest(principal, ctx.res, next)
   }
   const middleware = function authenticate(
     ctx: ParameterizedContext<AuthState>,
@@ -86,7 +87,7 @@ export function authenticate(options: AuthenticateOptions): AuthenticateMiddlewa
     const cached = authenticator.authenticateCached(request)
     if (cached === undefined) return verify(ctx, request, next)
     accept(ctx, cached)
-    return runWithPrincipal(cached, next) as Promise<void>
+    return runWithRequest(cached, ctx.res, next) as Promise<void>
   }
   return Object.assign(middleware, { authenticator })
 }

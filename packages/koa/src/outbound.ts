@@ -30,7 +30,7 @@ export function outbound(svc: ServiceClient): Middleware<AuthState, OutboundCont
     ctx: ParameterizedContext<AuthState, OutboundContext>,
     next: Next,
   ): Promise<void> {
-    ctx.outbound = svc.forPrincipal(ctx.state.auth)
+    ctx.outbound = svc.forPrincipal(ctx.state.auth, ctx.res)
     await next()
   }
 }
