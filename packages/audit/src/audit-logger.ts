@@ -16,7 +16,7 @@ import {
 } from '@svcauth/core'
 import type { Logger } from 'pino'
 import { pinoHttp, type HttpLogger, type Options } from 'pino-http'
-import { auditEvent, type AuditDetails, type ServiceIdentity } from './events.js'
+import { writeAuditEvent, type AuditDetails, type ServiceIdentity } from './events.js'
 import { ErrorBudget, levelFor, type LevelDecision } from './levels.js'
 import { scrubHeaders, scrubQuery, scrubRules, scrubUrl, type ScrubRules } from './scrub.js'
 
@@ -61,8 +61,6 @@ export interface AuditLogger {
     details?: AuditDetails,
   ): void
 }
-
-const HEADER_PATHS = ['authorization', 'cookie', 'proxy-authorization', 'set-cookie', 'x-api-key']
 
 /**
  * The pino-http options svcauth uses: masking serializers, redact paths (when svcauth creates the
@@ -149,10 +147,12 @@ export function auditHttpOptions(
       ...(Array.isArray(own) || own === undefined ? {} : own),
       paths: [
         ...paths,
-        ...HEADER_PATHS.flatMap((h) => [
-          `req.headers["${h}"]`,
-          `res.headers["${h}"]`,
-          `headers["${h}"]`,
+        // The serializers' list (with `redactHeaders`), so other lines that carry headers are
+        // covered by the same names.
+        ...[...rules.headers].flatMap((h) => [
+          `req.headers[${JSON.stringify(h)}]`,
+          `res.headers[${JSON.stringify(h)}]`,
+          `headers[${JSON.stringify(h)}]`,
         ]),
       ],
     }
@@ -175,15 +175,23 @@ export function createAuditLogger(
   hooks: AuditHooks = {},
 ): AuditLogger {
   const http = pinoHttp(auditHttpOptions(options, hooks))
+  const rules = scrubRules(options.redactHeaders, options.redactQueryParams)
   const logger = http.logger as unknown as Logger
   return {
     http,
     logger,
     event(req, event, details) {
-      auditEvent(logger, event, details, outcomeOf(req)?.principal, req.id)
+      writeAuditEvent(logger, event, details, outcomeOf(req)?.principal, req.id, rules)
     },
     eventAs(actor, event, details) {
-      auditEvent(logger, event, details, actor ?? currentAuthContext()?.principal)
+      writeAuditEvent(
+        logger,
+        event,
+        details,
+        actor ?? currentAuthContext()?.principal,
+        undefined,
+        rules,
+      )
     },
   }
 }
