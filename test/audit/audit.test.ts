@@ -54,6 +54,12 @@ function expressApp(options: Options, which?: TestIssuer): Built {
   app.get('/public', (_req, res) => {
     res.json({ public: true })
   })
+  // A handler that (unwisely) logs and audits the request's headers.
+  app.post('/echo-headers', (req, res) => {
+    req.log.info({ headers: req.headers }, 'handler saw headers')
+    req.audit?.('headers_seen', { target: 'x1', headers: req.headers })
+    res.status(204).end()
+  })
   const auth = ex.authenticate(authOptions(which))
   closers.push(() => {
     auth.authenticator.close()
@@ -72,9 +78,14 @@ function expressApp(options: Options, which?: TestIssuer): Built {
 function koaApp(options: Options, which?: TestIssuer): Built {
   const app = new Koa()
   app.use(ko.auditLogger(options))
-  const open = new Router()
+  const open = new Router<object, ko.AuditContext>()
   open.get('/public', (ctx) => {
     ctx.body = { public: true }
+  })
+  open.post('/echo-headers', (ctx) => {
+    ctx.log.info({ headers: ctx.headers }, 'handler saw headers')
+    ctx.audit('headers_seen', { target: 'x1', headers: ctx.headers })
+    ctx.status = 204
   })
   app.use(open.routes())
   const auth = ko.authenticate(authOptions(which))
@@ -253,6 +264,85 @@ describe.each([
     expectNoLeak(logs, ['CANARY', ...secretsOf(jwt)])
   })
 
+  it('R8: forwarded, gateway, DPoP, CSRF and vendor credential headers are masked on request lines, with either logger', async () => {
+    const bare = captureLogs()
+    const canaries = {
+      'X-Forwarded-Authorization': 'Bearer CANARYXFA',
+      'X-Amzn-Oidc-Accesstoken': 'CANARYALB',
+      'X-Auth-Request-Access-Token': 'CANARYO2P',
+      DPoP: 'CANARYDPOP',
+      'X-CSRF-Token': 'CANARYCSRF',
+      'Api-Key': 'CANARYAZ',
+      'X-Vault-Token': 'hvs.CANARYVAULT',
+    }
+    for (const { logs, http } of [
+      setup(),
+      { ...setup({ logger: pino({}, bare.stream) }), logs: bare },
+    ]) {
+      await http().get('/nodes/x1').set(canaries).expect(401)
+      const headers = (logs.requests()[0]?.req as { headers: Record<string, unknown> }).headers
+      for (const name of Object.keys(canaries))
+        expect(headers[name.toLowerCase()], name).toBe('[Redacted]')
+      expect(headers.host).toMatch(/^127\.0\.0\.1:/)
+      expectNoLeak(logs, ['CANARY'])
+    }
+  })
+
+  it('R8: array, indexed, nested and percent-encoded token parameter names are masked in url and query', async () => {
+    const { logs, http } = setup()
+    const query = [
+      'access_token[]=CANARY1',
+      'access_token[0]=CANARY2',
+      'ACCESS_TOKEN[x][]=CANARY3',
+      'access%5Ftoken=CANARY4',
+      'access_token%5B%5D=CANARY5',
+      'client_secret%5b0%5d=CANARY6',
+      'user[password]=CANARY7',
+      'refresh_token[]=CANARY8',
+      'page=2',
+      'page[]=3',
+    ].join('&')
+    await http().get(`/nodes/x1?${query}`).expect(401)
+    expect((logs.requests()[0]?.req as { url: string }).url).toBe(
+      '/nodes/x1?access_token[]=[Redacted]&access_token[0]=[Redacted]&ACCESS_TOKEN[x][]=[Redacted]' +
+        '&access%5Ftoken=[Redacted]&access_token%5B%5D=[Redacted]&client_secret%5b0%5d=[Redacted]' +
+        '&user[password]=[Redacted]&refresh_token[]=[Redacted]&page=2&page[]=3',
+    )
+    expectNoLeak(logs, ['CANARY'])
+  })
+
+  it('R8: audit details and handler log lines that carry headers are masked by the same list', async () => {
+    const { logs, http } = setup()
+    await http()
+      .post('/echo-headers')
+      .set('Authorization', 'Basic CANARYBASIC')
+      .set('Cookie', 'sid=CANARYCOOKIE')
+      .set('X-Forwarded-Authorization', 'Bearer CANARYXFA')
+      .set('DPoP', 'CANARYDPOP')
+      .set('X-Request-Id', 'req-42')
+      .expect(204)
+    const [audit] = logs.audits()
+    expect(audit).toMatchObject({
+      event: 'headers_seen',
+      target: 'x1',
+      headers: {
+        authorization: '[Redacted]',
+        cookie: '[Redacted]',
+        'x-forwarded-authorization': '[Redacted]',
+        dpop: '[Redacted]',
+        'x-request-id': 'req-42',
+      },
+    })
+    const handlerLine = logs.lines.find((l) => l.msg === 'handler saw headers')
+    expect(handlerLine?.headers).toMatchObject({
+      authorization: '[Redacted]',
+      'x-forwarded-authorization': '[Redacted]',
+      dpop: '[Redacted]',
+      'x-request-id': 'req-42',
+    })
+    expectNoLeak(logs, ['CANARY'])
+  })
+
   it('I4: a forged token attributes nothing, even with an attractive sub', async () => {
     const { logs, http } = setup()
     const forged = await issuer.forgeClientToken({
@@ -364,6 +454,44 @@ describe('audit events outside a request', () => {
     expect(logs.raw[0]).toBe(
       '{"level":30,"actor_type":"client","actor_id":"billing-worker","sub":"billing-worker","client_id":"billing-worker","event":"invoice_paid","target":"user-123","msg":"audit"}\n',
     )
+  })
+
+  it('R8: details keyed like credential headers are masked at any depth, extra names included; cycles do not throw', async () => {
+    const logs = captureLogs()
+    const jwt = await client()
+    const details: Record<string, unknown> = {
+      target: 'x1',
+      'X-Api-Key': 'CANARYKEY',
+      upstream: { request: { headers: { 'x-forwarded-authorization': 'Bearer CANARYXFA' } } },
+      attempts: [{ cookie: 'sid=CANARYCOOKIE', status: 401 }],
+      note: `retried with ${jwt}`,
+      'x-tenant-secret': 'CANARYTENANT',
+      code: 'INV-7',
+      at: new Date(0),
+    }
+    details.self = details
+    auditEvent(pino({}, logs.stream), 'token_retried', details, { clientId: 'bss' })
+    const audit = createAuditLogger({ stream: logs.stream, redactHeaders: ['X-Tenant-Secret'] })
+    audit.eventAs({ clientId: 'bss' }, 'token_retried', details)
+    const [plain, configured] = logs.audits()
+    const masked = {
+      target: 'x1',
+      'X-Api-Key': '[Redacted]',
+      upstream: { request: { headers: { 'x-forwarded-authorization': '[Redacted]' } } },
+      attempts: [{ cookie: '[Redacted]', status: 401 }],
+      note: 'retried with [Redacted]',
+      code: 'INV-7',
+      at: '1970-01-01T00:00:00.000Z',
+      self: '[Circular]',
+    }
+    expect(plain).toMatchObject({ ...masked, 'x-tenant-secret': 'CANARYTENANT' })
+    expect(configured).toMatchObject({ ...masked, 'x-tenant-secret': '[Redacted]' })
+    const [plainText = '', configuredText = ''] = logs.raw
+    for (const secret of ['CANARYKEY', 'CANARYXFA', 'CANARYCOOKIE', ...secretsOf(jwt)]) {
+      expect(plainText).not.toContain(secret)
+      expect(configuredText).not.toContain(secret)
+    }
+    expect(configuredText).not.toContain('CANARYTENANT')
   })
 
   it('refuses an event name that is not a short identifier', () => {

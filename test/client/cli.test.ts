@@ -7,6 +7,8 @@
  */
 import { execFile } from 'node:child_process'
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -129,6 +131,46 @@ describe('svcauth token', () => {
       { SVCAUTH_CLIENT_SECRET: SECRET },
     )
     expect(r.code).toBe(0)
+  })
+
+  it('R2: refuses a discovered token_endpoint at an unspecified address, however spelled, with exit 3, sending the secret nowhere', async () => {
+    const received: string[] = []
+    const listener = createServer((req, res) => {
+      let body = ''
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()))
+      req.on('end', () => {
+        received.push(`${req.headers.authorization ?? ''} ${body}`)
+        res.writeHead(200, { 'content-type': 'application/json' })
+        res.end('{"access_token":"stolen","token_type":"bearer","expires_in":60}')
+      })
+    })
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve))
+    const { port } = listener.address() as AddressInfo
+    try {
+      // connect() to an unspecified address reaches this host, so each of these would land on the
+      // listener (never off the machine) if the CLI sent the request.
+      for (const endpoint of [
+        `http://[::ffff:0.0.0.0]:${port}/token`,
+        `http://[0:0:0:0:0:ffff:0:0]:${port}/token`,
+        `http://0.0.0.0:${port}/token`,
+        `http://0:${port}/token`,
+        `http://[::]:${port}/token`,
+      ]) {
+        issuer.setDiscoveryOverrides({ token_endpoint: endpoint })
+        const args = ['token', '--issuer', issuer.issuer, '--client-id', 'bss', '--json']
+        const r = await cli([...args, '--allow-insecure-http'], { SVCAUTH_CLIENT_SECRET: SECRET })
+        expect(r, endpoint).toEqual({
+          code: 3,
+          out: '',
+          err: "svcauth: discovery refused: the issuer's token_endpoint points at an unspecified address; nothing was sent to it\n",
+        })
+      }
+      expect(received).toEqual([])
+      expect(issuer.tokenRequests).toHaveLength(0)
+    } finally {
+      listener.closeAllConnections()
+      await new Promise((resolve) => listener.close(resolve))
+    }
   })
 
   it('answers usage errors with exit 2 and the command help', async () => {

@@ -5,7 +5,20 @@
  * credentials file (mode 0600, reused on restart), and createServiceClient's `registration`
  * option: register on first start, persist, get tokens, reuse on restart; never a secret in a log.
  */
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import {
+  chmod,
+  lstat,
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -211,6 +224,87 @@ describe('credentials file', () => {
     await expect(loadCredentials(join(dir, 'bad.json'))).rejects.toMatchObject({
       error: 'storage_error',
     })
+  })
+
+  // Before issue 14 the temporary file was `${file}.${pid}.tmp`, opened with 'w' (following links,
+  // reusing files) and chmod-ed by path: another local user could predict and plant it.
+  const oldTempName = (file: string) => `${file}.${String(process.pid)}.tmp`
+  const stored = async (name: string) =>
+    registerClient({
+      registrationEndpoint: issuer.registrationEndpoint,
+      metadata: { client_name: name },
+    })
+
+  it('R3: a symlink planted at the old predictable temporary name is not followed', async () => {
+    const file = join(dir, 'client.json')
+    const victim = join(dir, 'victim')
+    await writeFile(victim, 'victim data\n')
+    await chmod(victim, 0o644)
+    await symlink(victim, oldTempName(file))
+    const client = await stored('bss')
+    await saveCredentials(file, client)
+    expect(await readFile(victim, 'utf8')).toBe('victim data\n')
+    expect((await stat(victim)).mode & 0o777).toBe(0o644)
+    expect(await readlink(oldTempName(file))).toBe(victim)
+    expect((await lstat(file)).isFile()).toBe(true)
+    expect((await lstat(file)).mode & 0o777).toBe(0o600)
+    expect((await loadCredentials(file))?.clientSecret).toBe(client.clientSecret)
+  })
+
+  it('R3: a file pre-created (0644, held open by its planter) at the old temporary name is not reused', async () => {
+    const file = join(dir, 'client.json')
+    await writeFile(oldTempName(file), 'planted\n')
+    await chmod(oldTempName(file), 0o644)
+    const planted = await open(oldTempName(file), 'r')
+    try {
+      const client = await stored('bss')
+      await saveCredentials(file, client)
+      const secret = client.clientSecret ?? ''
+      expect(secret).not.toBe('')
+      // What the planter can read through its handle is still its own text, not the secret.
+      expect(await planted.readFile('utf8')).toBe('planted\n')
+      expect((await planted.stat()).ino).not.toBe((await stat(file)).ino)
+      expect((await stat(file)).mode & 0o777).toBe(0o600)
+      expect(await readFile(file, 'utf8')).toContain(secret)
+    } finally {
+      await planted.close()
+    }
+  })
+
+  it('R3: a symlink at the target is replaced, not written through; the mode is 0600 whatever the umask', async () => {
+    const file = join(dir, 'client.json')
+    const victim = join(dir, 'victim')
+    await writeFile(victim, 'victim data\n')
+    await chmod(victim, 0o644)
+    await symlink(victim, file)
+    const client = await stored('bss')
+    const umask = process.umask(0o277)
+    try {
+      await saveCredentials(file, client)
+    } finally {
+      process.umask(umask)
+    }
+    expect(await readFile(victim, 'utf8')).toBe('victim data\n')
+    expect((await lstat(file)).isFile()).toBe(true)
+    expect((await lstat(file)).mode & 0o777).toBe(0o600)
+    expect((await loadCredentials(file))?.clientSecret).toBe(client.clientSecret)
+  })
+
+  it('R3: concurrent saves both complete and leave one of the two whole documents, and no temporary files', async () => {
+    const file = join(dir, 'client.json')
+    const [a, b] = await Promise.all([stored('bss-a'), stored('bss-b')])
+    for (let round = 0; round < 5; round++) {
+      await Promise.all([saveCredentials(file, a), saveCredentials(file, b)])
+      const back = await loadCredentials(file)
+      expect([a.clientSecret, b.clientSecret]).toContain(back?.clientSecret)
+      expect(back?.clientId).toBe(back?.clientSecret === a.clientSecret ? a.clientId : b.clientId)
+    }
+    expect(await readdir(dir)).toEqual(['client.json'])
+    // A failed write (the target is a non-empty directory) is a storage_error and leaves nothing.
+    const blocked = join(dir, 'blocked')
+    await mkdir(join(blocked, 'inside'), { recursive: true })
+    await expect(saveCredentials(blocked, a)).rejects.toMatchObject({ error: 'storage_error' })
+    expect((await readdir(dir)).sort()).toEqual(['blocked', 'client.json'])
   })
 
   it('loadOrRegister registers once and reuses the file after; a conflict without a file says why', async () => {

@@ -182,6 +182,7 @@ describe.each(FRAMEWORKS)('conformance on %s', (framework) => {
       }
       expect(got.log).toEqual(expectedLog(s, got))
       expect(app.logs.raw.join('')).not.toMatch(/\bat .+:\d+:\d+\)/) // no stack traces
+      for (const secret of s.secrets ?? []) expect(app.logs.raw.join('')).not.toContain(secret)
       allLogs.get(framework)?.push(...app.logs.raw)
     })
   }

@@ -44,6 +44,8 @@ export interface Scenario {
   /** Authorization header value(s); an array sends the header more than once. */
   readonly authorization?: (kit: Kit) => Promise<string | string[]> | string | string[]
   readonly headers?: Readonly<Record<string, string>>
+  /** Credentials sent outside Authorization (other headers, the query) that no log line may hold. */
+  readonly secrets?: readonly string[]
   /** Runs before the request (e.g. to break the JWKS endpoint). */
   readonly before?: (kit: Kit) => Promise<void> | void
   readonly expect: Expectation
@@ -225,6 +227,13 @@ export const scenarios: readonly Scenario[] = [
     name: 'A10: a cookie token is not read',
     path: '/api/read',
     headers: { cookie: 'access_token=abc.def.ghi; jwt=abc.def.ghi' },
+    expect: noCredentials(),
+  },
+  {
+    name: 'R8: X-Forwarded-Authorization, DPoP and array-form query tokens are not read, and never logged',
+    path: '/api/read?access_token[]=R8QUERYCANARY01&access_token%5B0%5D=R8QUERYCANARY02&page=1',
+    headers: { 'x-forwarded-authorization': 'Bearer R8FORWARDEDCANARY', dpop: 'R8DPOPCANARY.X.Y' },
+    secrets: ['R8QUERYCANARY', 'R8FORWARDEDCANARY', 'R8DPOPCANARY'],
     expect: noCredentials(),
   },
   {

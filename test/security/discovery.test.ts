@@ -3,11 +3,13 @@
  * and outbound (the client's token-endpoint discovery). Every outgoing request is recorded by a
  * counting dispatcher, so "never contacted" is checked, not assumed; nothing leaves loopback.
  */
+import type { LookupAddress, LookupOptions } from 'node:dns'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createServiceClient, isTokenEndpointError } from '@svcauth/client'
 import {
   assertDiscoveredUrl,
+  assertUrl,
   createAuthenticator,
   isAuthError,
   type AuthenticatorOptions,
@@ -43,15 +45,40 @@ afterEach(async () => {
   issuer.setDiscoveryMode('ok')
 })
 
-/** A dispatcher that records the origin and path of every request it sends. */
+// Hosts the recording dispatcher may really connect to: the loopback issuer (also by its
+// IPv4-mapped spelling) and `as.test`, a non-loopback issuer name resolved to 127.0.0.1.
+const REACHABLE = new Set(['127.0.0.1', '[::ffff:7f00:1]', 'as.test'])
+
+/**
+ * A dispatcher that records the origin and path of every request it is asked to send. Requests to
+ * anything but {@link REACHABLE} are recorded and then failed without a connection, so a policy
+ * regression shows in `seen` and never sends traffic off loopback. Names resolve only `as.test`.
+ */
 function recording(): { dispatcher: Dispatcher; seen: string[] } {
   const seen: string[] = []
-  const dispatcher = new Agent().compose((dispatch) => (opts, handler) => {
+  const agent = new Agent({ connect: { lookup: asTestLookup } })
+  const dispatcher = agent.compose((dispatch) => (opts, handler) => {
     seen.push(`${String(opts.origin)}${opts.path}`)
+    if (!REACHABLE.has(new URL(String(opts.origin)).hostname))
+      throw new Error('test guard: not a loopback test server')
     return dispatch(opts, handler)
   })
   closers.push(() => dispatcher.close())
   return { dispatcher, seen }
+}
+
+function asTestLookup(
+  hostname: string,
+  options: LookupOptions,
+  callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void,
+): void {
+  if (hostname !== 'as.test') {
+    callback(Object.assign(new Error(`test: no DNS for ${hostname}`), { code: 'ENOTFOUND' }), '')
+  } else if (options.all === true) {
+    callback(null, [{ address: '127.0.0.1', family: 4 }])
+  } else {
+    callback(null, '127.0.0.1', 4)
+  }
 }
 
 function verifier(extra: Partial<AuthenticatorOptions> = {}) {
@@ -185,6 +212,248 @@ describe('L2: metadata endpoints pointing elsewhere', () => {
     expect(assertDiscoveredUrl('jwks_uri', hydra, 'https://keys.example/jwks', false)).toBe(
       'https://keys.example/jwks',
     )
+  })
+})
+
+describe('R2: discovered addresses are judged by their bytes, not their spelling', () => {
+  type Kind = 'jwks_uri' | 'introspection_endpoint' | 'token_endpoint'
+  const KINDS: readonly Kind[] = ['jwks_uri', 'introspection_endpoint', 'token_endpoint']
+  const PATHS: Readonly<Record<Kind, string>> = {
+    jwks_uri: '/.well-known/jwks.json',
+    introspection_endpoint: '/admin/oauth2/introspect',
+    token_endpoint: '/oauth2/token',
+  }
+  // Spellings of link-local, unspecified and cloud metadata addresses (and IPv6 translations of
+  // them) that WHATWG URL accepts: refused whatever the issuer. The recording dispatcher fails
+  // anything off loopback, so a regression shows in `seen` without leaving the machine.
+  const refusedEverywhere = [
+    'http://[::ffff:169.254.169.254]/latest/meta-data/',
+    'https://[::ffff:a9fe:a9fe]/keys',
+    'http://[0:0:0:0:0:ffff:169.254.169.254]/latest/meta-data/',
+    'http://2852039166/latest/meta-data/',
+    'http://0xa9.0xfe.0xa9.0xfe/latest/meta-data/',
+    'http://0251.0376.0251.0376/latest/meta-data/',
+    'http://169.254.43518/latest/meta-data/',
+    'https://[fe80::a9fe:a9fe]/keys',
+    'https://[FEBF::1]/keys',
+    'http://[::ffff:0.0.0.0]/keys',
+    'http://[::]/keys',
+    'http://0/keys',
+    'http://0.255.255.255/keys',
+    'http://[fd00:ec2::254]/latest/meta-data/',
+    'http://[fd00:0ec2:0:0:0:0:0:0254]/latest/meta-data/',
+    'http://100.100.100.200/latest/meta-data/',
+    'http://[::ffff:100.100.100.200]/latest/meta-data/',
+    'http://metadata.google.internal./computeMetadata/v1/',
+    'http://[64:ff9b::169.254.169.254]/latest/meta-data/',
+    'http://[64:ff9b:1:a9fe:a9:fe00::]/latest/meta-data/',
+    'http://[::169.254.169.254]/latest/meta-data/',
+    'http://[::ffff:0:a9fe:a9fe]/latest/meta-data/',
+    'http://[2002:a9fe:a9fe::1]/latest/meta-data/',
+    'http://[64:ff9b::127.0.0.1]/admin',
+    'http://[2002:7f00:1::]/admin',
+  ]
+  // Loopback spelled every way: refused when the issuer is not on loopback.
+  const loopbackSpellings = (port: string): string[] => [
+    `http://[::ffff:127.0.0.1]:${port}`,
+    `http://[::ffff:7f00:1]:${port}`,
+    `http://[0:0:0:0:0:ffff:127.0.0.2]:${port}`,
+    `http://2130706433:${port}`,
+    `http://0x7f.1:${port}`,
+    `http://127.1:${port}`,
+    `http://[::1]:${port}`,
+    `http://localhost.:${port}`,
+    `http://issuer.localhost:${port}`,
+  ]
+
+  /** Discovery from `from` names `endpoint` as `kind`; the outcome and what was contacted. */
+  async function discoverAndUse(
+    kind: Kind,
+    from: string,
+    endpoint: string,
+    allowInsecureHttp = true,
+  ): Promise<{ outcome: string; elsewhere: string[] }> {
+    const { dispatcher, seen } = recording()
+    const genuine = Object.fromEntries(KINDS.map((k) => [k, `${from}${PATHS[k]}`]))
+    issuer.setDiscoveryOverrides({ ...genuine, issuer: from, [kind]: endpoint })
+    let outcome: string
+    if (kind === 'token_endpoint') {
+      const svc = createServiceClient({
+        issuer: from,
+        clientId: 'bss',
+        clientSecret: 's3cret',
+        targets: { 'http://127.0.0.1:9': {} },
+        tokenDispatcher: dispatcher,
+        allowInsecureHttp,
+      })
+      closers.push(() => svc.close())
+      outcome = await svc.getToken('http://127.0.0.1:9').then(
+        () => 'accepted',
+        (err: unknown) => (isTokenEndpointError(err) ? err.error : String(err)),
+      )
+    } else {
+      const a = verifier({
+        issuer: from,
+        dispatcher,
+        allowInsecureHttp,
+        ...(kind === 'introspection_endpoint' ? { introspection: {} } : {}),
+      })
+      const presented =
+        kind === 'jwks_uri'
+          ? await issuer.mintClientToken({
+              clientId: 'bss',
+              audience: ['smd'],
+              claims: { iss: from },
+            })
+          : 'ory_at_opaque.token'
+      outcome = await reason(a.verify(presented))
+    }
+    return { outcome, elsewhere: seen.filter((u) => !u.startsWith(`${from}/`)) }
+  }
+
+  const REFUSED: Readonly<Record<Kind, string>> = {
+    jwks_uri: '503 jwks_unavailable',
+    introspection_endpoint: '503 introspection_unavailable',
+    token_endpoint: 'network_error',
+  }
+  // Reaching the genuine endpoint: keys verify the token, introspection says the unknown opaque
+  // token is inactive, the token endpoint issues a token.
+  const REACHED: Readonly<Record<Kind, string>> = {
+    jwks_uri: 'accepted',
+    introspection_endpoint: '401 token_inactive',
+    token_endpoint: 'accepted',
+  }
+
+  it('R2: refuses mapped, numeric and translated spellings of link-local, unspecified and metadata addresses for every discovered endpoint, and never contacts them', async () => {
+    const port = new URL(issuer.origin).port
+    for (const from of [issuer.origin, `http://as.test:${port}`]) {
+      for (const kind of KINDS) {
+        expect(
+          await discoverAndUse(kind, from, `${from}${PATHS[kind]}`),
+          `${kind} control`,
+        ).toEqual({
+          outcome: REACHED[kind],
+          elsewhere: [],
+        })
+        for (const endpoint of refusedEverywhere) {
+          expect(await discoverAndUse(kind, from, endpoint), `${from} ${kind} ${endpoint}`).toEqual(
+            {
+              outcome: REFUSED[kind],
+              elsewhere: [],
+            },
+          )
+        }
+      }
+    }
+  })
+
+  it('R2: a non-loopback issuer may not point any discovered endpoint at loopback, however spelled', async () => {
+    const port = new URL(issuer.origin).port
+    const remote = `http://as.test:${port}`
+    for (const kind of KINDS) {
+      for (const base of loopbackSpellings(port)) {
+        expect(
+          await discoverAndUse(kind, remote, `${base}${PATHS[kind]}`),
+          `${kind} ${base}`,
+        ).toEqual({
+          outcome: REFUSED[kind],
+          elsewhere: [],
+        })
+      }
+    }
+  })
+
+  it('R2: a loopback issuer may use its own endpoints by their IPv4-mapped address, over plain HTTP without a flag', async () => {
+    const mapped = `http://[::ffff:127.0.0.1]:${new URL(issuer.origin).port}`
+    for (const kind of KINDS) {
+      const { outcome, elsewhere } = await discoverAndUse(
+        kind,
+        issuer.origin,
+        `${mapped}${PATHS[kind]}`,
+        false,
+      )
+      expect(outcome, kind).toBe(REACHED[kind])
+      expect(elsewhere, kind).toEqual([
+        `http://[::ffff:7f00:1]:${new URL(issuer.origin).port}${PATHS[kind]}`,
+      ])
+    }
+  })
+
+  it('R2: classifies hosts by address bytes: loopback, link-local, unspecified, cloud metadata, translations', () => {
+    const remote = 'https://hydra.example/'
+    const local = 'http://127.0.0.1:4444/'
+    const table: readonly [string, RegExp | 'ok', RegExp | 'ok'][] = [
+      // [discovered URL, from a remote issuer, from a loopback issuer]
+      ['https://169.254.169.254/', /link-local/, /link-local/],
+      ['https://[::ffff:169.254.169.254]/', /link-local/, /link-local/],
+      ['https://[::FFFF:a9fe:A9FE]/', /link-local/, /link-local/],
+      ['https://2852039166/', /link-local/, /link-local/],
+      ['https://0xA9FEA9FE/', /link-local/, /link-local/],
+      ['https://[fe80::1]/', /link-local/, /link-local/],
+      ['https://[febf:ffff::]/', /link-local/, /link-local/],
+      ['https://0.0.0.0/', /unspecified/, /unspecified/],
+      ['https://0.1.2.3/', /unspecified/, /unspecified/],
+      ['https://[::]/', /unspecified/, /unspecified/],
+      ['https://[0:0:0:0:0:0:0:0]/', /unspecified/, /unspecified/],
+      ['https://[::ffff:0.0.0.0]/', /unspecified/, /unspecified/],
+      ['https://[fd00:ec2::254]/', /cloud metadata/, /cloud metadata/],
+      ['https://100.100.100.200/', /cloud metadata/, /cloud metadata/],
+      ['https://METADATA.google.internal/', /cloud metadata/, /cloud metadata/],
+      ['https://[64:ff9b::a9fe:a9fe]/', /IPv6 translation/, /IPv6 translation/],
+      ['https://[64:ff9b::7f00:1]/', /IPv6 translation/, /IPv6 translation/],
+      ['https://[::7f00:1]/', /IPv6 translation/, /IPv6 translation/],
+      ['https://[::0.0.0.2]/', /IPv6 translation/, /IPv6 translation/],
+      ['https://[::ffff:0:7f00:1]/', /IPv6 translation/, /IPv6 translation/],
+      ['https://[2002:a9fe:0001::]/', /IPv6 translation/, /IPv6 translation/],
+      ['https://127.0.0.1/', /loopback/, 'ok'],
+      ['https://127.255.255.254/', /loopback/, 'ok'],
+      ['https://[::1]/', /loopback/, 'ok'],
+      ['https://[0:0:0:0:0:0:0:1]/', /loopback/, 'ok'],
+      ['https://[::ffff:127.0.0.1]/', /loopback/, 'ok'],
+      ['https://[::ffff:7f01:203]/', /loopback/, 'ok'],
+      ['https://localhost/', /loopback/, 'ok'],
+      ['https://keys.localhost./', /loopback/, 'ok'],
+      // Not special: ordinary and private addresses, and neighbours of the special ranges.
+      ['https://keys.example/', 'ok', 'ok'],
+      ['https://localhost.example/', 'ok', 'ok'],
+      ['https://10.0.0.5/', 'ok', 'ok'],
+      ['https://[::ffff:10.0.0.5]/', 'ok', 'ok'],
+      ['https://[64:ff9b::808:808]/', 'ok', 'ok'],
+      ['https://[2002:0a00:0005::]/', 'ok', 'ok'],
+      ['https://169.255.0.1/', 'ok', 'ok'],
+      ['https://128.0.0.1/', 'ok', 'ok'],
+      ['https://1.0.0.0/', 'ok', 'ok'],
+      ['https://[fec0::1]/', 'ok', 'ok'],
+      ['https://[fd00:ec2::253]/', 'ok', 'ok'],
+      ['https://[2001:db8::1]/', 'ok', 'ok'],
+      ['https://[::2:0:0]/', 'ok', 'ok'],
+    ]
+    for (const [url, fromRemote, fromLocal] of table) {
+      for (const [from, expected] of [
+        [remote, fromRemote],
+        [local, fromLocal],
+      ] as const) {
+        if (expected === 'ok') {
+          expect(assertDiscoveredUrl('jwks_uri', from, url, false), `${from} ${url}`).toBe(url)
+        } else {
+          expect(() => assertDiscoveredUrl('jwks_uri', from, url, false), `${from} ${url}`).toThrow(
+            expected,
+          )
+        }
+      }
+    }
+    // Plain HTTP needs no flag on loopback, and a mapped loopback address is loopback; a mapped
+    // or translated non-loopback address is not.
+    expect(assertUrl('issuer', 'http://[::ffff:127.0.0.1]:4444/', false)).toBe(
+      'http://[::ffff:127.0.0.1]:4444/',
+    )
+    for (const url of [
+      'http://[::ffff:a9fe:a9fe]/',
+      'http://[64:ff9b::7f00:1]/',
+      'http://0.0.0.0/',
+    ]) {
+      expect(() => assertUrl('issuer', url, false), url).toThrow(/must use https/)
+    }
   })
 })
 

@@ -17,7 +17,7 @@ import {
 } from '@svcauth/core'
 import type { Logger } from 'pino'
 import { pinoHttp, type HttpLogger, type Options } from 'pino-http'
-import { auditEvent, type AuditDetails, type ServiceIdentity } from './events.js'
+import { writeAuditEvent, type AuditDetails, type ServiceIdentity } from './events.js'
 import { ErrorBudget, levelFor, type LevelDecision } from './levels.js'
 import { scrubHeaders, scrubQuery, scrubRules, scrubUrl, type ScrubRules } from './scrub.js'
 
@@ -74,8 +74,6 @@ export interface AuditLogger {
     details?: AuditDetails,
   ): void
 }
-
-const HEADER_PATHS = ['authorization', 'cookie', 'proxy-authorization', 'set-cookie', 'x-api-key']
 
 /**
  * The pino-http options svcauth uses: masking serializers, redact paths (when svcauth creates the
@@ -168,10 +166,12 @@ export function auditHttpOptions(
       ...(Array.isArray(own) || own === undefined ? {} : own),
       paths: [
         ...paths,
-        ...HEADER_PATHS.flatMap((h) => [
-          `req.headers["${h}"]`,
-          `res.headers["${h}"]`,
-          `headers["${h}"]`,
+        // The serializers' list (with `redactHeaders`), so other lines that carry headers are
+        // covered by the same names.
+        ...[...rules.headers].flatMap((h) => [
+          `req.headers[${JSON.stringify(h)}]`,
+          `res.headers[${JSON.stringify(h)}]`,
+          `headers[${JSON.stringify(h)}]`,
         ]),
       ],
     }
@@ -201,6 +201,7 @@ export function createAuditLogger(
     throw new TypeError('svcauth audit: service must be { clientId: string }')
   }
   const http = pinoHttp(auditHttpOptions(httpOptions, hooks))
+  const rules = scrubRules(options.redactHeaders, options.redactQueryParams)
   const logger = http.logger as unknown as Logger
   return {
     http,
@@ -209,15 +210,17 @@ export function createAuditLogger(
       // The request's caller until its response ends; after that the service (issue 14).
       const caller = outcomeOf(req)?.principal
       const actor = caller !== undefined && activePrincipal(req) === undefined ? service : caller
-      auditEvent(logger, event, details, actor, req.id)
+      writeAuditEvent(logger, event, details, actor, req.id, rules)
     },
     eventAs(actor, event, details) {
       const context = currentAuthContext()
-      auditEvent(
+      writeAuditEvent(
         logger,
         event,
         details,
         actor ?? (context === undefined ? service : context.principal),
+        undefined,
+        rules,
       )
     },
   }

@@ -1,9 +1,11 @@
 /**
  * Business audit events: one `info` line per event with the same actor fields as request lines,
  * so `invoice_paid` by `billing-worker` reads like the requests that led to it. Details cannot
- * overwrite the actor fields or the event name (a key that would is dropped and listed).
+ * overwrite the actor fields or the event name (a key that would is dropped and listed), and are
+ * masked by the same header list as request lines (`scrub.ts`).
  */
 import { auditRecord, type AuditRecord, type Principal } from '@svcauth/core'
+import { scrubDetails, scrubRules, type ScrubRules } from './scrub.js'
 
 /** A service acting as itself with no inbound request (a worker, a cron job). */
 export interface ServiceIdentity {
@@ -56,11 +58,28 @@ export function auditEvent(
   actor?: Principal | ServiceIdentity,
   reqId?: unknown,
 ): void {
+  writeAuditEvent(logger, event, details, actor, reqId, DEFAULT_RULES)
+}
+
+const DEFAULT_RULES = scrubRules()
+
+/**
+ * {@link auditEvent} with the masking rules of an audit logger (its `redactHeaders` too): details
+ * keyed like a credential header, and token-shaped strings, are masked (issue 14 R8).
+ */
+export function writeAuditEvent(
+  logger: EventSink,
+  event: string,
+  details: AuditDetails | undefined,
+  actor: Principal | ServiceIdentity | undefined,
+  reqId: unknown,
+  rules: ScrubRules,
+): void {
   if (typeof event !== 'string' || !EVENT_NAME.test(event))
     throw new TypeError('svcauth audit: the event name must be 1-128 letters, digits, or . : _ -')
   const line: Record<string, unknown> = { ...actorFields(actor), event }
   const dropped: string[] = []
-  for (const [key, value] of Object.entries(details)) {
+  for (const [key, value] of Object.entries(scrubDetails(details ?? {}, rules))) {
     if (RESERVED.has(key)) dropped.push(key)
     else line[key] = value
   }

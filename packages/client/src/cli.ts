@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises'
 import { createPrivateKey, type KeyObject } from 'node:crypto'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import {
+  assertDiscoveredUrl,
   assertUrl,
   auditRecord,
   createAuthenticator,
@@ -45,6 +46,8 @@ export interface CliIo {
 }
 
 class UsageError extends Error {}
+/** Discovery metadata named an address the discovered-URL rule refuses. */
+class UnsafeMetadataError extends Error {}
 
 const HELP = `svcauth: service-to-service auth from a shell
 
@@ -266,6 +269,10 @@ async function tokenCommand(args: readonly string[], io: CliIo): Promise<number>
   try {
     endpoint = await tokenEndpointOf(values['token-endpoint'], values.issuer, allowHttp, timeout)
   } catch (err) {
+    if (err instanceof UnsafeMetadataError) {
+      io.stderr.write(`svcauth: discovery refused: ${err.message}; nothing was sent to it\n`)
+      return 3
+    }
     if (err instanceof UsageError || err instanceof TypeError) throw err
     io.stderr.write(`svcauth: discovery failed: ${(err as Error).message}\n`)
     return 3
@@ -345,7 +352,16 @@ async function tokenEndpointOf(
       description: 'no token_endpoint in metadata',
     })
   }
-  return assertUrl('token_endpoint', meta.token_endpoint, allowHttp, false)
+  // The library's rule for discovered addresses (catalogue L2), so the secret is never sent to a
+  // metadata service or, from a remote issuer, to this machine. A hostile or broken server is
+  // exit 3, not a usage error.
+  try {
+    return assertDiscoveredUrl('token_endpoint', issuer, meta.token_endpoint, allowHttp)
+  } catch (err) {
+    throw new UnsafeMetadataError(
+      `the issuer's ${(err as Error).message.replace(/^svcauth: /, '')}`,
+    )
+  }
 }
 
 async function secretFrom(

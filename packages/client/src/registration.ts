@@ -5,11 +5,11 @@
  * Requests are JSON, with a timeout, a response cap and no redirects; errors are typed
  * `RegistrationError`s that never carry a secret.
  */
-import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { readFile } from 'node:fs/promises'
 import { assertUrl } from '@svcauth/core'
 import { request, type Dispatcher } from 'undici'
 import { B64TOKEN, readCapped } from './lib/bounded.js'
+import { writePrivateFile } from './lib/private-file.js'
 
 /** Where and how to register. */
 export interface RegistrationOptions {
@@ -295,8 +295,10 @@ export async function rotateClientSecret(
 // ------------------------------------------------------------------------------ persistence
 
 /**
- * Writes the credentials to `file` with mode 0600 (atomically: a temporary file, then a rename),
- * creating its directory with mode 0700 when missing.
+ * Writes the credentials to `file` with mode 0600 (atomically: a temporary file with a random
+ * name created exclusively, then a rename), creating its directory with mode 0700 when missing.
+ * A symlink or file planted at a temporary name is never followed or reused, and a symlink at
+ * `file` is replaced, not written through.
  *
  * @example
  * ```ts
@@ -319,20 +321,9 @@ export async function saveCredentials(file: string, client: RegisteredClient): P
     null,
     2,
   )}\n`
-  const tmp = `${file}.${String(process.pid)}.tmp`
   try {
-    await mkdir(dirname(file), { recursive: true, mode: 0o700 })
-    const handle = await open(tmp, 'w', 0o600)
-    try {
-      await handle.writeFile(json)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await chmod(tmp, 0o600)
-    await rename(tmp, file)
+    await writePrivateFile(file, json)
   } catch (cause) {
-    await rm(tmp, { force: true }).catch(() => undefined)
     throw new RegistrationError('storage_error', {
       description: `cannot write ${file}`,
       cause,

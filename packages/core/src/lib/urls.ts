@@ -1,12 +1,13 @@
 /**
  * URL policy for issuer, discovery and JWKS addresses: TLS unless the host is loopback or the
- * caller opted in to plain HTTP (RFC 6750 §5.3, catalogue G8); no userinfo or fragment.
+ * caller opted in to plain HTTP (RFC 6750 §5.3, catalogue G8); no userinfo or fragment. Addresses
+ * found in discovery metadata are also judged by where they lead (catalogue L2, RFC 8725 §3.10).
  */
+import { hostKind, type HostKind } from './address.js'
 
-const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i
-
+/** Loopback by name (`localhost`) or by address bytes, including `[::ffff:127.0.0.1]`. */
 export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK.test(hostname)
+  return hostKind(hostname) === 'loopback'
 }
 
 /** Returns the reason a URL is not acceptable, or undefined when it is. */
@@ -48,14 +49,21 @@ export function assertUrl(
   return value
 }
 
-// 169.254.0.0/16 (cloud metadata services live here), fe80::/10, and the unspecified addresses.
-const LINK_LOCAL = /^(169\.254(?:\.\d{1,3}){2}|0\.0\.0\.0|\[(?:fe[89ab][0-9a-f]:[^\]]*|::)\])$/i
+// Where discovered endpoints may never point, whoever the issuer is: the request would carry a
+// client secret or fetch keys from the machine's own cloud metadata service or neighbours.
+const REFUSED: Partial<Record<HostKind, string>> = {
+  'link-local': 'points at a link-local address',
+  unspecified: 'points at an unspecified address',
+  'cloud-metadata': 'points at a cloud metadata address',
+  'non-global': 'points at an IPv6 translation of a special-purpose IPv4 address',
+}
 
 /**
  * The reason an address taken from discovery metadata is refused (catalogue L2): the configured
- * URL rules, plus never a link-local or unspecified address (cloud metadata endpoints), and never
- * loopback unless the issuer itself is on loopback. Another https host is allowed: some issuers
- * publish keys elsewhere (Google's JWKS is on www.googleapis.com).
+ * URL rules, plus never a link-local, unspecified or cloud metadata address, judged by address
+ * bytes (so `[::ffff:169.254.169.254]` is link-local), and never loopback unless the issuer itself
+ * is on loopback. Another https host is allowed: some issuers publish keys elsewhere (Google's
+ * JWKS is on www.googleapis.com).
  */
 export function discoveredUrlProblem(
   issuer: string,
@@ -64,9 +72,10 @@ export function discoveredUrlProblem(
 ): string | undefined {
   const problem = urlProblem(value, allowInsecureHttp)
   if (problem !== undefined) return problem
-  const { hostname } = new URL(value)
-  if (LINK_LOCAL.test(hostname)) return 'points at a link-local or unspecified address'
-  if (isLoopbackHost(hostname) && !isLoopbackHost(new URL(issuer).hostname)) {
+  const kind = hostKind(new URL(value).hostname)
+  const refused = REFUSED[kind]
+  if (refused !== undefined) return refused
+  if (kind === 'loopback' && !isLoopbackHost(new URL(issuer).hostname)) {
     return 'points at loopback while the issuer is not on loopback'
   }
   return undefined
