@@ -14,7 +14,7 @@ import {
   type Principal,
 } from '@svcauth/core'
 import { Agent, fetch as undiciFetch, request as undiciRequest, type Dispatcher } from 'undici'
-import { TokenEndpointError } from './errors.js'
+import { TokenEndpointError, UserTokenRefusedError } from './errors.js'
 import { tokenInterceptor, type Planner, type TokenPlan } from './interceptor.js'
 import {
   authenticateForm,
@@ -361,6 +361,25 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
         },
   })
 
+  /** One warning per refused call: who the user is and where the call was going, not the token. */
+  const refuseUserToken = (
+    target: ResolvedTarget,
+    principal: Principal | undefined,
+  ): UserTokenRefusedError => {
+    logger?.warn(
+      {
+        event: 'user_token_refused',
+        target: target.origin,
+        audience: target.accepts.join(' '),
+        sub: principal?.sub,
+        client_id: principal?.clientId,
+        token_audience: principal?.audience.join(' '),
+      },
+      "svcauth: a user's token was not forwarded to a target it is not issued for",
+    )
+    return new UserTokenRefusedError(target.origin)
+  }
+
   const planner: Planner = (origin) => {
     const target = targets.get(origin)
     if (target === undefined) return undefined
@@ -370,16 +389,9 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
         ? rawToken(principal)
         : undefined
     if (userToken !== undefined && target.userToken === 'forward') {
-      // Catalogue K4: pass a user's token only to a target it was issued for.
-      if (
-        target.audience.length > 0 &&
-        !principal?.audience.some((aud) => target.audience.includes(aud))
-      ) {
-        return Promise.reject(
-          new TokenEndpointError('invalid_target', {
-            description: "the user's token is not issued for this target's audience",
-          }),
-        )
+      // Catalogue K4, RFC 6750 §5.3: a user's token goes only to a target it was issued for.
+      if (principal?.audience.some((aud) => target.accepts.includes(aud)) !== true) {
+        return Promise.reject(refuseUserToken(target, principal))
       }
       return { token: userToken, renew: undefined }
     }
