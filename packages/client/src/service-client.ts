@@ -275,26 +275,35 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
     return form
   }
 
-  /** Per target, computed once: the cache key of its service token and the fetcher for it. */
-  const services = new WeakMap<ResolvedTarget, { key: string; fetcher: Fetcher }>()
-  const service = (t: ResolvedTarget): { key: string; fetcher: Fetcher } => {
+  interface Service {
+    readonly key: string
+    readonly fetcher: Fetcher
+    readonly accept: (token: string) => void
+  }
+  /** Per target, computed once: the cache key of its service token, its fetcher and acceptor. */
+  const services = new WeakMap<ResolvedTarget, Service>()
+  const service = (t: ResolvedTarget): Service => {
     let entry = services.get(t)
     if (entry === undefined) {
+      const key = JSON.stringify([
+        'cc',
+        configuredEndpoint ?? issuer,
+        clientId,
+        t.scope,
+        t.audience,
+        t.resource,
+      ])
       entry = {
-        key: JSON.stringify([
-          'cc',
-          configuredEndpoint ?? issuer,
-          clientId,
-          t.scope,
-          t.audience,
-          t.resource,
-        ]),
+        key,
         fetcher: (refresh) =>
           grant(
             targetForm(t, new URLSearchParams({ grant_type: 'client_credentials' })),
             t,
             refresh,
           ),
+        accept: (token) => {
+          source.accepted(key, token)
+        },
       }
       services.set(t, entry)
     }
@@ -337,8 +346,10 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
     target: ResolvedTarget,
     lease: Lease,
     again: () => Promise<Lease>,
+    accepted: (token: string) => void,
   ): TokenPlan => ({
     token: lease.token,
+    accepted,
     renew: lease.fresh
       ? undefined
       : async () => {
@@ -355,7 +366,8 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
             )
           }
           const next = (await again()).token
-          // Still the rejected token (renewals are rate-limited): do not replay in vain.
+          // Still the rejected token (a token no target accepted yet is renewed at most once per
+          // retry.minDelay): do not replay in vain.
           if (next === lease.token) throw new TokenEndpointError('invalid_grant')
           return next
         },
@@ -398,15 +410,23 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
     if (userToken !== undefined) {
       const { key, lease } = exchangeLease(userToken, target)
       return lease.then((l) =>
-        renewable(key, target, l, () => exchangeLease(userToken, target).lease),
+        renewable(
+          key,
+          target,
+          l,
+          () => exchangeLease(userToken, target).lease,
+          (token) => {
+            source.accepted(key, token)
+          },
+        ),
       )
     }
-    const { key, fetcher } = service(target)
+    const { key, fetcher, accept } = service(target)
     const again = () => serviceLease(target)
     // The steady state: the cached token, at once (a refresh, when due, starts in the background).
     const cached = source.cached(key, fetcher)
-    if (cached !== undefined) return renewable(key, target, cached, again)
-    return again().then((l) => renewable(key, target, l, again))
+    if (cached !== undefined) return renewable(key, target, cached, again, accept)
+    return again().then((l) => renewable(key, target, l, again, accept))
   }
 
   const interceptor = tokenInterceptor(planner, { maxReplayBytes })
