@@ -7,14 +7,12 @@ import { createHash } from 'node:crypto'
 import {
   assertUrl,
   currentAuthContext,
-  assertDiscoveredUrl,
-  discoverMetadata,
   rawToken,
   runWithPrincipal,
   type Principal,
 } from '@svcauth/core'
 import { Agent, fetch as undiciFetch, request as undiciRequest, type Dispatcher } from 'undici'
-import { TokenEndpointError, UserTokenRefusedError } from './errors.js'
+import { isTokenEndpointError, TokenEndpointError, UserTokenRefusedError } from './errors.js'
 import { tokenInterceptor, type Planner, type TokenPlan } from './interceptor.js'
 import {
   authenticateForm,
@@ -32,6 +30,7 @@ import {
   type ServiceClientOptions,
 } from './options.js'
 import { loadOrRegister, type RegisteredClient } from './registration.js'
+import { discoveredEndpoint, fixedEndpoint } from './token-endpoint.js'
 import { SecretRing } from './secrets.js'
 import { TokenSource, type Fetcher, type Lease } from './token-source.js'
 
@@ -181,27 +180,24 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
       ? undefined
       : new SecretRing(clientSecret)
 
-  let endpoint: Promise<string> | undefined
-  const tokenEndpoint = (): Promise<string> => {
-    if (configuredEndpoint !== undefined) return Promise.resolve(configuredEndpoint)
-    endpoint ??= discoverMetadata(issuer ?? '', { ...limits, maxBytes: 262_144 }, allowHttp).then(
-      (meta) =>
-        assertDiscoveredUrl(
-          'discovered token_endpoint',
+  const endpoints =
+    configuredEndpoint === undefined
+      ? discoveredEndpoint(
           issuer ?? '',
-          meta.token_endpoint,
+          limits,
           allowHttp,
-        ),
-      (err: unknown) => {
-        endpoint = undefined
-        throw new TokenEndpointError('network_error', {
-          description: 'discovery failed',
-          cause: err,
-        })
-      },
-    )
-    return endpoint
-  }
+          {
+            cooldown: positive('discovery.cooldown', options.discovery?.cooldown, 5000, 3_600_000),
+            refreshInterval: positive(
+              'discovery.refreshInterval',
+              options.discovery?.refreshInterval,
+              600_000,
+              86_400_000,
+            ),
+          },
+          logger,
+        )
+      : fixedEndpoint(configuredEndpoint)
 
   /** Sends one grant with client authentication, rotating secrets on invalid_client. */
   async function grant(
@@ -209,10 +205,16 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
     target: ResolvedTarget,
     refresh: boolean,
   ): Promise<IssuedToken> {
-    const url = await tokenEndpoint()
+    const url = await endpoints.current()
     try {
       await bootstrap()
-      const issued = await authenticated(url, form)
+      const issued = await authenticated(url, form).catch(async (err: unknown) => {
+        // R11: an endpoint that stopped answering may have moved; if discovery names another, one
+        // more try there (the failure stands when it names the same one, or fails).
+        const moved = isTokenEndpointError(err) ? await endpoints.moved(url, err) : undefined
+        if (moved === undefined) throw err
+        return authenticated(moved, form)
+      })
       logger?.info?.(
         {
           event: 'token_fetched',
