@@ -18,6 +18,7 @@ import { createTestIssuer, type TestIssuer } from '@svcauth/testing'
 import { exportJWK, exportPKCS8, generateKeyPair } from 'jose'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { cli } from '../support/run-cli.js'
+import { startBareRefusalServer } from './bare-refusal-server.js'
 
 const SECRET = 'CLI-s3cret-Zq9+/x'
 let issuer: TestIssuer
@@ -111,6 +112,30 @@ describe('svcauth token', () => {
     expect(scope.err).toContain('invalid_scope')
     const json = await cli([...tokenArgs(), '--json'], { SVCAUTH_CLIENT_SECRET: 'wrong' })
     expect(JSON.parse(json.out)).toMatchObject({ error: 'invalid_client', status: 401 })
+  })
+
+  it('R10: says the credentials were refused when the server answers a wrong secret with an empty 401', async () => {
+    const server = await startBareRefusalServer('bss', SECRET)
+    try {
+      const args = ['token', '--token-endpoint', server.tokenEndpoint, '--client-id', 'bss']
+      const wrong = await cli(args, { SVCAUTH_CLIENT_SECRET: 'wrong' })
+      expect(wrong.code).toBe(1)
+      expect(wrong.err).toContain('token request refused: invalid_client (HTTP 401)')
+      expect(wrong.err).toContain('refused the client credentials')
+      expect(wrong.err).not.toMatch(/invalid_response|usable token response|wrong\n/)
+      const json = await cli([...args, '--json'], { SVCAUTH_CLIENT_SECRET: 'wrong' })
+      expect(json.code).toBe(1)
+      expect(JSON.parse(json.out)).toMatchObject({
+        error: 'invalid_client',
+        status: 401,
+        hint: expect.stringContaining('refused the client credentials') as unknown,
+      })
+      const right = await cli(args, { SVCAUTH_CLIENT_SECRET: SECRET })
+      expect(right.code).toBe(0)
+      expect(right.out).toMatch(/^bare-1\n/)
+    } finally {
+      await server.close()
+    }
   })
 
   it('refuses a secret on argv unless forced, and reports an unreachable server with exit 3', async () => {

@@ -1,6 +1,7 @@
 /**
  * Attaching tokens (catalogue K1–K7): the origin allow-list, redirects, retry once on 401 and the
- * cases that must not retry, single-flight under load, abort while waiting for a token.
+ * cases that must not retry, single-flight under load, abort while waiting for a token, and (R12)
+ * the retry after a revocation of a token the target had accepted.
  */
 import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -209,6 +210,43 @@ describe('K: retry once on 401', () => {
     const rejected = lines.filter((l) => l.event === 'token_rejected')
     expect(rejected.length).toBe(issuer.hits.token - 1)
     expect(rejected[0]).toMatchObject({ client_id: 'bss', target: smd.origin, audience: 'smd' })
+  })
+
+  it('R12: a token the target had accepted and now rejects (revoked) is replaced and retried once, even right after a forced renewal', async () => {
+    // A renewal window far longer than the test: only the accepted-then-rejected rule lets R12 pass.
+    const svc = client({ retry: { minDelay: 60_000, maxDelay: 60_000 } })
+    const rejected = new Set<string | undefined>([`Bearer ${await svc.getToken(smd.origin)}`])
+    smd.respond = (req) => (rejected.has(req.authorization) ? unauthorized : undefined)
+    const get = async (path: string): Promise<number> => {
+      const res = await svc.request(`${smd.origin}${path}`)
+      await res.body.dump()
+      return res.statusCode
+    }
+    // The first token is rejected before it was ever accepted: a forced renewal opens the window.
+    expect(await get('/a')).toBe(200)
+    expect(issuer.hits.token).toBe(2)
+    const second = smd.seen.at(-1)?.authorization
+    // The second token works for a while...
+    expect(await get('/b')).toBe(200)
+    expect(await get('/c')).toBe(200)
+    // ...then is revoked: the next call gets a third token and succeeds on its one retry.
+    rejected.add(second)
+    expect(await get('/d')).toBe(200)
+    expect(issuer.hits.token).toBe(3)
+    const d = smd.seen.filter((s) => s.path === '/d').map((s) => s.authorization)
+    expect(d).toHaveLength(2)
+    expect(d[0]).toBe(second)
+    expect(rejected.has(d[1])).toBe(false)
+    // K5/K8 still hold once the target rejects every token: two downstream calls and at most one
+    // token request for the call that meets it, then no token request per call.
+    smd.respond = () => unauthorized
+    const seen = smd.seen.length
+    expect(await get('/e')).toBe(401)
+    expect(smd.seen.length - seen).toBe(2)
+    expect(issuer.hits.token).toBe(4)
+    for (let i = 0; i < 10; i++) expect(await get('/f')).toBe(401)
+    expect(issuer.hits.token).toBe(4)
+    expect(smd.seen.length - seen).toBe(12)
   })
 
   it('honours an abort while waiting for a token', async () => {

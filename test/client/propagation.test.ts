@@ -2,11 +2,19 @@
  * User-token propagation through both adapters (DESIGN "User-token propagation", catalogue K4):
  * a BSS-style service calls an SMD-style service that verifies tokens with svcauth. A user's call
  * forwards (or exchanges) the user's token to targets that allow it; a client's call and a worker
- * use BSS's own client-credentials token.
+ * use BSS's own client-credentials token. R1: a user's token goes only to a target whose audience
+ * or RFC 8707 resource is in its `aud`; elsewhere the call is refused and never sent.
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createServiceClient, type ServiceClient, type UserTokenMode } from '@svcauth/client'
+import {
+  createServiceClient,
+  isUserTokenRefusedError,
+  type ServiceClient,
+  type TargetConfig,
+  type UserTokenMode,
+} from '@svcauth/client'
+import { createAuthenticator, runWithPrincipal, type Principal } from '@svcauth/core'
 import * as ex from '@svcauth/express'
 import * as ko from '@svcauth/koa'
 import { createTestIssuer, type TestIssuer } from '@svcauth/testing'
@@ -14,7 +22,10 @@ import Router from '@koa/router'
 import express from 'express'
 import Koa from 'koa'
 import request from 'supertest'
+import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { captureLogs, LEVEL } from '../support/log-capture.js'
+import { startDownstream } from './downstream.js'
 
 let issuer: TestIssuer
 let smd: { origin: string; seen: (string | undefined)[]; server: Server; close(): void }
@@ -246,3 +257,195 @@ describe('workers', () => {
     }
   })
 })
+
+const SMD_RESOURCE = 'https://smd.openchami.example/'
+
+/** A user token for `audience`, and the principal a service would build from it. */
+async function alice(audience: string[]): Promise<{ token: string; principal: Principal }> {
+  const token = await issuer.mintUserToken({
+    sub: 'alice',
+    clientId: 'ochami-cli',
+    scope: ['smd.read'],
+    audience,
+  })
+  const auth = createAuthenticator({
+    issuer: issuer.issuer,
+    audience: false,
+    jwksUri: issuer.jwksUri,
+    logger: { warn: () => undefined, error: () => undefined },
+  })
+  try {
+    return { token, principal: await auth.verify(token) }
+  } finally {
+    auth.close()
+  }
+}
+
+/** The error a refused call rejects with: fetch wraps the dispatcher's error in a TypeError. */
+async function refusal(call: Promise<unknown>): Promise<unknown> {
+  const err: unknown = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  return err instanceof TypeError && err.cause !== undefined ? err.cause : err
+}
+
+describe('R1: a user token goes only where it was issued for', () => {
+  const forwardTo = (origin: string, target: TargetConfig, logs = captureLogs()) =>
+    createServiceClient({
+      tokenEndpoint: issuer.tokenEndpoint,
+      clientId: 'bss',
+      clientSecret: 's3cret',
+      targets: { [origin]: { userToken: 'forward', ...target } },
+      logger: pino({}, logs.stream),
+    })
+
+  it('R1: refuses to forward to a resource-only target a token whose aud lacks the resource; the target sees nothing', async () => {
+    const target = await startDownstream()
+    const logs = captureLogs()
+    const svc = forwardTo(target.origin, { resource: SMD_RESOURCE }, logs)
+    try {
+      const { token, principal } = await alice(['bss', 'smd'])
+      const viaFetch = await refusal(
+        runWithPrincipal(principal, () => svc.fetch(`${target.origin}/hsm/v2/State/Components`)),
+      )
+      const viaRequest = await refusal(
+        svc.forPrincipal(principal).request(`${target.origin}/hsm/v2/State/Components`),
+      )
+      for (const err of [viaFetch, viaRequest]) {
+        expect(isUserTokenRefusedError(err)).toBe(true)
+        expect(err).toMatchObject({
+          code: 'ERR_USER_TOKEN_REFUSED',
+          origin: target.origin,
+          status: 403,
+        })
+        expect((err as Error).message).toContain("the user's token is not issued for this target")
+        expect(JSON.stringify(err) + String(err)).not.toContain(token)
+      }
+      expect(target.seen).toHaveLength(0)
+      expect(issuer.tokenRequests.some((r) => JSON.stringify(r).includes(token))).toBe(false)
+      const refused = logs.lines.filter((l) => l.event === 'user_token_refused')
+      expect(refused).toHaveLength(2)
+      expect(refused[0]).toMatchObject({
+        level: LEVEL.warn,
+        target: target.origin,
+        audience: SMD_RESOURCE,
+        sub: 'alice',
+        client_id: 'ochami-cli',
+        token_audience: 'bss smd',
+      })
+      expect(logs.raw.join('')).not.toContain(token)
+    } finally {
+      await svc.close()
+      await target.close()
+    }
+  })
+
+  it('R1: forwards a token whose aud contains the target resource, or one of the audiences given with it', async () => {
+    const target = await startDownstream()
+    const viaResource = forwardTo(target.origin, { resource: SMD_RESOURCE })
+    const both = forwardTo(target.origin, {
+      resource: 'urn:openchami:smd',
+      audience: ['smd', 'openchami'],
+    })
+    try {
+      const forSmd = await alice(['bss', SMD_RESOURCE])
+      await (await viaResource.forPrincipal(forSmd.principal).fetch(`${target.origin}/a`)).text()
+      const admin = await alice(['openchami'])
+      await (await both.forPrincipal(admin.principal).fetch(`${target.origin}/b`)).text()
+      expect(target.seen.map((s) => s.authorization)).toEqual([
+        `Bearer ${forSmd.token}`,
+        `Bearer ${admin.token}`,
+      ])
+    } finally {
+      await Promise.all([viaResource.close(), both.close()])
+      await target.close()
+    }
+  })
+
+  it("R1: a 'forward' target with neither audience nor resource is a TypeError naming the origin and the fix", () => {
+    const origin = 'http://127.0.0.1:27779'
+    for (const target of [{}, { scope: 'smd.read' }] as TargetConfig[]) {
+      let thrown: unknown
+      try {
+        forwardTo(origin, target)
+      } catch (err) {
+        thrown = err
+      }
+      expect(thrown).toBeInstanceOf(TypeError)
+      expect((thrown as Error).message).toContain(origin)
+      expect((thrown as Error).message).toMatch(
+        /needs the target's audience or resource.*add audience/,
+      )
+    }
+    expect(() => forwardTo(origin, { audience: 'smd' }).close()).not.toThrow()
+    expect(() => forwardTo(origin, { resource: SMD_RESOURCE }).close()).not.toThrow()
+  })
+})
+
+describe.each(['Express', 'Koa'] as const)('R1 through %s', (framework) => {
+  it("R1: the handler's outbound call with a user token not issued for the target is refused and not sent", async () => {
+    const svc = createServiceClient({
+      tokenEndpoint: issuer.tokenEndpoint,
+      clientId: 'bss',
+      clientSecret: 's3cret',
+      targets: {
+        [smd.origin]: { scope: 'smd.read', resource: SMD_RESOURCE, userToken: 'forward' },
+      },
+    })
+    const bss = refusingApp(framework, svc)
+    const before = smd.seen.length
+    try {
+      const token = await userToken() // aud: bss, smd; not the SMD resource
+      const res = await request(bss.handler).get('/call').set('Authorization', `Bearer ${token}`)
+      expect(res.status).toBe(403)
+      expect(res.body).toEqual({ refused: 'ERR_USER_TOKEN_REFUSED', origin: smd.origin })
+      expect(JSON.stringify(res.body)).not.toContain(token)
+      expect(smd.seen.length).toBe(before)
+    } finally {
+      bss.close()
+      await svc.close()
+    }
+  })
+})
+
+/** A BSS whose handler answers with the refusal it met, the way an application would map it. */
+function refusingApp(framework: 'Express' | 'Koa', svc: ServiceClient) {
+  const options = { issuer: issuer.issuer, audience: 'bss', jwksUri: issuer.jwksUri }
+  const answer = async (call: () => Promise<unknown>) => {
+    const err = await refusal(call())
+    return isUserTokenRefusedError(err)
+      ? { status: err.status, body: { refused: err.code, origin: err.origin } }
+      : { status: 200, body: { refused: null } }
+  }
+  if (framework === 'Express') {
+    const app = express()
+    const auth = ex.authenticate(options)
+    app.use(auth, ex.outbound(svc))
+    app.get('/call', async (req, res) => {
+      const { status, body } = await answer(() => req.outbound!.fetch(`${smd.origin}/whoami`))
+      res.status(status).json(body)
+    })
+    return {
+      handler: app,
+      close: () => {
+        auth.authenticator.close()
+      },
+    }
+  }
+  const app = new Koa<ko.AuthState, ko.OutboundContext>()
+  const auth = ko.authenticate(options)
+  const router = new Router<ko.AuthState, ko.OutboundContext>()
+  router.get('/call', async (ctx) => {
+    const { status, body } = await answer(() => ctx.outbound.fetch(`${smd.origin}/whoami`))
+    ctx.status = status
+    ctx.body = body
+  })
+  app.use(auth).use(ko.outbound(svc)).use(router.routes())
+  return {
+    handler: app.callback(),
+    close: () => {
+      auth.authenticator.close()
+    },
+  }
+}

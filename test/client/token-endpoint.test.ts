@@ -15,6 +15,7 @@ import {
 import { createTestIssuer, type TestIssuer } from '@svcauth/testing'
 import { exportJWK, generateKeyPair } from 'jose'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { startBareRefusalServer } from './bare-refusal-server.js'
 import { startDownstream, type Downstream } from './downstream.js'
 
 let issuer: TestIssuer
@@ -207,7 +208,7 @@ describe('J: client-credentials acquisition', () => {
   it('J7: error responses become a typed TokenEndpointError without secrets', async () => {
     const cases: [Parameters<TestIssuer['setTokenMode']>[0], string][] = [
       [{ status: 400, body: '{"error":"invalid_client"}' }, 'invalid_client'],
-      [{ status: 401, body: 'nope', headers: { 'www-authenticate': 'Basic' } }, 'invalid_response'],
+      [{ status: 401, body: 'nope', headers: { 'www-authenticate': 'Basic' } }, 'invalid_client'],
       [{ status: 400, body: '{"error":"invalid_scope"}' }, 'invalid_scope'],
       ['5xx', 'server_error'],
       [{ status: 200, body: '<html>ok</html>' }, 'invalid_response'],
@@ -404,5 +405,84 @@ describe('secret rotation', () => {
     })
     expect(JSON.stringify(lines)).not.toMatch(/wrong1|wrong2/)
     expect(smd.seen).toHaveLength(0)
+  })
+})
+
+describe('R10: credentials refused without an OAuth error body', () => {
+  it('R10: an empty 401 for the old secret falls back to the second secret of [old, new]', async () => {
+    const server = await startBareRefusalServer('bss', 'B-current')
+    try {
+      const svc = client({
+        tokenEndpoint: server.tokenEndpoint,
+        clientSecret: ['A-old', 'B-current'],
+        retry: { minDelay: 60_000, maxDelay: 60_000 },
+      })
+      expect(await call(svc)).toBe('200 bearer')
+      expect(smd.seen[0]?.authorization).toBe('Bearer bare-1')
+      expect(server.seen).toEqual([
+        basicAuthorization('bss', 'A-old'),
+        basicAuthorization('bss', 'B-current'),
+      ])
+      // The secret that worked is tried first from now on.
+      expect(await call(svc)).toBe('200 bearer')
+      expect(server.seen).toHaveLength(2)
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('R10: an empty, non-JSON or error-less 401/403 is invalid_client: not retryable, one request, logged as refused', async () => {
+    const refusals = [
+      { status: 401 },
+      { status: 403 },
+      { status: 401, body: '<html>Unauthorized</html>', headers: { 'content-type': 'text/html' } },
+      { status: 401, body: '{}', headers: { 'www-authenticate': 'Basic realm="as"' } },
+      { status: 403, body: '{"message":"forbidden"}' },
+    ] as const
+    for (const refusal of refusals) {
+      const server = await startBareRefusalServer('bss', 'B-current', refusal)
+      const lines: Record<string, unknown>[] = []
+      try {
+        const svc = client({
+          tokenEndpoint: server.tokenEndpoint,
+          clientSecret: 'A-old',
+          retry: { minDelay: 60_000, maxDelay: 60_000 },
+          logger: { warn: (o) => lines.push(o), error: (o) => lines.push(o) },
+        })
+        const err: unknown = await svc.getToken(smd.origin).catch((e: unknown) => e)
+        const what = JSON.stringify(refusal)
+        expect(isTokenEndpointError(err), what).toBe(true)
+        expect(err, what).toMatchObject({
+          error: 'invalid_client',
+          status: refusal.status,
+          retryable: false,
+          description: 'the server refused the client credentials without an OAuth error body',
+        })
+        for (let i = 0; i < 3; i++) expect(await call(svc)).toBe('error invalid_client')
+        expect(server.seen, what).toHaveLength(1)
+        expect(lines.map((l) => [l.event, l.error, l.status])).toEqual([
+          ['token_fetch_failed', 'invalid_client', refusal.status],
+        ])
+        expect(JSON.stringify(lines) + String(err)).not.toContain('A-old')
+        expect(smd.seen).toHaveLength(0)
+      } finally {
+        await server.close()
+      }
+    }
+  })
+
+  it('R10: a 401 or 403 with a JSON OAuth error keeps that error', async () => {
+    for (const [status, body, code] of [
+      [401, '{"error":"unauthorized_client"}', 'unauthorized_client'],
+      [403, '{"error":"invalid_grant","error_description":"no"}', 'invalid_grant'],
+      [401, '{"error":"invalid_client","error_description":"bad secret"}', 'invalid_client'],
+    ] as const) {
+      issuer.setTokenMode({ status, body })
+      const err: unknown = await client()
+        .getToken(smd.origin)
+        .catch((e: unknown) => e)
+      expect(err, body).toMatchObject({ error: code, status })
+      expect(String((err as { description?: string }).description), body).not.toContain('without')
+    }
   })
 })

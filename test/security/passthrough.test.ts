@@ -3,7 +3,7 @@
  * token, only a configured target whose audience is in the token's `aud` receives that token; any
  * other origin, the token endpoint itself, and a target the token was not issued for get nothing.
  */
-import { createServiceClient, isTokenEndpointError, type ServiceClient } from '@svcauth/client'
+import { createServiceClient, isUserTokenRefusedError, type ServiceClient } from '@svcauth/client'
 import { createAuthenticator, runWithPrincipal, type Principal } from '@svcauth/core'
 import { createTestIssuer, type TestIssuer } from '@svcauth/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -84,8 +84,8 @@ describe('K4: user-token passthrough', () => {
       (e: unknown) => e,
     )
     const cause = err instanceof TypeError ? err.cause : err
-    expect(isTokenEndpointError(cause)).toBe(true)
-    expect(cause).toMatchObject({ error: 'invalid_target' })
+    expect(isUserTokenRefusedError(cause)).toBe(true)
+    expect(cause).toMatchObject({ code: 'ERR_USER_TOKEN_REFUSED', origin: billing.origin })
     expect(billing.seen).toHaveLength(0)
   })
 })

@@ -9,7 +9,7 @@
  * real BSS enforces no scopes and caches SMD's state instead of reading it per boot.
  */
 import Router, { type RouterContext } from '@koa/router'
-import type { ServiceClient } from '@svcauth/client'
+import { isUserTokenRefusedError, type ServiceClient } from '@svcauth/client'
 import {
   auditLogger,
   authenticate,
@@ -70,7 +70,7 @@ const DEFAULT: BootParams = {
  *
  * @example
  * ```ts
- * const svc = createServiceClient({ issuer, clientId: 'bss', clientSecret, targets: { [smdUrl]: { scope: ['smd.read'], userToken: 'forward' } } })
+ * const svc = createServiceClient({ issuer, clientId: 'bss', clientSecret, targets: { [smdUrl]: { scope: ['smd.read'], audience: 'smd', userToken: 'forward' } } })
  * const bss = createBssApp({ auth: { issuer, audience: 'bss' }, smdUrl, svc })
  * bss.app.listen(27778)
  * ```
@@ -152,9 +152,19 @@ export function createBssApp(options: BssOptions): Bss {
     }
     // The caller's token goes to SMD: SMD decides whether this admin may see these nodes.
     for (const host of body.hosts) {
-      const res = await ctx.outbound.fetch(
-        `${smdUrl}/hsm/v2/State/Components/${encodeURIComponent(host)}`,
-      )
+      let res: Awaited<ReturnType<Ctx['outbound']['fetch']>>
+      try {
+        res = await ctx.outbound.fetch(
+          `${smdUrl}/hsm/v2/State/Components/${encodeURIComponent(host)}`,
+        )
+      } catch (err) {
+        // fetch wraps the dispatcher's error: a token not issued for SMD is the caller's problem.
+        if (isUserTokenRefusedError((err as { cause?: unknown }).cause)) {
+          problem(ctx, 403, 'Forbidden', 'your token is not issued for SMD')
+          return
+        }
+        throw err
+      }
       await res.body?.cancel()
       if (res.status === 404) {
         problem(ctx, 400, 'Bad Request', `${host} is not a component in SMD`)

@@ -165,7 +165,14 @@ export async function runDemo(
         clientId: id,
         clientSecret: id === 'bss' ? SECRETS.bss : SECRETS.billing,
         targets: {
-          [smdServer.url]: { scope: ['smd.read'], resource: 'urn:openchami:smd', ...extra },
+          // The resource to request service tokens for, and the audiences SMD accepts: a user's
+          // token is forwarded only when its aud names one of them.
+          [smdServer.url]: {
+            scope: ['smd.read'],
+            resource: 'urn:openchami:smd',
+            audience: ['smd', 'openchami'],
+            ...extra,
+          },
         },
         retry: { minDelay: 200, maxDelay: 1000 },
       })

@@ -223,7 +223,7 @@ async function firstLine(file: string): Promise<string> {
 /** What each token endpoint error usually means, in plain words. */
 const TOKEN_HINTS: Readonly<Record<string, string>> = {
   invalid_client:
-    'the server does not accept this client: a wrong secret, an unknown client id, or an auth method this client is not registered for (try --auth-method client_secret_post or client_secret_basic)',
+    'the server refused the client credentials: a wrong secret, an unknown client id, or an auth method this client is not registered for (try --auth-method client_secret_post or client_secret_basic)',
   invalid_scope:
     'a requested scope is unknown or not allowed for this client (check the client registration scope list)',
   invalid_target:
@@ -324,7 +324,8 @@ async function tokenCommand(args: readonly string[], io: CliIo): Promise<number>
     } else {
       io.stderr.write(
         `svcauth: token request refused: ${err.error}${err.status === undefined ? '' : ` (HTTP ${String(err.status)})`}\n` +
-          (err.description === undefined ? '' : `  server says: ${err.description}\n`) +
+          // The server's error_description, or svcauth's account of an answer that had none.
+          (err.description === undefined ? '' : `  detail: ${err.description}\n`) +
           `  meaning: ${hint}\n`,
       )
     }

@@ -1,5 +1,7 @@
 /**
- * The outbound error: a token could not be obtained, so the call was not sent (fail closed).
+ * The outbound errors. Both mean the call was not sent (fail closed): `TokenEndpointError`, a
+ * token could not be obtained (RFC 6749 §5.2); `UserTokenRefusedError`, the caller's user token
+ * may not go to this target because it was not issued for it (RFC 6750 §5.3, RFC 8707 §2).
  */
 
 /** OAuth error codes from the token endpoint (RFC 6749 §5.2, RFC 8693 §2.2.2), or a local one. */
@@ -76,5 +78,46 @@ export function isTokenEndpointError(err: unknown): err is TokenEndpointError {
     typeof err === 'object' &&
     err !== null &&
     (err as { code?: unknown }).code === 'ERR_TOKEN_ENDPOINT'
+  )
+}
+
+/**
+ * A user's token was not forwarded: its `aud` names neither the target's `audience` nor its
+ * `resource`, so the target is not a party the token was issued for. The call was not sent.
+ * `status` (403) and `expose` tell an error handler (Koa's default, Express's finalhandler) what
+ * to answer the inbound caller. Carries the target origin, never the token.
+ *
+ * @example
+ * ```ts
+ * try { await req.outbound!.fetch(url) } catch (err) {
+ *   const cause = err instanceof TypeError ? err.cause : err // fetch wraps dispatcher errors
+ *   if (isUserTokenRefusedError(cause)) return res.status(cause.status).json({ error: cause.code })
+ *   throw err
+ * }
+ * ```
+ */
+export class UserTokenRefusedError extends Error {
+  override readonly name = 'UserTokenRefusedError'
+  readonly code = 'ERR_USER_TOKEN_REFUSED'
+  /** The target the call was for (`scheme://host:port`). */
+  readonly origin: string
+  /** What to answer the inbound caller: its token does not reach this target. */
+  readonly status = 403
+  readonly expose = true
+
+  constructor(origin: string) {
+    super(
+      "the user's token is not issued for this target (its aud names neither the target's audience nor its resource); the call was not sent",
+    )
+    this.origin = origin
+  }
+}
+
+/** True for a UserTokenRefusedError from any copy of this package. */
+export function isUserTokenRefusedError(err: unknown): err is UserTokenRefusedError {
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    (err as { code?: unknown }).code === 'ERR_USER_TOKEN_REFUSED'
   )
 }

@@ -2,7 +2,12 @@
  * @svcauth/client: outbound service tokens and user-token propagation over undici.
  * Every public export is listed here by name.
  */
-export { isTokenEndpointError, TokenEndpointError } from './errors.js'
+export {
+  isTokenEndpointError,
+  isUserTokenRefusedError,
+  TokenEndpointError,
+  UserTokenRefusedError,
+} from './errors.js'
 export type { TokenErrorCode } from './errors.js'
 export { tokenInterceptor } from './interceptor.js'
 export type { Planner, TokenPlan } from './interceptor.js'

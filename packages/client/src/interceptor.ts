@@ -3,8 +3,10 @@
  * configured origins (exact scheme, host and port) ever get one, and a caller-supplied
  * Authorization header is left untouched. On a 401 it retries once with a new token, but never
  * for a token fetched during this same call, a forwarded user token, a challenge for another
- * scheme, or a body that cannot be replayed (bodies up to a cap are buffered for replay).
- * Uses only the v2 handler callbacks; failures before dispatch go to `onResponseError`.
+ * scheme, or a body that cannot be replayed (bodies up to a cap are buffered for replay). A
+ * successful answer is reported to the plan, so that a token the target accepted and then rejects
+ * (a revocation) can be replaced at once. Uses only the v2 handler callbacks; failures before
+ * dispatch go to `onResponseError`.
  */
 import type { Duplex } from 'node:stream'
 import type { Dispatcher } from 'undici'
@@ -16,6 +18,11 @@ import { plainBody, prepareBody, type PreparedBody } from './lib/replay-body.js'
 export interface TokenPlan {
   readonly token: string
   readonly renew: (() => Promise<string>) | undefined
+  /**
+   * Told the token a call was made with when the target answered it with success (2xx or 3xx),
+   * so that a later 401 for that token reads as a revocation rather than a misconfiguration.
+   */
+  readonly accepted?: ((token: string) => void) | undefined
 }
 
 /**
@@ -144,19 +151,25 @@ class Call {
       headers: { ...this.headers, authorization: `Bearer ${token}` },
       body: body ?? null,
     }
-    this.dispatch(opts, new Attempt(this, retry))
+    this.dispatch(opts, new Attempt(this, retry, token))
+  }
+
+  /** The target answered a call made with `token` with success. */
+  accepted(token: string): void {
+    this.#plan?.accepted?.(token)
   }
 
   /** After a swallowed 401: a new token and one replay; if that fails, the held 401 is delivered. */
   retry(held: Held): void {
-    const renew = this.#plan?.renew
+    const plan = this.#plan
     const body = this.#body
-    if (renew === undefined || body?.replayable !== true) {
+    if (plan?.renew === undefined || body?.replayable !== true) {
       this.deliver(held)
       return
     }
     const replay = body.replay()
-    renew().then(
+    // Called on the plan, which may be a class instance whose renew needs its `this`.
+    plan.renew().then(
       (token) => {
         if (!this.#done) this.send(token, replay, true)
       },
@@ -213,6 +226,7 @@ class Attempt implements Handler {
   constructor(
     readonly call: Call,
     readonly isRetry: boolean,
+    readonly token: string,
   ) {}
 
   onRequestStart(controller: Controller, context: object): void {
@@ -239,6 +253,7 @@ class Attempt implements Handler {
       this.#held = { status, headers, message, chunks: [], size: 0 }
       return
     }
+    if (status >= 200 && status < 400) this.call.accepted(this.token)
     this.call.handler.onResponseStart?.(this.call.controller, status, headers, message)
   }
 

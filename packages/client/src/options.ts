@@ -16,14 +16,22 @@ export type UserTokenMode = 'forward' | 'exchange' | 'never'
 export interface TargetConfig {
   /** Scopes to request for this target. */
   scope?: string | readonly string[]
-  /** Hydra-style `audience` to request. */
+  /**
+   * The audience(s) this target accepts in `aud`, requested as Hydra's `audience` parameter (and
+   * RFC 8693's, for exchanges).
+   */
   audience?: string | readonly string[]
-  /** RFC 8707 `resource` to request (instead of `audience`). */
+  /**
+   * RFC 8707 `resource` indicator(s) to request. May be given with `audience` when the server maps
+   * a resource to an `aud` of another name (oidc-provider: `urn:smd` → `smd`); both are then sent.
+   */
   resource?: string | readonly string[]
   /**
    * During a request authenticated with a *user* token: `forward` it unchanged, `exchange` it
    * (RFC 8693) for a token for this target, or `never` (use the service's own token). Requests
    * authenticated with a client token, and calls outside any request, always use the service's token.
+   * `forward` needs `audience` or `resource`: a user's token is forwarded only when its `aud`
+   * contains one of them, else the call fails with `UserTokenRefusedError` and is not sent.
    * @default 'never'
    */
   userToken?: UserTokenMode
@@ -72,6 +80,14 @@ export interface ServiceClientOptions {
   maxLifetime?: number
   /** Refresh at most this many seconds before expiry (or at 80% of the lifetime, if earlier). @default 30 */
   refreshSkew?: number
+  /**
+   * With `issuer`: the token endpoint is discovered again after a token request fails in a way
+   * that suggests it moved (network error, 404, 405, 410, 5xx), at most once per `cooldown` ms,
+   * and in the background on a token request once the last discovery is `refreshInterval` ms old.
+   * A failed discovery keeps the last good endpoint.
+   * @default { cooldown: 5000, refreshInterval: 600000 }
+   */
+  discovery?: { cooldown?: number; refreshInterval?: number }
   /** Backoff after token endpoint failures, ms. @default { minDelay: 1000, maxDelay: 60000 } */
   retry?: { minDelay?: number; maxDelay?: number }
   /** Request bodies up to this size are buffered so a call can be replayed after a 401. @default 1048576 */
@@ -94,6 +110,8 @@ export interface ResolvedTarget {
   readonly audience: readonly string[]
   readonly resource: readonly string[]
   readonly userToken: UserTokenMode
+  /** The `aud` values a forwarded user token must include one of: audience and resource. */
+  readonly accepts: readonly string[]
 }
 
 function fail(message: string): never {
@@ -135,10 +153,15 @@ export function resolveTargets(targets: unknown): ReadonlyMap<string, ResolvedTa
     }
     const audience = list(`target ${key} audience`, config.audience)
     const resource = list(`target ${key} resource`, config.resource)
-    if (audience.length > 0 && resource.length > 0)
-      fail(`target ${key}: give audience or resource, not both`)
     for (const r of resource) {
       if (!URL.canParse(r)) fail(`target ${key}: resource ${r} must be an absolute URI (RFC 8707)`)
+    }
+    // RFC 6750 §5.3: a bearer token goes only to a party it was issued for; with neither an
+    // audience nor a resource there is nothing to check the user's `aud` against.
+    if (userToken === 'forward' && audience.length === 0 && resource.length === 0) {
+      fail(
+        `target ${url.origin}: userToken 'forward' needs the target's audience or resource, to forward only user tokens whose aud names it (add audience: '<the aud this service accepts>', or use userToken 'exchange')`,
+      )
     }
     out.set(
       url.origin,
@@ -148,6 +171,7 @@ export function resolveTargets(targets: unknown): ReadonlyMap<string, ResolvedTa
         audience,
         resource,
         userToken,
+        accepts: Object.freeze([...audience, ...resource]),
       }),
     )
   }

@@ -7,8 +7,6 @@ import { createHash } from 'node:crypto'
 import {
   assertUrl,
   currentAuthContext,
-  assertDiscoveredUrl,
-  discoverMetadata,
   rawToken,
   runWithPrincipal,
   runWithRequest,
@@ -16,7 +14,7 @@ import {
   type ResponseLike,
 } from '@svcauth/core'
 import { Agent, fetch as undiciFetch, request as undiciRequest, type Dispatcher } from 'undici'
-import { TokenEndpointError } from './errors.js'
+import { isTokenEndpointError, TokenEndpointError, UserTokenRefusedError } from './errors.js'
 import { tokenInterceptor, type Planner, type TokenPlan } from './interceptor.js'
 import {
   authenticateForm,
@@ -34,6 +32,7 @@ import {
   type ServiceClientOptions,
 } from './options.js'
 import { loadOrRegister, type RegisteredClient } from './registration.js'
+import { discoveredEndpoint, fixedEndpoint } from './token-endpoint.js'
 import { SecretRing } from './secrets.js'
 import { TokenSource, type Fetcher, type Lease } from './token-source.js'
 
@@ -186,27 +185,24 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
       ? undefined
       : new SecretRing(clientSecret)
 
-  let endpoint: Promise<string> | undefined
-  const tokenEndpoint = (): Promise<string> => {
-    if (configuredEndpoint !== undefined) return Promise.resolve(configuredEndpoint)
-    endpoint ??= discoverMetadata(issuer ?? '', { ...limits, maxBytes: 262_144 }, allowHttp).then(
-      (meta) =>
-        assertDiscoveredUrl(
-          'discovered token_endpoint',
+  const endpoints =
+    configuredEndpoint === undefined
+      ? discoveredEndpoint(
           issuer ?? '',
-          meta.token_endpoint,
+          limits,
           allowHttp,
-        ),
-      (err: unknown) => {
-        endpoint = undefined
-        throw new TokenEndpointError('network_error', {
-          description: 'discovery failed',
-          cause: err,
-        })
-      },
-    )
-    return endpoint
-  }
+          {
+            cooldown: positive('discovery.cooldown', options.discovery?.cooldown, 5000, 3_600_000),
+            refreshInterval: positive(
+              'discovery.refreshInterval',
+              options.discovery?.refreshInterval,
+              600_000,
+              86_400_000,
+            ),
+          },
+          logger,
+        )
+      : fixedEndpoint(configuredEndpoint)
 
   /** Sends one grant with client authentication, rotating secrets on invalid_client. */
   async function grant(
@@ -214,10 +210,16 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
     target: ResolvedTarget,
     refresh: boolean,
   ): Promise<IssuedToken> {
-    const url = await tokenEndpoint()
+    const url = await endpoints.current()
     try {
       await bootstrap()
-      const issued = await authenticated(url, form)
+      const issued = await authenticated(url, form).catch(async (err: unknown) => {
+        // R11: an endpoint that stopped answering may have moved; if discovery names another, one
+        // more try there (the failure stands when it names the same one, or fails).
+        const moved = isTokenEndpointError(err) ? await endpoints.moved(url, err) : undefined
+        if (moved === undefined) throw err
+        return authenticated(moved, form)
+      })
       logger?.info?.(
         {
           event: 'token_fetched',
@@ -280,26 +282,35 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
     return form
   }
 
-  /** Per target, computed once: the cache key of its service token and the fetcher for it. */
-  const services = new WeakMap<ResolvedTarget, { key: string; fetcher: Fetcher }>()
-  const service = (t: ResolvedTarget): { key: string; fetcher: Fetcher } => {
+  interface Service {
+    readonly key: string
+    readonly fetcher: Fetcher
+    readonly accept: (token: string) => void
+  }
+  /** Per target, computed once: the cache key of its service token, its fetcher and acceptor. */
+  const services = new WeakMap<ResolvedTarget, Service>()
+  const service = (t: ResolvedTarget): Service => {
     let entry = services.get(t)
     if (entry === undefined) {
+      const key = JSON.stringify([
+        'cc',
+        configuredEndpoint ?? issuer,
+        clientId,
+        t.scope,
+        t.audience,
+        t.resource,
+      ])
       entry = {
-        key: JSON.stringify([
-          'cc',
-          configuredEndpoint ?? issuer,
-          clientId,
-          t.scope,
-          t.audience,
-          t.resource,
-        ]),
+        key,
         fetcher: (refresh) =>
           grant(
             targetForm(t, new URLSearchParams({ grant_type: 'client_credentials' })),
             t,
             refresh,
           ),
+        accept: (token) => {
+          source.accepted(key, token)
+        },
       }
       services.set(t, entry)
     }
@@ -342,8 +353,10 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
     target: ResolvedTarget,
     lease: Lease,
     again: () => Promise<Lease>,
+    accepted: (token: string) => void,
   ): TokenPlan => ({
     token: lease.token,
+    accepted,
     renew: lease.fresh
       ? undefined
       : async () => {
@@ -360,11 +373,31 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
             )
           }
           const next = (await again()).token
-          // Still the rejected token (renewals are rate-limited): do not replay in vain.
+          // Still the rejected token (a token no target accepted yet is renewed at most once per
+          // retry.minDelay): do not replay in vain.
           if (next === lease.token) throw new TokenEndpointError('invalid_grant')
           return next
         },
   })
+
+  /** One warning per refused call: who the user is and where the call was going, not the token. */
+  const refuseUserToken = (
+    target: ResolvedTarget,
+    principal: Principal | undefined,
+  ): UserTokenRefusedError => {
+    logger?.warn(
+      {
+        event: 'user_token_refused',
+        target: target.origin,
+        audience: target.accepts.join(' '),
+        sub: principal?.sub,
+        client_id: principal?.clientId,
+        token_audience: principal?.audience.join(' '),
+      },
+      "svcauth: a user's token was not forwarded to a target it is not issued for",
+    )
+    return new UserTokenRefusedError(target.origin)
+  }
 
   const planner: Planner = (origin) => {
     const target = targets.get(origin)
@@ -375,31 +408,32 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
         ? rawToken(principal)
         : undefined
     if (userToken !== undefined && target.userToken === 'forward') {
-      // Catalogue K4: pass a user's token only to a target it was issued for.
-      if (
-        target.audience.length > 0 &&
-        !principal?.audience.some((aud) => target.audience.includes(aud))
-      ) {
-        return Promise.reject(
-          new TokenEndpointError('invalid_target', {
-            description: "the user's token is not issued for this target's audience",
-          }),
-        )
+      // Catalogue K4, RFC 6750 §5.3: a user's token goes only to a target it was issued for.
+      if (principal?.audience.some((aud) => target.accepts.includes(aud)) !== true) {
+        return Promise.reject(refuseUserToken(target, principal))
       }
       return { token: userToken, renew: undefined }
     }
     if (userToken !== undefined) {
       const { key, lease } = exchangeLease(userToken, target)
       return lease.then((l) =>
-        renewable(key, target, l, () => exchangeLease(userToken, target).lease),
+        renewable(
+          key,
+          target,
+          l,
+          () => exchangeLease(userToken, target).lease,
+          (token) => {
+            source.accepted(key, token)
+          },
+        ),
       )
     }
-    const { key, fetcher } = service(target)
+    const { key, fetcher, accept } = service(target)
     const again = () => serviceLease(target)
     // The steady state: the cached token, at once (a refresh, when due, starts in the background).
     const cached = source.cached(key, fetcher)
-    if (cached !== undefined) return renewable(key, target, cached, again)
-    return again().then((l) => renewable(key, target, l, again))
+    if (cached !== undefined) return renewable(key, target, cached, again, accept)
+    return again().then((l) => renewable(key, target, l, again, accept))
   }
 
   const interceptor = tokenInterceptor(planner, { maxReplayBytes })

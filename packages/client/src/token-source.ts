@@ -31,6 +31,8 @@ interface Entry {
   readonly expiresAt: number
   readonly refreshAt: number
   readonly generation: number
+  /** A target has answered a call made with this token with success. */
+  accepted: boolean
 }
 
 interface Backoff {
@@ -87,16 +89,27 @@ export class TokenSource {
     return { token: (await flight).token, fresh: true }
   }
 
+  /** Records that a target accepted `token`, if it is still the one cached for `key`. */
+  accepted(key: string, token: string): void {
+    const entry = this.#cache.peek(key)
+    if (entry !== undefined && !entry.accepted && entry.token === token) entry.accepted = true
+  }
+
   /**
-   * Drops the cached token for `key` only if it is still `token` (compare-and-invalidate), and
-   * at most once per `minDelay` per key, so a target that rejects every token (a misconfigured
-   * audience, say) costs one token request per window instead of one per call (catalogue K8).
+   * Drops the cached token for `key` only if it is still `token` (compare-and-invalidate). A token
+   * no target has accepted yet is dropped at most once per `minDelay` per key, so a target that
+   * rejects every token (a misconfigured audience, say) costs one token request per window instead
+   * of one per call (catalogue K8). A token that was accepted and is now rejected was revoked: it
+   * is dropped at once, however recent the last forced refresh (issue 14, R12).
    */
   invalidate(key: string, token: string): boolean {
-    if (this.#cache.get(key)?.token !== token) return false
+    const entry = this.#cache.get(key)
+    if (entry?.token !== token) return false
     const now = performance.now()
-    const last = this.#forced.get(key)
-    if (last !== undefined && now - last < this.#options.minDelay) return false
+    if (!entry.accepted) {
+      const last = this.#forced.get(key)
+      if (last !== undefined && now - last < this.#options.minDelay) return false
+    }
     this.#forced.set(key, now)
     this.#cache.delete(key)
     return true
@@ -152,6 +165,7 @@ export class TokenSource {
       expiresAt: issued.sentAt + lifetime * 1000,
       refreshAt: issued.sentAt + Math.max(0, refreshIn - jitter) * 1000,
       generation,
+      accepted: false,
     }
     const current = this.#cache.get(key)
     // An older fetch (e.g. one started before a secret rotation) never replaces a newer token.

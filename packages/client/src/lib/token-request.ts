@@ -2,7 +2,8 @@
  * One token request (RFC 6749 §4.4, RFC 8693 §2.1): a form POST with a timeout over the whole
  * exchange, a response byte cap, no redirects (undici's `request` follows none), and strict checks
  * of the answer (RFC 6749 §5.1): `access_token` a non-empty b64token, `token_type` Bearer in any
- * case, `expires_in` a number or a digit string.
+ * case, `expires_in` a number or a digit string. A 401 or 403 without a usable OAuth error body is
+ * taken as `invalid_client` (the credentials were refused), whatever the server's body.
  */
 import { request, type Dispatcher } from 'undici'
 import { TokenEndpointError } from '../errors.js'
@@ -64,6 +65,15 @@ export async function postToken(
   if (res.statusCode !== 200 || obj.error !== undefined) {
     const error =
       typeof obj.error === 'string' && /^[\x20-\x7e]{1,64}$/.test(obj.error) ? obj.error : undefined
+    if (error === undefined && (res.statusCode === 401 || res.statusCode === 403)) {
+      // RFC 6749 §5.2 asks for a JSON invalid_client here, but some servers (and proxies in front
+      // of them) answer a wrong secret with a bare 401/403. It is a refusal of the credentials,
+      // not a broken server: not retried, and the next secret of a rotation is tried.
+      throw new TokenEndpointError('invalid_client', {
+        status: res.statusCode,
+        description: 'the server refused the client credentials without an OAuth error body',
+      })
+    }
     throw new TokenEndpointError(
       error ?? (res.statusCode >= 500 ? 'server_error' : 'invalid_response'),
       {
