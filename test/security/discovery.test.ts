@@ -314,7 +314,7 @@ describe('R2: discovered addresses are judged by their bytes, not their spelling
   const REFUSED: Readonly<Record<Kind, string>> = {
     jwks_uri: '503 jwks_unavailable',
     introspection_endpoint: '503 introspection_unavailable',
-    token_endpoint: 'network_error',
+    token_endpoint: 'invalid_response', // the metadata, not the network, is at fault
   }
   // Reaching the genuine endpoint: keys verify the token, introspection says the unknown opaque
   // token is inactive, the token endpoint issues a token.
