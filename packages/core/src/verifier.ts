@@ -1,8 +1,9 @@
 /**
- * The inbound pipeline: bearer extraction → verified-token cache → issuer selection by the
- * allow-listed `iss` → header policy (`typ`, `crit`) → jose signature and registered-claim checks
- * against that issuer's keys → the claim checks jose does not do → Principal. A token that is not
- * a three-part JWS goes to the introspection endpoint instead, when one is configured.
+ * The inbound pipeline: bearer extraction → canonical base64url segments (RFC 7515 §2, RFC 4648
+ * §3.5) → verified-token cache → issuer selection by the allow-listed `iss` → header policy
+ * (`typ`, `crit`) → jose signature and registered-claim checks against that issuer's keys → the
+ * claim checks jose does not do → Principal. A token that is not a three-part JWS goes to the
+ * introspection endpoint instead, when one is configured.
  */
 import {
   decodeJwt,
@@ -16,6 +17,7 @@ import { checkClaims } from './claims.js'
 import { AuthError, isAuthError } from './errors.js'
 import { Introspector, isOpaque } from './introspection.js'
 import { KeySource } from './key-source.js'
+import { isCanonicalCompactJws } from './lib/canonical.js'
 import { toAuthError } from './lib/jose-errors.js'
 import {
   resolveOptions,
@@ -188,6 +190,9 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     let principal: Principal
     if (introspector !== undefined && isOpaque(token)) {
       principal = await introspector.principal(token)
+    } else if (!isCanonicalCompactJws(token)) {
+      // Before the cache and jose: one spelling per token, so one cache entry (issue 14, R5).
+      throw new AuthError('invalid_token', 'malformed_jws', { realm })
     } else if (cache !== undefined) {
       const hit = cache.get(token, Math.floor(Date.now() / 1000))
       if (hit instanceof AuthError) throw hit.withRealm(realm)
@@ -245,6 +250,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         return undefined // authenticate() answers it, with the same error
       }
       if (token === undefined || (introspector !== undefined && isOpaque(token))) return undefined
+      // No canonical-encoding scan here: only verify() fills the cache, after that check, and
+      // keys are exact strings, so another spelling of a cached token is a miss (R5).
       const hit = cache.get(token, Math.floor(Date.now() / 1000))
       return hit instanceof AuthError ? undefined : hit
     },
