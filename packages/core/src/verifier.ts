@@ -16,7 +16,7 @@ import { extractBearer, type RequestLike } from './bearer.js'
 import { checkClaims } from './claims.js'
 import { AuthError, isAuthError } from './errors.js'
 import { Introspector, isOpaque } from './introspection.js'
-import { KeySource } from './key-source.js'
+import { KeySource, type KeyUse } from './key-source.js'
 import { isCanonicalCompactJws } from './lib/canonical.js'
 import { toAuthError } from './lib/jose-errors.js'
 import {
@@ -161,8 +161,19 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     const runtime = select(token)
     let payload: Record<string, unknown>
     let kid: string | undefined
+    // A cache entry is tied to the key that verified the token and its key set, not just the kid
+    // (R6); without a cache the shared resolver is enough.
+    const used: KeyUse | undefined =
+      cache === undefined ? undefined : { identity: undefined, version: 0 }
+    const getKey: JWTVerifyGetKey =
+      used === undefined
+        ? runtime.getKey
+        : (header, input) => {
+            checkHeader(header)
+            return runtime.source.getKey(header, input, used)
+          }
     try {
-      const result = await jwtVerify(token, runtime.getKey, runtime.verifyOptions)
+      const result = await jwtVerify(token, getKey, runtime.verifyOptions)
       payload = result.payload
       kid = typeof result.protectedHeader.kid === 'string' ? result.protectedHeader.kid : undefined
     } catch (err) {
@@ -170,15 +181,18 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     }
     const checked = checkClaims(payload, resolved, Math.floor(Date.now() / 1000))
     const principal = buildPrincipal(checked, token, resolved.actorType)
-    cache?.set(token, principal, {
-      kid,
-      source: runtime.source,
-      version: runtime.source.version,
-      nbf: typeof payload.nbf === 'number' ? payload.nbf : undefined,
-      iat: typeof payload.iat === 'number' ? payload.iat : undefined,
-      tolerance: resolved.clockTolerance,
-      maxTokenAge: resolved.maxTokenAge,
-    })
+    if (cache !== undefined && used !== undefined) {
+      cache.set(token, principal, {
+        kid,
+        keyIdentity: used.identity,
+        source: runtime.source,
+        version: used.version,
+        nbf: typeof payload.nbf === 'number' ? payload.nbf : undefined,
+        iat: typeof payload.iat === 'number' ? payload.iat : undefined,
+        tolerance: resolved.clockTolerance,
+        maxTokenAge: resolved.maxTokenAge,
+      })
+    }
     return principal
   }
 
