@@ -4,8 +4,9 @@
  * to the same rules as a JWT's claims (issuer, audience, lifetime, types, `cnf`) and becomes the
  * same Principal. Results are cached by a SHA-256 of the token (never the token itself) until
  * min(`exp`, `cacheTtl`); an inactive answer is cached too (a revoked or expired token does not
- * come back); concurrent lookups of one token share one request. An unreachable or broken
- * endpoint is 503 `temporarily_unavailable`, like a JWKS outage, and is never cached.
+ * come back), in its own smaller LRU, so junk tokens cannot evict valid answers (issue 14, R7);
+ * concurrent lookups of one token share one request. An unreachable or broken endpoint is 503
+ * `temporarily_unavailable`, like a JWKS outage, and is never cached.
  */
 import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
@@ -32,8 +33,13 @@ export interface IntrospectionOptions {
   headers?: Readonly<Record<string, string>>
   /** Longest time a result is reused, seconds (revocation takes effect within it). @default 60 */
   cacheTtl?: number
-  /** Most cached results. @default 10000 */
+  /** Most cached active answers. @default 10000 */
   maxCached?: number
+  /**
+   * Most cached refusals (inactive, or active but failing a check), kept apart from the active
+   * answers so that a flood of junk tokens cannot evict them. @default maxCached / 10 (at least 1)
+   */
+  maxCachedInactive?: number
   /** Timeout of one introspection call, ms. @default 5000 */
   timeout?: number
   /** Largest accepted response, bytes. @default 65536 */
@@ -54,6 +60,7 @@ export interface ResolvedIntrospection {
   readonly headers: Readonly<Record<string, string>>
   readonly cacheTtl: number
   readonly maxCached: number
+  readonly maxCachedInactive: number
   readonly timeout: number
   readonly maxBytes: number
   readonly requireTokenType: boolean
@@ -83,7 +90,10 @@ export function isOpaque(token: string): boolean {
 
 export class Introspector {
   readonly #config: IntrospectorConfig
-  readonly #cache: LRUCache<string, Result>
+  /** Active answers. */
+  readonly #accepted: LRUCache<string, Principal>
+  /** Refusals, in their own smaller bound: junk tokens only ever evict each other. */
+  readonly #refused: LRUCache<string, AuthError>
   readonly #flights = new Map<string, Promise<Result>>()
   #endpoint: Promise<string> | undefined
   #lastLog = -Infinity
@@ -91,14 +101,15 @@ export class Introspector {
 
   constructor(config: IntrospectorConfig) {
     this.#config = config
-    this.#cache = new LRUCache({ max: config.options.maxCached })
+    this.#accepted = new LRUCache({ max: config.options.maxCached })
+    this.#refused = new LRUCache({ max: config.options.maxCachedInactive })
   }
 
   /** The Principal for an opaque token, or an AuthError rejection. */
   async principal(token: string): Promise<Principal> {
     const key = createHash('sha256').update(token).digest('base64url')
     const now = Math.floor(Date.now() / 1000)
-    let result = this.#cache.get(key)
+    let result: Result | undefined = this.#accepted.get(key) ?? this.#refused.get(key)
     if (result === undefined) {
       let flight = this.#flights.get(key)
       if (flight === undefined) {
@@ -110,7 +121,7 @@ export class Introspector {
       !(result instanceof AuthError) &&
       result.expiresAt.getTime() / 1000 <= now - this.#config.policy.clockTolerance
     ) {
-      this.#cache.delete(key)
+      this.#accepted.delete(key)
       result = this.#reject('expired')
     }
     if (result instanceof AuthError) throw result.withRealm(this.#config.policy.realm)
@@ -118,7 +129,8 @@ export class Introspector {
   }
 
   clear(): void {
-    this.#cache.clear()
+    this.#accepted.clear()
+    this.#refused.clear()
   }
 
   async #lookup(key: string, token: string): Promise<Result> {
@@ -160,11 +172,18 @@ export class Introspector {
       }
       result = err
     }
-    const ttl =
-      result instanceof AuthError
-        ? options.cacheTtl
-        : Math.min(options.cacheTtl, result.expiresAt.getTime() / 1000 - now)
-    if (ttl > 0) this.#cache.set(key, result, { ttl: Math.ceil(ttl * 1000) })
+    if (result instanceof AuthError) {
+      if (options.cacheTtl > 0) {
+        this.#accepted.delete(key)
+        this.#refused.set(key, result, { ttl: Math.ceil(options.cacheTtl * 1000) })
+      }
+    } else {
+      const ttl = Math.min(options.cacheTtl, result.expiresAt.getTime() / 1000 - now)
+      if (ttl > 0) {
+        this.#refused.delete(key)
+        this.#accepted.set(key, result, { ttl: Math.ceil(ttl * 1000) })
+      }
+    }
     return result
   }
 
