@@ -275,6 +275,25 @@ export const scenarios: readonly Scenario[] = [
     expect: ok(client(['smd.read'])),
   },
   {
+    name: 'R9: a token with sub === client_id and auth_time is a user, as the route sees it',
+    path: '/api/whoami',
+    authorization: (k) => bearer(k.client(['smd.read'], { claims: { auth_time: now() - 60 } })),
+    expect: ok({ ...client(['smd.read']), actorType: 'user' }),
+  },
+  {
+    name: 'R9: such a token passes requireActor(user)',
+    path: '/api/users',
+    authorization: (k) => bearer(k.client([], { claims: { amr: ['pwd'] } })),
+    expect: ok({ ...client([]), actorType: 'user' }),
+  },
+  {
+    name: 'R9: an introspected token with sub === client_id and acr is a user',
+    path: '/opaque/whoami',
+    authorization: (k) =>
+      `Bearer ${k.main.mintOpaqueToken({ clientId: 'bss', scope: ['smd.read'], audience: ['smd'], claims: { acr: '1' } })}`,
+    expect: ok({ ...client(['smd.read']), actorType: 'user' }),
+  },
+  {
     name: 'B7: duplicate claim names: the last one counts',
     path: '/api/whoami',
     authorization: async (k) => {
