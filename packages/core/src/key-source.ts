@@ -6,6 +6,9 @@
  *   key rotated in at the issuer is accepted within seconds and a storm of random kids costs one
  *   fetch per cooldown (catalogue G1, G9).
  * - Background refresh every `refreshInterval`, without making any request wait.
+ * - A discovered `jwks_uri` is discovered again on the background refresh and after a failed key
+ *   fetch (bounded by the cooldown like every fetch), so an issuer that moves its keys is
+ *   followed without a restart (issue 14, R11; see `lib/jwks-address.ts`).
  * - Outage: the last good key set keeps serving up to `maxStale` after its fetch; past that, or
  *   with no keys at all, verification fails with 503 `temporarily_unavailable` and `Retry-After`.
  * - Byte cap, key-count cap, timeout, no redirects, no private keys (catalogue G3–G7, D10).
@@ -15,8 +18,8 @@
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose'
 import type { Dispatcher } from 'undici'
 import { AuthError } from './errors.js'
-import { discover } from './lib/discovery.js'
-import { fetchJson } from './lib/fetch-json.js'
+import { fetchJson, type FetchLimits } from './lib/fetch-json.js'
+import { JwksAddress } from './lib/jwks-address.js'
 import { keyIdentities, type KeyIdentities } from './lib/key-identity.js'
 import type { Logger } from './logger.js'
 
@@ -79,7 +82,7 @@ export class KeySource {
   readonly #config: KeySourceConfig
   #keys: Keys | undefined
   #version = 0
-  #jwksUri: string | undefined
+  readonly #address: JwksAddress
   #lastSuccess = Number.NEGATIVE_INFINITY
   #lastAttempt = Number.NEGATIVE_INFINITY
   #pending: Promise<boolean> | undefined
@@ -88,14 +91,14 @@ export class KeySource {
 
   constructor(config: KeySourceConfig) {
     this.#config = config
-    this.#jwksUri = config.jwksUri
+    this.#address = new JwksAddress(config)
   }
 
   /** Starts the first fetch and the background refresh; never throws. */
   start(): void {
     void this.#refresh()
     if (this.#timer === undefined) {
-      this.#timer = setInterval(() => void this.#refresh(), this.#config.jwks.refreshInterval)
+      this.#timer = setInterval(() => void this.#refresh(true), this.#config.jwks.refreshInterval)
       this.#timer.unref()
     }
   }
@@ -185,7 +188,7 @@ export class KeySource {
       this.#pending === undefined &&
       this.#cooledDown()
     ) {
-      void this.#refresh()
+      void this.#refresh(true)
     }
     return keys
   }
@@ -211,11 +214,14 @@ export class KeySource {
     })
   }
 
-  /** One fetch at a time; resolves true when a new key set was installed. */
-  #refresh(): Promise<boolean> {
+  /**
+   * One fetch at a time; resolves true when a new key set was installed. `background`: the
+   * periodic refresh, which also discovers the JWKS address again first.
+   */
+  #refresh(background = false): Promise<boolean> {
     if (this.#pending !== undefined) return this.#pending
     this.#lastAttempt = Date.now()
-    const pending = this.#fetch().then(
+    const pending = this.#fetch(background).then(
       () => {
         this.#failures = 0
         return true
@@ -232,16 +238,25 @@ export class KeySource {
     return this.#pending
   }
 
-  async #fetch(): Promise<void> {
-    const { jwks, dispatcher, issuer, allowInsecureHttp } = this.#config
+  async #fetch(background: boolean): Promise<void> {
+    const { jwks, dispatcher } = this.#config
     const limits = { timeout: jwks.timeout, maxBytes: jwks.maxBytes, dispatcher }
-    this.#jwksUri ??= (await discover(issuer, limits, allowInsecureHttp)).jwks_uri
-    const body = await fetchJson(
-      this.#jwksUri,
-      'application/jwk-set+json, application/json',
-      limits,
-    )
-    const { set, identities } = await parseKeySet(body, jwks.maxKeys)
+    const address = this.#address
+    const known = address.current !== undefined
+    if (background && known) await address.rediscover(limits)
+    try {
+      await this.#load(await address.get(limits), limits)
+    } catch (err) {
+      // The issuer may have moved its keys: look again (once per attempt, so once per cooldown),
+      // and try the new address if there is one. Not when discovery just ran in this attempt.
+      if (background || !known || !(await address.rediscover(limits))) throw err
+      await this.#load(await address.get(limits), limits)
+    }
+  }
+
+  async #load(jwksUri: string, limits: FetchLimits): Promise<void> {
+    const body = await fetchJson(jwksUri, 'application/jwk-set+json, application/json', limits)
+    const { set, identities } = await parseKeySet(body, this.#config.jwks.maxKeys)
     this.#keys = { set, identities, version: ++this.#version }
     this.#lastSuccess = Date.now()
   }
@@ -253,7 +268,7 @@ export class KeySource {
       {
         event: 'jwks_fetch_failed',
         issuer: this.#config.issuer,
-        jwks_uri: this.#jwksUri,
+        jwks_uri: this.#address.current,
         error: err instanceof Error ? err.message : 'unknown error',
         consecutive_failures: this.#failures,
         serving_last_good_keys: stale,
