@@ -258,3 +258,69 @@ describe('R11: the discovered jwks_uri is discovered again', () => {
     expect(issuer.hits.discovery).toBe(seen)
   })
 })
+
+describe('R11: the discovered introspection endpoint is discovered again', () => {
+  /**
+   * Introspection with the endpoint from discovery metadata (no `endpoint` configured); the JWKS
+   * address is configured, so every discovery request counted is the introspection side's.
+   */
+  function introspecting(issuer: TestIssuer, cooldown: number) {
+    const auth = createAuthenticator({
+      issuer: issuer.issuer,
+      audience: 'smd',
+      jwksUri: issuer.jwksUri,
+      introspection: { timeout: 500 },
+      jwks: { cooldown, timeout: 500 },
+      logger: { warn: () => undefined, error: () => undefined },
+    })
+    closers.push(() => {
+      auth.close()
+    })
+    return auth
+  }
+
+  it('R11: an introspection endpoint that moves is followed after a failed call, for a bounded number of discovery fetches', async () => {
+    const cooldown = 1500
+    const [issuer, elsewhere] = await Promise.all([newIssuer(), newIssuer()])
+    issuer.setDiscoveryOverrides({ introspection_endpoint: issuer.introspectionEndpoint })
+    const auth = introspecting(issuer, cooldown)
+    const opaque = (at: TestIssuer, clientId: string) =>
+      at.mintOpaqueToken({ clientId, audience: ['smd'], claims: { iss: issuer.issuer } })
+    expect(await outcome(auth, opaque(issuer, 'bss'))).toBe('accepted bss')
+    expect(issuer.hits.discovery).toBe(1)
+
+    // The endpoint moves: new metadata, the old endpoint down.
+    issuer.setDiscoveryOverrides({ introspection_endpoint: elsewhere.introspectionEndpoint })
+    issuer.setIntrospectionMode('down')
+    const tokens = Array.from({ length: 50 }, (_, i) => opaque(elsewhere, `svc-${i}`))
+    await sleep(cooldown) // the first discovery opened a cooldown window
+    const discoveries = issuer.hits.discovery
+    const results = await Promise.all(tokens.map((t) => outcome(auth, t)))
+    expect(results).toEqual(tokens.map((_, i) => `accepted svc-${i}`))
+    expect(issuer.hits.discovery - discoveries).toBe(1) // one discovery, shared by the storm
+    expect(elsewhere.hits.introspection).toBe(50)
+
+    // From now on the new endpoint is asked directly.
+    const asked = issuer.hits.introspection
+    expect(await outcome(auth, opaque(elsewhere, 'next'))).toBe('accepted next')
+    expect(issuer.hits.introspection).toBe(asked)
+    // Both endpoints down inside the cooldown: 503, and no discovery at all.
+    elsewhere.setIntrospectionMode('down')
+    const storm = Array.from({ length: 30 }, (_, i) => opaque(elsewhere, `down-${i}`))
+    for (const result of await Promise.all(storm.map((t) => outcome(auth, t)))) {
+      expect(result).toBe('503 introspection_unavailable')
+    }
+    expect(issuer.hits.discovery - discoveries).toBe(1)
+  })
+
+  it('R11: a failing introspection discovery costs one attempt per cooldown, not one per request', async () => {
+    const issuer = await newIssuer()
+    issuer.setDiscoveryMode('fail')
+    const auth = introspecting(issuer, 60_000)
+    for (let i = 0; i < 20; i++) {
+      expect(await outcome(auth, `ory_at_t${i}.c2ln`)).toBe('503 introspection_unavailable')
+    }
+    expect(issuer.hits.discovery).toBe(2) // OIDC, then RFC 8414, once
+    expect(issuer.hits.introspection).toBe(0)
+  })
+})

@@ -6,17 +6,17 @@
  * min(`exp`, `cacheTtl`); an inactive answer is cached too (a revoked or expired token does not
  * come back), in its own smaller LRU, so junk tokens cannot evict valid answers (issue 14, R7);
  * concurrent lookups of one token share one request. An unreachable or broken endpoint is 503
- * `temporarily_unavailable`, like a JWKS outage, and is never cached.
+ * `temporarily_unavailable`, like a JWKS outage, and is never cached. A discovered endpoint is
+ * discovered again after a failed call (issue 14, R11; `lib/introspection-endpoint.ts`).
  */
 import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import type { Dispatcher } from 'undici'
 import { checkClaims, type ClaimPolicy } from './claims.js'
 import { AuthError, type AuthErrorReason } from './errors.js'
-import { discover } from './lib/discovery.js'
 import { fetchJson, type FetchLimits } from './lib/fetch-json.js'
 import { basicAuthorization } from './lib/form.js'
-import { assertDiscoveredUrl } from './lib/urls.js'
+import { IntrospectionEndpoint } from './lib/introspection-endpoint.js'
 import type { Logger } from './logger.js'
 import { buildPrincipal, type ActorTypeRule, type Principal } from './principal.js'
 
@@ -73,6 +73,8 @@ export interface IntrospectorConfig {
   readonly policy: ClaimPolicy
   readonly actorType: ActorTypeRule | undefined
   readonly allowInsecureHttp: boolean
+  /** Minimum time between two discoveries of the endpoint, ms (the `jwks.cooldown`). */
+  readonly discoveryCooldown: number
   readonly dispatcher: Dispatcher | undefined
   readonly logger: Logger
 }
@@ -95,7 +97,7 @@ export class Introspector {
   /** Refusals, in their own smaller bound: junk tokens only ever evict each other. */
   readonly #refused: LRUCache<string, AuthError>
   readonly #flights = new Map<string, Promise<Result>>()
-  #endpoint: Promise<string> | undefined
+  readonly #endpoint: IntrospectionEndpoint
   #lastLog = -Infinity
   #suppressed = 0
 
@@ -103,6 +105,12 @@ export class Introspector {
     this.#config = config
     this.#accepted = new LRUCache({ max: config.options.maxCached })
     this.#refused = new LRUCache({ max: config.options.maxCachedInactive })
+    this.#endpoint = new IntrospectionEndpoint({
+      issuer: config.issuer,
+      endpoint: config.options.endpoint,
+      allowInsecureHttp: config.allowInsecureHttp,
+      cooldown: config.discoveryCooldown,
+    })
   }
 
   /** The Principal for an opaque token, or an AuthError rejection. */
@@ -137,22 +145,7 @@ export class Introspector {
     const { options, policy } = this.#config
     let body: unknown
     try {
-      const endpoint = await this.#resolveEndpoint()
-      const form = new URLSearchParams({ token, token_type_hint: 'access_token' })
-      const headers: Record<string, string> = { ...options.headers }
-      if (options.authMethod === 'client_secret_basic') {
-        headers.authorization = basicAuthorization(
-          options.clientId ?? '',
-          options.clientSecret ?? '',
-        )
-      } else if (options.authMethod === 'client_secret_post') {
-        form.set('client_id', options.clientId ?? '')
-        form.set('client_secret', options.clientSecret ?? '')
-      }
-      body = await fetchJson(endpoint, 'application/json', this.#limits(), {
-        form: form.toString(),
-        headers,
-      })
+      body = await this.#introspect(token)
     } catch (cause) {
       this.#logFailure(cause)
       return new AuthError('temporarily_unavailable', 'introspection_unavailable', {
@@ -249,33 +242,30 @@ export class Introspector {
     return { timeout: options.timeout, maxBytes: options.maxBytes, dispatcher }
   }
 
-  #resolveEndpoint(): Promise<string> {
-    const { options, issuer, allowInsecureHttp } = this.#config
-    if (options.endpoint !== undefined) return Promise.resolve(options.endpoint)
-    this.#endpoint ??= discover(
-      issuer,
-      { ...this.#limits(), maxBytes: 262_144 },
-      allowInsecureHttp,
-    ).then(
-      (meta) => {
-        const endpoint = meta.introspection_endpoint
-        if (typeof endpoint !== 'string') throw new Error('metadata has no introspection_endpoint')
-        return assertDiscoveredUrl(
-          'discovered introspection_endpoint',
-          issuer,
-          endpoint,
-          allowInsecureHttp,
-        )
-      },
-      (err: unknown) => {
-        this.#endpoint = undefined
-        throw err
-      },
-    )
-    return this.#endpoint.catch((err: unknown) => {
-      this.#endpoint = undefined
-      throw err
-    })
+  /** The raw answer; after a failed call to a discovered endpoint, once more where it moved. */
+  async #introspect(token: string): Promise<unknown> {
+    const limits = this.#limits()
+    const endpoint = await this.#endpoint.get(limits)
+    try {
+      return await this.#call(endpoint, token, limits)
+    } catch (err) {
+      const moved = await this.#endpoint.moved(endpoint, limits)
+      if (moved === undefined) throw err
+      return this.#call(moved, token, limits)
+    }
+  }
+
+  #call(endpoint: string, token: string, limits: FetchLimits): Promise<unknown> {
+    const { options } = this.#config
+    const form = new URLSearchParams({ token, token_type_hint: 'access_token' })
+    const headers: Record<string, string> = { ...options.headers }
+    if (options.authMethod === 'client_secret_basic') {
+      headers.authorization = basicAuthorization(options.clientId ?? '', options.clientSecret ?? '')
+    } else if (options.authMethod === 'client_secret_post') {
+      form.set('client_id', options.clientId ?? '')
+      form.set('client_secret', options.clientSecret ?? '')
+    }
+    return fetchJson(endpoint, 'application/json', limits, { form: form.toString(), headers })
   }
 
   /** One error line per interval, with how many failures it stands for. */

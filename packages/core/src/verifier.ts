@@ -129,6 +129,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
           policy: resolved,
           actorType: resolved.actorType,
           allowInsecureHttp: resolved.allowInsecureHttp,
+          discoveryCooldown: resolved.jwks.cooldown,
           dispatcher: resolved.dispatcher,
           logger: resolved.logger,
         })
