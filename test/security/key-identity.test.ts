@@ -108,6 +108,24 @@ describe('R6: cache entries are tied to the key, not the kid', () => {
     expect(auth.authenticateCached(bearer(fresh))).toBe(current)
   })
 
+  it('R6: a cached token is refused once its kid is published twice (no single key)', async () => {
+    const issuer = await newIssuer()
+    const auth = createAuthenticator(options(issuer))
+    closers.push(() => {
+      auth.close()
+    })
+    const cached = await issuer.mintClientToken({ clientId: 'bss', audience: ['smd'] })
+    await auth.authenticate(bearer(cached))
+    expect(auth.authenticateCached(bearer(cached))?.actorId).toBe('bss')
+    // The original key stays, and a second key appears under the same kid.
+    const { publicKey } = await generateKeyPair('RS256', { extractable: true })
+    const kid = issuer.signingKid
+    issuer.publishJwk({ ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' })
+    expect(await outcome(auth, await unknownKid(issuer))).toBe('401 key_not_found')
+    expect(auth.authenticateCached(bearer(cached))).toBeUndefined()
+    expect(await outcome(auth, cached)).toBe('401 jwks_ambiguous')
+  })
+
   it('R6: both adapters stop serving the cached token once the kid names another key', async () => {
     const issuer = await newIssuer()
     const exAuth = ex.authenticate(options(issuer))

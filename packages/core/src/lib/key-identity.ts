@@ -13,16 +13,13 @@ import { calculateJwkThumbprint, type JWK } from 'jose'
 export type KeyIdentities = ReadonlyMap<string, string | null>
 
 export async function keyIdentities(keys: readonly object[]): Promise<KeyIdentities> {
+  const withKid = (keys as readonly JWK[]).filter((jwk) => typeof jwk.kid === 'string')
+  const computed = await Promise.all(withKid.map(identityOf))
   const identities = new Map<string, string | null>()
-  for (const key of keys) {
-    const jwk = key as JWK
-    if (typeof jwk.kid !== 'string') continue
-    if (identities.has(jwk.kid)) {
-      identities.set(jwk.kid, null)
-      continue
-    }
-    identities.set(jwk.kid, await identityOf(jwk))
-  }
+  withKid.forEach((jwk, i) => {
+    const kid = jwk.kid as string
+    identities.set(kid, identities.has(kid) ? null : (computed[i] ?? null))
+  })
   return identities
 }
 
