@@ -139,6 +139,17 @@ async function hmacWithPublicKey(issuer: TestIssuer, claims: Record<string, unkn
   return `${input}.${createHmac('sha256', pem).update(input).digest('base64url')}`
 }
 
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+/**
+ * The same token with the spare bits of its signature's last character set: the same signature
+ * bytes to a lenient decoder, another string (RSA-2048 signatures are 342 characters, 4 spare bits).
+ */
+function spareBitsSet(token: string): string {
+  const last = B64URL.indexOf(token.at(-1) ?? 'A')
+  return token.slice(0, -1) + B64URL.charAt(last | 0x0f)
+}
+
 export const scenarios: readonly Scenario[] = [
   // Transport and header parsing (RFC 6750 §2.1)
   { name: 'a public route needs no token', path: '/public', expect: ok({ public: true }) },
@@ -273,6 +284,25 @@ export const scenarios: readonly Scenario[] = [
     expect: ok(client(['smd.read'])),
   },
   {
+    name: 'R9: a token with sub === client_id and auth_time is a user, as the route sees it',
+    path: '/api/whoami',
+    authorization: (k) => bearer(k.client(['smd.read'], { claims: { auth_time: now() - 60 } })),
+    expect: ok({ ...client(['smd.read']), actorType: 'user' }),
+  },
+  {
+    name: 'R9: such a token passes requireActor(user)',
+    path: '/api/users',
+    authorization: (k) => bearer(k.client([], { claims: { amr: ['pwd'] } })),
+    expect: ok({ ...client([]), actorType: 'user' }),
+  },
+  {
+    name: 'R9: an introspected token with sub === client_id and acr is a user',
+    path: '/opaque/whoami',
+    authorization: (k) =>
+      `Bearer ${k.main.mintOpaqueToken({ clientId: 'bss', scope: ['smd.read'], audience: ['smd'], claims: { acr: '1' } })}`,
+    expect: ok({ ...client(['smd.read']), actorType: 'user' }),
+  },
+  {
     name: 'B7: duplicate claim names: the last one counts',
     path: '/api/whoami',
     authorization: async (k) => {
@@ -400,6 +430,18 @@ export const scenarios: readonly Scenario[] = [
     name: 'B4: a signed payload that is not JSON',
     path: '/api/read',
     authorization: async (k) => `Bearer ${await k.main.signRaw({ typ: 'JWT' }, 'not json')}`,
+    expect: invalid('malformed_jws', 'The access token is malformed'),
+  },
+  {
+    name: 'R5: a token whose signature segment ends in "=" is refused (401 malformed_jws)',
+    path: '/api/read',
+    authorization: async (k) => `Bearer ${await k.client(['smd.read'])}==`,
+    expect: invalid('malformed_jws', 'The access token is malformed'),
+  },
+  {
+    name: 'R5: non-zero spare bits in the signature’s last character are refused (401 malformed_jws)',
+    path: '/api/read',
+    authorization: async (k) => `Bearer ${spareBitsSet(await k.client(['smd.read']))}`,
     expect: invalid('malformed_jws', 'The access token is malformed'),
   },
   {

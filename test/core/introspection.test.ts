@@ -344,3 +344,47 @@ describe('introspection: client authentication and discovery', () => {
     }
   })
 })
+
+describe('R7: refusals are cached in their own, smaller bound', () => {
+  it('R7: junk opaque tokens cannot evict a cached active answer, which keeps serving while introspection is down', async () => {
+    const a = auth({ maxCached: 50, timeout: 500 })
+    const token = opaque()
+    expect((await a.verify(token)).clientId).toBe('bss')
+    // More unknown tokens than the whole bound: each is asked about, and each is inactive.
+    const junk = Array.from({ length: 60 }, (_, i) => `ory_at_junk${i}.c2ln`)
+    for (const t of junk) {
+      expect(await rejection(a.verify(t))).toEqual({ status: 401, reason: 'token_inactive' })
+    }
+    issuer.setIntrospectionMode('5xx')
+    const before = issuer.hits.introspection
+    expect((await a.verify(token)).clientId).toBe('bss')
+    expect(issuer.hits.introspection).toBe(before)
+    // Refusals stay cached too, within their bound: maxCached / 10 = the last 5 of them.
+    for (const t of junk.slice(-5)) {
+      expect(await rejection(a.verify(t))).toEqual({ status: 401, reason: 'token_inactive' })
+    }
+    expect(issuer.hits.introspection).toBe(before)
+    expect(await rejection(a.verify(junk[54] ?? ''))).toEqual({
+      status: 503,
+      reason: 'introspection_unavailable',
+    })
+  })
+
+  it('R7: maxCachedInactive sets the refusal bound and is checked at start-up', async () => {
+    const a = auth({ maxCached: 50, maxCachedInactive: 20 })
+    const junk = Array.from({ length: 20 }, (_, i) => `ory_at_bound${i}.c2ln`)
+    for (const t of junk) await rejection(a.verify(t))
+    const before = issuer.hits.introspection
+    for (const t of junk) {
+      expect(await rejection(a.verify(t))).toEqual({ status: 401, reason: 'token_inactive' })
+    }
+    expect(issuer.hits.introspection).toBe(before)
+    const base = { issuer: issuer.issuer, audience: 'smd' }
+    for (const maxCachedInactive of [0, -1, 2.5, Number.NaN, '10', 1e9]) {
+      expect(
+        () => createAuthenticator({ ...base, introspection: { maxCachedInactive } } as never),
+        String(maxCachedInactive),
+      ).toThrow(TypeError)
+    }
+  })
+})

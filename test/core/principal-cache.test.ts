@@ -111,6 +111,39 @@ describe('Principal', () => {
     expect((await custom.verify(t)).actorType).toBe('user')
   })
 
+  it('R9: a token with user-authentication claims is a user even when sub equals client_id; actorType still overrides', async () => {
+    const now = Math.floor(Date.now() / 1000)
+    const a = auth({ introspection: { endpoint: issuer.introspectionEndpoint } })
+    for (const claims of [{ auth_time: now - 60 }, { acr: '1' }, { amr: ['pwd', 'otp'] }]) {
+      const label = Object.keys(claims).join()
+      // Hydra-shaped: sub === client_id, as for client credentials, but a user logged in.
+      const jwt = await issuer.mintClientToken({ clientId: 'bss', audience: ['smd'], claims })
+      const p = await a.verify(jwt)
+      expect([p.actorType, p.actorId, p.sub, p.clientId], label).toEqual([
+        'user',
+        'bss',
+        'bss',
+        'bss',
+      ])
+      // The same rule for an introspected (opaque) token.
+      const opaque = issuer.mintOpaqueToken({ clientId: 'bss', audience: ['smd'], claims })
+      expect((await a.verify(opaque)).actorType, `opaque ${label}`).toBe('user')
+    }
+    // Without those claims the same shape is still a client, JWT and opaque.
+    const plain = await issuer.mintClientToken({ clientId: 'bss', audience: ['smd'] })
+    expect((await a.verify(plain)).actorType).toBe('client')
+    const plainOpaque = issuer.mintOpaqueToken({ clientId: 'bss', audience: ['smd'] })
+    expect((await a.verify(plainOpaque)).actorType).toBe('client')
+    // The actorType option still decides first.
+    const custom = auth({ actorType: (c) => (c.client_id === 'bss' ? 'client' : undefined) })
+    const withAuthTime = await issuer.mintClientToken({
+      clientId: 'bss',
+      audience: ['smd'],
+      claims: { auth_time: now },
+    })
+    expect((await custom.verify(withAuthTime)).actorType).toBe('client')
+  })
+
   it('falls back to azp for the client id', async () => {
     const t = await issuer.mintUserToken({
       sub: 'alice',

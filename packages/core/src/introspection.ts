@@ -4,18 +4,19 @@
  * to the same rules as a JWT's claims (issuer, audience, lifetime, types, `cnf`) and becomes the
  * same Principal. Results are cached by a SHA-256 of the token (never the token itself) until
  * min(`exp`, `cacheTtl`); an inactive answer is cached too (a revoked or expired token does not
- * come back); concurrent lookups of one token share one request. An unreachable or broken
- * endpoint is 503 `temporarily_unavailable`, like a JWKS outage, and is never cached.
+ * come back), in its own smaller LRU, so junk tokens cannot evict valid answers (issue 14, R7);
+ * concurrent lookups of one token share one request. An unreachable or broken endpoint is 503
+ * `temporarily_unavailable`, like a JWKS outage, and is never cached. A discovered endpoint is
+ * discovered again after a failed call (issue 14, R11; `lib/introspection-endpoint.ts`).
  */
 import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import type { Dispatcher } from 'undici'
 import { checkClaims, type ClaimPolicy } from './claims.js'
 import { AuthError, type AuthErrorReason } from './errors.js'
-import { discover } from './lib/discovery.js'
 import { fetchJson, type FetchLimits } from './lib/fetch-json.js'
 import { basicAuthorization } from './lib/form.js'
-import { assertDiscoveredUrl } from './lib/urls.js'
+import { IntrospectionEndpoint } from './lib/introspection-endpoint.js'
 import type { Logger } from './logger.js'
 import { buildPrincipal, type ActorTypeRule, type Principal } from './principal.js'
 
@@ -32,8 +33,13 @@ export interface IntrospectionOptions {
   headers?: Readonly<Record<string, string>>
   /** Longest time a result is reused, seconds (revocation takes effect within it). @default 60 */
   cacheTtl?: number
-  /** Most cached results. @default 10000 */
+  /** Most cached active answers. @default 10000 */
   maxCached?: number
+  /**
+   * Most cached refusals (inactive, or active but failing a check), kept apart from the active
+   * answers so that a flood of junk tokens cannot evict them. @default maxCached / 10 (at least 1)
+   */
+  maxCachedInactive?: number
   /** Timeout of one introspection call, ms. @default 5000 */
   timeout?: number
   /** Largest accepted response, bytes. @default 65536 */
@@ -54,6 +60,7 @@ export interface ResolvedIntrospection {
   readonly headers: Readonly<Record<string, string>>
   readonly cacheTtl: number
   readonly maxCached: number
+  readonly maxCachedInactive: number
   readonly timeout: number
   readonly maxBytes: number
   readonly requireTokenType: boolean
@@ -66,6 +73,8 @@ export interface IntrospectorConfig {
   readonly policy: ClaimPolicy
   readonly actorType: ActorTypeRule | undefined
   readonly allowInsecureHttp: boolean
+  /** Minimum time between two discoveries of the endpoint, ms (the `jwks.cooldown`). */
+  readonly discoveryCooldown: number
   readonly dispatcher: Dispatcher | undefined
   readonly logger: Logger
 }
@@ -83,22 +92,32 @@ export function isOpaque(token: string): boolean {
 
 export class Introspector {
   readonly #config: IntrospectorConfig
-  readonly #cache: LRUCache<string, Result>
+  /** Active answers. */
+  readonly #accepted: LRUCache<string, Principal>
+  /** Refusals, in their own smaller bound: junk tokens only ever evict each other. */
+  readonly #refused: LRUCache<string, AuthError>
   readonly #flights = new Map<string, Promise<Result>>()
-  #endpoint: Promise<string> | undefined
+  readonly #endpoint: IntrospectionEndpoint
   #lastLog = -Infinity
   #suppressed = 0
 
   constructor(config: IntrospectorConfig) {
     this.#config = config
-    this.#cache = new LRUCache({ max: config.options.maxCached })
+    this.#accepted = new LRUCache({ max: config.options.maxCached })
+    this.#refused = new LRUCache({ max: config.options.maxCachedInactive })
+    this.#endpoint = new IntrospectionEndpoint({
+      issuer: config.issuer,
+      endpoint: config.options.endpoint,
+      allowInsecureHttp: config.allowInsecureHttp,
+      cooldown: config.discoveryCooldown,
+    })
   }
 
   /** The Principal for an opaque token, or an AuthError rejection. */
   async principal(token: string): Promise<Principal> {
     const key = createHash('sha256').update(token).digest('base64url')
     const now = Math.floor(Date.now() / 1000)
-    let result = this.#cache.get(key)
+    let result: Result | undefined = this.#accepted.get(key) ?? this.#refused.get(key)
     if (result === undefined) {
       let flight = this.#flights.get(key)
       if (flight === undefined) {
@@ -110,7 +129,7 @@ export class Introspector {
       !(result instanceof AuthError) &&
       result.expiresAt.getTime() / 1000 <= now - this.#config.policy.clockTolerance
     ) {
-      this.#cache.delete(key)
+      this.#accepted.delete(key)
       result = this.#reject('expired')
     }
     if (result instanceof AuthError) throw result.withRealm(this.#config.policy.realm)
@@ -118,29 +137,15 @@ export class Introspector {
   }
 
   clear(): void {
-    this.#cache.clear()
+    this.#accepted.clear()
+    this.#refused.clear()
   }
 
   async #lookup(key: string, token: string): Promise<Result> {
     const { options, policy } = this.#config
     let body: unknown
     try {
-      const endpoint = await this.#resolveEndpoint()
-      const form = new URLSearchParams({ token, token_type_hint: 'access_token' })
-      const headers: Record<string, string> = { ...options.headers }
-      if (options.authMethod === 'client_secret_basic') {
-        headers.authorization = basicAuthorization(
-          options.clientId ?? '',
-          options.clientSecret ?? '',
-        )
-      } else if (options.authMethod === 'client_secret_post') {
-        form.set('client_id', options.clientId ?? '')
-        form.set('client_secret', options.clientSecret ?? '')
-      }
-      body = await fetchJson(endpoint, 'application/json', this.#limits(), {
-        form: form.toString(),
-        headers,
-      })
+      body = await this.#introspect(token)
     } catch (cause) {
       this.#logFailure(cause)
       return new AuthError('temporarily_unavailable', 'introspection_unavailable', {
@@ -160,11 +165,18 @@ export class Introspector {
       }
       result = err
     }
-    const ttl =
-      result instanceof AuthError
-        ? options.cacheTtl
-        : Math.min(options.cacheTtl, result.expiresAt.getTime() / 1000 - now)
-    if (ttl > 0) this.#cache.set(key, result, { ttl: Math.ceil(ttl * 1000) })
+    if (result instanceof AuthError) {
+      if (options.cacheTtl > 0) {
+        this.#accepted.delete(key)
+        this.#refused.set(key, result, { ttl: Math.ceil(options.cacheTtl * 1000) })
+      }
+    } else {
+      const ttl = Math.min(options.cacheTtl, result.expiresAt.getTime() / 1000 - now)
+      if (ttl > 0) {
+        this.#refused.delete(key)
+        this.#accepted.set(key, result, { ttl: Math.ceil(ttl * 1000) })
+      }
+    }
     return result
   }
 
@@ -230,33 +242,30 @@ export class Introspector {
     return { timeout: options.timeout, maxBytes: options.maxBytes, dispatcher }
   }
 
-  #resolveEndpoint(): Promise<string> {
-    const { options, issuer, allowInsecureHttp } = this.#config
-    if (options.endpoint !== undefined) return Promise.resolve(options.endpoint)
-    this.#endpoint ??= discover(
-      issuer,
-      { ...this.#limits(), maxBytes: 262_144 },
-      allowInsecureHttp,
-    ).then(
-      (meta) => {
-        const endpoint = meta.introspection_endpoint
-        if (typeof endpoint !== 'string') throw new Error('metadata has no introspection_endpoint')
-        return assertDiscoveredUrl(
-          'discovered introspection_endpoint',
-          issuer,
-          endpoint,
-          allowInsecureHttp,
-        )
-      },
-      (err: unknown) => {
-        this.#endpoint = undefined
-        throw err
-      },
-    )
-    return this.#endpoint.catch((err: unknown) => {
-      this.#endpoint = undefined
-      throw err
-    })
+  /** The raw answer; after a failed call to a discovered endpoint, once more where it moved. */
+  async #introspect(token: string): Promise<unknown> {
+    const limits = this.#limits()
+    const endpoint = await this.#endpoint.get(limits)
+    try {
+      return await this.#call(endpoint, token, limits)
+    } catch (err) {
+      const moved = await this.#endpoint.moved(endpoint, limits)
+      if (moved === undefined) throw err
+      return this.#call(moved, token, limits)
+    }
+  }
+
+  #call(endpoint: string, token: string, limits: FetchLimits): Promise<unknown> {
+    const { options } = this.#config
+    const form = new URLSearchParams({ token, token_type_hint: 'access_token' })
+    const headers: Record<string, string> = { ...options.headers }
+    if (options.authMethod === 'client_secret_basic') {
+      headers.authorization = basicAuthorization(options.clientId ?? '', options.clientSecret ?? '')
+    } else if (options.authMethod === 'client_secret_post') {
+      form.set('client_id', options.clientId ?? '')
+      form.set('client_secret', options.clientSecret ?? '')
+    }
+    return fetchJson(endpoint, 'application/json', limits, { form: form.toString(), headers })
   }
 
   /** One error line per interval, with how many failures it stands for. */

@@ -6,15 +6,21 @@
  *   key rotated in at the issuer is accepted within seconds and a storm of random kids costs one
  *   fetch per cooldown (catalogue G1, G9).
  * - Background refresh every `refreshInterval`, without making any request wait.
+ * - A discovered `jwks_uri` is discovered again on the background refresh and after a failed key
+ *   fetch (bounded by the cooldown like every fetch), so an issuer that moves its keys is
+ *   followed without a restart (issue 14, R11; see `lib/jwks-address.ts`).
  * - Outage: the last good key set keeps serving up to `maxStale` after its fetch; past that, or
  *   with no keys at all, verification fails with 503 `temporarily_unavailable` and `Retry-After`.
  * - Byte cap, key-count cap, timeout, no redirects, no private keys (catalogue G3–G7, D10).
+ * - Each installed set carries what every kid stands for (RFC 7638 thumbprint and use
+ *   restrictions), so the verified-token cache is tied to keys, not kids (issue 14, R6).
  */
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose'
 import type { Dispatcher } from 'undici'
 import { AuthError } from './errors.js'
-import { discover } from './lib/discovery.js'
-import { fetchJson } from './lib/fetch-json.js'
+import { fetchJson, type FetchLimits } from './lib/fetch-json.js'
+import { JwksAddress } from './lib/jwks-address.js'
+import { keyIdentities, type KeyIdentities } from './lib/key-identity.js'
 import type { Logger } from './logger.js'
 
 /** Tuning for the JWKS layer; every field has a safe default. */
@@ -57,14 +63,26 @@ interface KeySourceConfig {
 
 type LocalSet = ReturnType<typeof createLocalJWKSet>
 
+/** One installed key set: jose's resolver, what each kid stands for, and its version. */
+interface Keys {
+  readonly set: LocalSet
+  readonly identities: KeyIdentities
+  readonly version: number
+}
+
+/** Filled by {@link KeySource.getKey}: the key a verification used, and the set it came from. */
+export interface KeyUse {
+  identity: string | undefined
+  version: number
+}
+
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'priv']
 
 export class KeySource {
   readonly #config: KeySourceConfig
-  #set: LocalSet | undefined
-  #kids = new Set<string>()
+  #keys: Keys | undefined
   #version = 0
-  #jwksUri: string | undefined
+  readonly #address: JwksAddress
   #lastSuccess = Number.NEGATIVE_INFINITY
   #lastAttempt = Number.NEGATIVE_INFINITY
   #pending: Promise<boolean> | undefined
@@ -73,14 +91,14 @@ export class KeySource {
 
   constructor(config: KeySourceConfig) {
     this.#config = config
-    this.#jwksUri = config.jwksUri
+    this.#address = new JwksAddress(config)
   }
 
   /** Starts the first fetch and the background refresh; never throws. */
   start(): void {
     void this.#refresh()
     if (this.#timer === undefined) {
-      this.#timer = setInterval(() => void this.#refresh(), this.#config.jwks.refreshInterval)
+      this.#timer = setInterval(() => void this.#refresh(true), this.#config.jwks.refreshInterval)
       this.#timer.unref()
     }
   }
@@ -98,7 +116,7 @@ export class KeySource {
 
   /** True while a key set is held and is younger than `maxStale`. */
   get usable(): boolean {
-    return this.#set !== undefined && Date.now() - this.#lastSuccess <= this.#config.jwks.maxStale
+    return this.#keys !== undefined && Date.now() - this.#lastSuccess <= this.#config.jwks.maxStale
   }
 
   close(): void {
@@ -111,61 +129,76 @@ export class KeySource {
     return this.#version
   }
 
-  hasKid(kid: string): boolean {
-    return this.#kids.has(kid)
+  /**
+   * The identity (RFC 7638 thumbprint and use restrictions) of the key published under `kid` now;
+   * `null` when the kid names no single key, `undefined` when it is not published.
+   */
+  identityOf(kid: string): string | null | undefined {
+    return this.#keys?.identities.get(kid)
   }
 
-  /** A jose key resolver bound to this source. */
-  readonly getKey: JWTVerifyGetKey = (header, token) => {
+  /**
+   * A jose key resolver bound to this source. With `used`, it also records the identity of the
+   * key it resolved, taken from the same key set (issue 14, R6: cache entries are tied to it).
+   */
+  readonly getKey = (
+    header: Parameters<JWTVerifyGetKey>[0],
+    token: Parameters<JWTVerifyGetKey>[1],
+    used?: KeyUse,
+  ): ReturnType<LocalSet> => {
     // Fast path, taken on every verification once keys are loaded: no extra async layer.
-    const set = this.#currentSet()
-    if (set === undefined) return this.#getKeySlow(header, token)
-    return set(header, token).catch((err: unknown) => this.#onNoMatch(err, set, header, token))
+    const keys = this.#currentKeys()
+    if (keys === undefined) return this.#getKeySlow(header, token, used)
+    return resolve(keys, header, token, used).catch((err: unknown) =>
+      this.#onNoMatch(err, header, token, used),
+    )
   }
 
-  async #getKeySlow(...[header, token]: Parameters<JWTVerifyGetKey>): ReturnType<LocalSet> {
-    const set = await this.#usableSet()
+  async #getKeySlow(
+    ...[header, token, used]: Parameters<KeySource['getKey']>
+  ): ReturnType<LocalSet> {
+    const keys = await this.#usableKeys()
     try {
-      return await set(header, token)
+      return await resolve(keys, header, token, used)
     } catch (err) {
-      return this.#onNoMatch(err, set, header, token)
+      return this.#onNoMatch(err, header, token, used)
     }
   }
 
   async #onNoMatch(
     err: unknown,
-    set: LocalSet,
-    ...[header, token]: Parameters<JWTVerifyGetKey>
+    ...[header, token, used]: Parameters<KeySource['getKey']>
   ): ReturnType<LocalSet> {
     if ((err as { code?: unknown }).code !== 'ERR_JWKS_NO_MATCHING_KEY') throw err
     // Unknown kid: maybe a key rotated in at the issuer. One refetch per cooldown, shared.
     if (this.#pending === undefined && !this.#cooledDown()) throw err
     const ok = await (this.#pending ?? this.#refresh())
-    if (!ok) throw this.#unavailable()
-    return (this.#set ?? set)(header, token)
+    const keys = this.#keys
+    if (!ok || keys === undefined) throw this.#unavailable()
+    return resolve(keys, header, token, used)
   }
 
   /** The key set when it is usable now (starting a background refresh when one is due). */
-  #currentSet(): LocalSet | undefined {
-    const set = this.#set
-    if (set === undefined || !this.usable) return undefined
+  #currentKeys(): Keys | undefined {
+    const keys = this.#keys
+    if (keys === undefined || !this.usable) return undefined
     const age = Date.now() - this.#lastSuccess
     if (
       age > this.#config.jwks.refreshInterval &&
       this.#pending === undefined &&
       this.#cooledDown()
     ) {
-      void this.#refresh()
+      void this.#refresh(true)
     }
-    return set
+    return keys
   }
 
-  async #usableSet(): Promise<LocalSet> {
-    const set = this.#currentSet()
-    if (set !== undefined) return set
+  async #usableKeys(): Promise<Keys> {
+    const keys = this.#currentKeys()
+    if (keys !== undefined) return keys
     // No keys, or keys past the hard limit: wait for a fetch, if one may be made.
     if (this.#pending !== undefined || this.#cooledDown()) await (this.#pending ?? this.#refresh())
-    if (this.#set !== undefined && this.usable) return this.#set
+    if (this.#keys !== undefined && this.usable) return this.#keys
     throw this.#unavailable()
   }
 
@@ -181,11 +214,14 @@ export class KeySource {
     })
   }
 
-  /** One fetch at a time; resolves true when a new key set was installed. */
-  #refresh(): Promise<boolean> {
+  /**
+   * One fetch at a time; resolves true when a new key set was installed. `background`: the
+   * periodic refresh, which also discovers the JWKS address again first.
+   */
+  #refresh(background = false): Promise<boolean> {
     if (this.#pending !== undefined) return this.#pending
     this.#lastAttempt = Date.now()
-    const pending = this.#fetch().then(
+    const pending = this.#fetch(background).then(
       () => {
         this.#failures = 0
         return true
@@ -202,30 +238,37 @@ export class KeySource {
     return this.#pending
   }
 
-  async #fetch(): Promise<void> {
-    const { jwks, dispatcher, issuer, allowInsecureHttp } = this.#config
+  async #fetch(background: boolean): Promise<void> {
+    const { jwks, dispatcher } = this.#config
     const limits = { timeout: jwks.timeout, maxBytes: jwks.maxBytes, dispatcher }
-    this.#jwksUri ??= (await discover(issuer, limits, allowInsecureHttp)).jwks_uri
-    const body = await fetchJson(
-      this.#jwksUri,
-      'application/jwk-set+json, application/json',
-      limits,
-    )
-    const { set, kids } = parseKeySet(body, jwks.maxKeys)
-    this.#set = set
-    this.#kids = kids
-    this.#version++
+    const address = this.#address
+    const known = address.current !== undefined
+    if (background && known) await address.rediscover(limits)
+    try {
+      await this.#load(await address.get(limits), limits)
+    } catch (err) {
+      // The issuer may have moved its keys: look again (once per attempt, so once per cooldown),
+      // and try the new address if there is one. Not when discovery just ran in this attempt.
+      if (background || !known || !(await address.rediscover(limits))) throw err
+      await this.#load(await address.get(limits), limits)
+    }
+  }
+
+  async #load(jwksUri: string, limits: FetchLimits): Promise<void> {
+    const body = await fetchJson(jwksUri, 'application/jwk-set+json, application/json', limits)
+    const { set, identities } = await parseKeySet(body, this.#config.jwks.maxKeys)
+    this.#keys = { set, identities, version: ++this.#version }
     this.#lastSuccess = Date.now()
   }
 
   #logFailure(err: unknown): void {
-    const stale = this.#set !== undefined
+    const stale = this.#keys !== undefined
     // Rate-limited by construction: at most one attempt per cooldown reaches this line.
     this.#config.logger.error(
       {
         event: 'jwks_fetch_failed',
         issuer: this.#config.issuer,
-        jwks_uri: this.#jwksUri,
+        jwks_uri: this.#address.current,
         error: err instanceof Error ? err.message : 'unknown error',
         consecutive_failures: this.#failures,
         serving_last_good_keys: stale,
@@ -235,7 +278,23 @@ export class KeySource {
   }
 }
 
-function parseKeySet(body: unknown, maxKeys: number): { set: LocalSet; kids: Set<string> } {
+/** Records the identity of the key about to be resolved, from the same key set, then resolves it. */
+function resolve(
+  keys: Keys,
+  ...[header, token, used]: Parameters<KeySource['getKey']>
+): ReturnType<LocalSet> {
+  if (used !== undefined) {
+    const kid = header.kid
+    used.identity = typeof kid === 'string' ? (keys.identities.get(kid) ?? undefined) : undefined
+    used.version = keys.version
+  }
+  return keys.set(header, token)
+}
+
+async function parseKeySet(
+  body: unknown,
+  maxKeys: number,
+): Promise<Pick<Keys, 'set' | 'identities'>> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new Error('JWKS is not a JSON object')
   }
@@ -243,7 +302,6 @@ function parseKeySet(body: unknown, maxKeys: number): { set: LocalSet; kids: Set
   if (!Array.isArray(keys)) throw new Error('JWKS has no "keys" array')
   if (keys.length > maxKeys)
     throw new Error(`JWKS has ${keys.length} keys, over the cap of ${maxKeys}`)
-  const kids = new Set<string>()
   for (const key of keys as unknown[]) {
     if (typeof key !== 'object' || key === null || Array.isArray(key)) {
       throw new Error('JWKS member is not an object')
@@ -253,9 +311,7 @@ function parseKeySet(body: unknown, maxKeys: number): { set: LocalSet; kids: Set
         throw new Error('JWKS members must be public keys')
       }
     }
-    const kid = (key as { kid?: unknown }).kid
-    if (typeof kid === 'string') kids.add(kid)
   }
   const jwks: JSONWebKeySet = { keys: keys as JSONWebKeySet['keys'] }
-  return { set: createLocalJWKSet(jwks), kids }
+  return { set: createLocalJWKSet(jwks), identities: await keyIdentities(keys as object[]) }
 }

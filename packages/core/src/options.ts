@@ -288,6 +288,16 @@ function resolveIntrospection(
   ) {
     fail(`${name}.headers must map header names to single-line strings`)
   }
+  const maxCached = num(`${name}.maxCached`, o.maxCached, 10_000, 1, 10_000_000)
+  // Refusals get a tenth of the active bound unless told otherwise (issue 14, R7).
+  const maxCachedInactive = num(
+    `${name}.maxCachedInactive`,
+    o.maxCachedInactive,
+    Math.max(1, Math.floor(maxCached / 10)),
+    1,
+    10_000_000,
+  )
+  if (!Number.isInteger(maxCachedInactive)) fail(`${name}.maxCachedInactive must be an integer`)
   return Object.freeze({
     endpoint:
       o.endpoint === undefined
@@ -298,7 +308,8 @@ function resolveIntrospection(
     authMethod,
     headers: Object.freeze({ ...(headers as Record<string, string>) }),
     cacheTtl: num(`${name}.cacheTtl`, o.cacheTtl, 60, 0, 86_400),
-    maxCached: num(`${name}.maxCached`, o.maxCached, 10_000, 1, 10_000_000),
+    maxCached,
+    maxCachedInactive,
     timeout: num(`${name}.timeout`, o.timeout, 5_000, 1, 120_000),
     maxBytes: num(`${name}.maxBytes`, o.maxBytes, 65_536, 1_024, 16 << 20),
     requireTokenType: o.requireTokenType !== false,

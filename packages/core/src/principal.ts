@@ -18,7 +18,11 @@ export interface Actor {
 
 /** A verified caller. */
 export interface Principal {
-  /** `'client'` for a service token (`sub === client_id`, or no user subject), else `'user'`. */
+  /**
+   * `'client'` for a service token (`sub === client_id`, no `sub`, or TokenSmith's `service_auth`),
+   * else `'user'`; a token with user-authentication claims (`auth_time`, `acr`, `amr`) is always
+   * a user. The `actorType` option overrides the rule.
+   */
   readonly actorType: ActorType
   /** `client_id` for a client, `sub` for a user. */
   readonly actorId: string
@@ -101,8 +105,23 @@ class ScopeSet implements ReadonlySet<string> {
 /** Decides the actor type; return undefined to fall back to the default rule. */
 export type ActorTypeRule = (claims: Readonly<Record<string, unknown>>) => ActorType | undefined
 
-/** The default rule: Hydra client credentials (`sub === client_id`), no subject, or TokenSmith's `auth_events: ["service_auth"]`. */
+/**
+ * The default rule. A token that records a user authentication (`auth_time`, `acr` or `amr`:
+ * RFC 9068 §2.2.1, OpenID Connect Core §2) is a user, even when its `sub` equals its client id
+ * (issue 14, R9: otherwise a service would use its own, often broader, token downstream).
+ * Otherwise a client for Hydra client credentials (`sub === client_id`), no subject, or
+ * TokenSmith's `auth_events: ["service_auth"]`; else a user.
+ *
+ * @example
+ * ```ts
+ * defaultActorType({ sub: 'bss', client_id: 'bss' }) // 'client'
+ * defaultActorType({ sub: 'bss', client_id: 'bss', auth_time: 1767225600 }) // 'user'
+ * ```
+ */
 export function defaultActorType(claims: Readonly<Record<string, unknown>>): ActorType {
+  if (claims.auth_time !== undefined || claims.acr !== undefined || claims.amr !== undefined) {
+    return 'user'
+  }
   const sub = claims.sub
   const clientId = claims.client_id ?? claims.azp
   if (sub === undefined || sub === clientId) return 'client'

@@ -2,8 +2,10 @@
  * Verified-token cache: service tokens are reused for their whole lifetime across thousands of
  * calls, so the signature check is not repeated. Keyed by the exact token string (a malleated
  * token is a different key and is verified afresh; revocation keys on `iss` + `jti`, never on the
- * string: catalogue B8). Bounded by entries and bytes; TTL = min(time to `exp`, `maxTtl`); time claims are
- * re-checked on every hit; an entry whose `kid` left its issuer's key set is dropped.
+ * string: catalogue B8). Bounded by entries and bytes; TTL = min(time to `exp`, `maxTtl`); time
+ * claims are re-checked on every hit. An entry is tied to the key that verified it (its RFC 7638
+ * thumbprint and use restrictions, not just its `kid`): once the issuer's key set changes, it is
+ * dropped unless the same key is still published under that `kid` (issue 14, R6).
  */
 import { LRUCache } from 'lru-cache'
 import { AuthError } from './errors.js'
@@ -13,11 +15,14 @@ export interface CacheSource {
   readonly version: number
   /** False once the issuer's keys are past their hard staleness limit. */
   readonly usable: boolean
-  hasKid(kid: string): boolean
+  /** The identity of the key published under `kid` now (see `lib/key-identity.ts`). */
+  identityOf(kid: string): string | null | undefined
 }
 
 export interface CacheEntryMeta {
   readonly kid: string | undefined
+  /** The identity of the key that verified the token; undefined when unknown (no `kid`). */
+  readonly keyIdentity: string | undefined
   readonly source: CacheSource
   readonly version: number
   readonly nbf: number | undefined
@@ -30,7 +35,7 @@ export interface CacheEntryMeta {
 const ENTRY_OVERHEAD = 2048
 
 interface Entry extends Omit<CacheEntryMeta, 'version'> {
-  /** The key-set version last seen to publish `kid`; moves forward on a hit after a rotation. */
+  /** The key-set version last seen to publish this key; moves forward on a hit after a rotation. */
   version: number
   readonly principal: Principal
   readonly exp: number
@@ -83,8 +88,12 @@ export class TokenCache {
     // Keys past the hard limit serve nobody, cached tokens included: verify afresh (503 or refresh).
     if (!entry.source.usable) return undefined
     if (entry.version !== entry.source.version) {
-      // The key set changed: keep the entry only if its key is still published.
-      if (entry.kid === undefined || !entry.source.hasKid(entry.kid)) {
+      // The key set changed: keep the entry only if the same key is still published under its kid.
+      if (
+        entry.kid === undefined ||
+        entry.keyIdentity === undefined ||
+        entry.source.identityOf(entry.kid) !== entry.keyIdentity
+      ) {
         this.#lru.delete(token)
         return undefined
       }
@@ -101,6 +110,7 @@ export class TokenCache {
     // Explicit fields, not a spread: one object shape for every entry.
     const entry: Entry = {
       kid: meta.kid,
+      keyIdentity: meta.keyIdentity,
       source: meta.source,
       version: meta.version,
       nbf: meta.nbf,

@@ -1,8 +1,9 @@
 /**
- * The inbound pipeline: bearer extraction → verified-token cache → issuer selection by the
- * allow-listed `iss` → header policy (`typ`, `crit`) → jose signature and registered-claim checks
- * against that issuer's keys → the claim checks jose does not do → Principal. A token that is not
- * a three-part JWS goes to the introspection endpoint instead, when one is configured.
+ * The inbound pipeline: bearer extraction → canonical base64url segments (RFC 7515 §2, RFC 4648
+ * §3.5) → verified-token cache → issuer selection by the allow-listed `iss` → header policy
+ * (`typ`, `crit`) → jose signature and registered-claim checks against that issuer's keys → the
+ * claim checks jose does not do → Principal. A token that is not a three-part JWS goes to the
+ * introspection endpoint instead, when one is configured.
  */
 import {
   decodeJwt,
@@ -15,7 +16,8 @@ import { extractBearer, type RequestLike } from './bearer.js'
 import { checkClaims } from './claims.js'
 import { AuthError, isAuthError } from './errors.js'
 import { Introspector, isOpaque } from './introspection.js'
-import { KeySource } from './key-source.js'
+import { KeySource, type KeyUse } from './key-source.js'
+import { isCanonicalCompactJws } from './lib/canonical.js'
 import { toAuthError } from './lib/jose-errors.js'
 import {
   resolveOptions,
@@ -127,6 +129,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
           policy: resolved,
           actorType: resolved.actorType,
           allowInsecureHttp: resolved.allowInsecureHttp,
+          discoveryCooldown: resolved.jwks.cooldown,
           dispatcher: resolved.dispatcher,
           logger: resolved.logger,
         })
@@ -159,8 +162,19 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     const runtime = select(token)
     let payload: Record<string, unknown>
     let kid: string | undefined
+    // A cache entry is tied to the key that verified the token and its key set, not just the kid
+    // (R6); without a cache the shared resolver is enough.
+    const used: KeyUse | undefined =
+      cache === undefined ? undefined : { identity: undefined, version: 0 }
+    const getKey: JWTVerifyGetKey =
+      used === undefined
+        ? runtime.getKey
+        : (header, input) => {
+            checkHeader(header)
+            return runtime.source.getKey(header, input, used)
+          }
     try {
-      const result = await jwtVerify(token, runtime.getKey, runtime.verifyOptions)
+      const result = await jwtVerify(token, getKey, runtime.verifyOptions)
       payload = result.payload
       kid = typeof result.protectedHeader.kid === 'string' ? result.protectedHeader.kid : undefined
     } catch (err) {
@@ -168,15 +182,18 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     }
     const checked = checkClaims(payload, resolved, Math.floor(Date.now() / 1000))
     const principal = buildPrincipal(checked, token, resolved.actorType)
-    cache?.set(token, principal, {
-      kid,
-      source: runtime.source,
-      version: runtime.source.version,
-      nbf: typeof payload.nbf === 'number' ? payload.nbf : undefined,
-      iat: typeof payload.iat === 'number' ? payload.iat : undefined,
-      tolerance: resolved.clockTolerance,
-      maxTokenAge: resolved.maxTokenAge,
-    })
+    if (cache !== undefined && used !== undefined) {
+      cache.set(token, principal, {
+        kid,
+        keyIdentity: used.identity,
+        source: runtime.source,
+        version: used.version,
+        nbf: typeof payload.nbf === 'number' ? payload.nbf : undefined,
+        iat: typeof payload.iat === 'number' ? payload.iat : undefined,
+        tolerance: resolved.clockTolerance,
+        maxTokenAge: resolved.maxTokenAge,
+      })
+    }
     return principal
   }
 
@@ -188,6 +205,9 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     let principal: Principal
     if (introspector !== undefined && isOpaque(token)) {
       principal = await introspector.principal(token)
+    } else if (!isCanonicalCompactJws(token)) {
+      // Before the cache and jose: one spelling per token, so one cache entry (issue 14, R5).
+      throw new AuthError('invalid_token', 'malformed_jws', { realm })
     } else if (cache !== undefined) {
       const hit = cache.get(token, Math.floor(Date.now() / 1000))
       if (hit instanceof AuthError) throw hit.withRealm(realm)
@@ -245,6 +265,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         return undefined // authenticate() answers it, with the same error
       }
       if (token === undefined || (introspector !== undefined && isOpaque(token))) return undefined
+      // No canonical-encoding scan here: only verify() fills the cache, after that check, and
+      // keys are exact strings, so another spelling of a cached token is a miss (R5).
       const hit = cache.get(token, Math.floor(Date.now() / 1000))
       return hit instanceof AuthError ? undefined : hit
     },
