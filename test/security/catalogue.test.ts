@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { CATALOGUE } from './catalogue.js'
+import { CATALOGUE, REVIEW } from './catalogue.js'
 
 const root = new URL('../../', import.meta.url)
 const SECTIONS: Record<string, number> = {
@@ -26,6 +26,17 @@ const ALL_IDS = Object.entries(SECTIONS).flatMap(([section, count]) =>
   Array.from({ length: count }, (_, i) => `${section}${i + 1}`),
 )
 
+const REVIEW_IDS = Array.from({ length: 12 }, (_, i) => `R${i + 1}`)
+
+function expectNamedTests(id: string, tests: readonly { file: string; title: string }[]): void {
+  expect(tests.length).toBeGreaterThan(0)
+  for (const { file, title } of tests) {
+    expect(title).toMatch(new RegExp(`(^|[/ (])${id}(?=[:/ ,)])`))
+    const source = readFileSync(new URL(file, root), 'utf8')
+    expect(source.includes(title), `${file} has no test "${title}"`).toBe(true)
+  }
+}
+
 describe('the security catalogue', () => {
   it('has all 116 cases indexed, and nothing else', () => {
     expect(ALL_IDS).toHaveLength(116)
@@ -33,12 +44,21 @@ describe('the security catalogue', () => {
   })
 
   it.each(ALL_IDS)('%s is run by a test that names it', (id) => {
-    const tests = CATALOGUE[id] ?? []
-    expect(tests.length).toBeGreaterThan(0)
-    for (const { file, title } of tests) {
-      expect(title).toMatch(new RegExp(`(^|[/ (])${id}(?=[:/ ,)])`))
-      const source = readFileSync(new URL(file, root), 'utf8')
-      expect(source.includes(title), `${file} has no test "${title}"`).toBe(true)
-    }
+    expectNamedTests(id, CATALOGUE[id] ?? [])
+  })
+})
+
+describe('the attack review (issue 14)', () => {
+  it('has all 12 findings indexed, and nothing else', () => {
+    expect(Object.keys(REVIEW).sort()).toEqual([...REVIEW_IDS].sort())
+  })
+
+  it.each(REVIEW_IDS)('%s is run by a test that names it', (id) => {
+    expectNamedTests(id, REVIEW[id] ?? [])
+  })
+
+  it.each(REVIEW_IDS)('%s is listed in docs/security.md', (id) => {
+    const doc = readFileSync(new URL('docs/security.md', root), 'utf8')
+    expect(doc).toMatch(new RegExp(`\\*\\*${id}\\b`))
   })
 })

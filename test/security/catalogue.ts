@@ -814,3 +814,221 @@ export const CATALOGUE: Readonly<Record<string, readonly CaseTest[]>> = {
   L4: [{ file: 'test/security/discovery.test.ts', title: 'L4: issuer URL configuration' }],
   L5: [{ file: 'test/security/discovery.test.ts', title: 'L5: discovery fetch robustness' }],
 }
+
+/**
+ * The findings of the independent attack review and the second authorization server (issue 14,
+ * R1–R12), each mapped to the tests that failed before its fix. docs/security.md lists each
+ * threat and its defence under the same id.
+ */
+export const REVIEW: Readonly<Record<string, readonly CaseTest[]>> = {
+  R1: [
+    {
+      file: 'test/client/propagation.test.ts',
+      title:
+        'R1: refuses to forward to a resource-only target a token whose aud lacks the resource; the target sees nothing',
+    },
+    {
+      file: 'test/client/propagation.test.ts',
+      title:
+        'R1: forwards a token whose aud contains the target resource, or one of the audiences given with it',
+    },
+    {
+      file: 'test/client/propagation.test.ts',
+      title:
+        "R1: a 'forward' target with neither audience nor resource is a TypeError naming the origin and the fix",
+    },
+    {
+      file: 'test/client/propagation.test.ts',
+      title:
+        "R1: the handler's outbound call with a user token not issued for the target is refused and not sent",
+    },
+  ],
+  R2: [
+    {
+      file: 'test/security/discovery.test.ts',
+      title:
+        'R2: refuses mapped, numeric and translated spellings of link-local, unspecified and metadata addresses for every discovered endpoint, and never contacts them',
+    },
+    {
+      file: 'test/security/discovery.test.ts',
+      title:
+        'R2: a non-loopback issuer may not point any discovered endpoint at loopback, however spelled',
+    },
+    {
+      file: 'test/security/discovery.test.ts',
+      title:
+        'R2: classifies hosts by address bytes: loopback, link-local, unspecified, cloud metadata, translations',
+    },
+    {
+      file: 'test/client/cli.test.ts',
+      title:
+        'R2: refuses a discovered token_endpoint at an unspecified address, however spelled, with exit 3, sending the secret nowhere',
+    },
+  ],
+  R3: [
+    {
+      file: 'test/client/registration.test.ts',
+      title: 'R3: a symlink planted at the old predictable temporary name is not followed',
+    },
+    {
+      file: 'test/client/registration.test.ts',
+      title:
+        'R3: a file pre-created (0644, held open by its planter) at the old temporary name is not reused',
+    },
+    {
+      file: 'test/client/registration.test.ts',
+      title:
+        'R3: concurrent saves both complete and leave one of the two whole documents, and no temporary files',
+    },
+  ],
+  R4: [
+    {
+      file: 'test/security/request-scope.test.ts',
+      title:
+        'R4: work left running by a request calls out as the service once the response finished',
+    },
+    {
+      file: 'test/security/request-scope.test.ts',
+      title:
+        'R4: audit events from work left running are attributed to the service, with the request id',
+    },
+    {
+      file: 'test/security/request-scope.test.ts',
+      title: 'R4: a poller started lazily inside a user request polls as the service',
+    },
+    {
+      file: 'test/security/request-scope.test.ts',
+      title: 'R4: once the client hung up, the abandoned handler calls out as the service',
+    },
+  ],
+  R5: [
+    {
+      file: 'test/security/encoding.test.ts',
+      title: 'R5: refuses a token whose segment ends in "=" with 401 invalid_token',
+    },
+    {
+      file: 'test/security/encoding.test.ts',
+      title: 'R5: refuses non-zero spare bits in the last character of any segment',
+    },
+    {
+      file: 'test/security/encoding.test.ts',
+      title: 'R5: a respelling of a cached token is not a cache hit, on either path',
+    },
+    {
+      file: 'test/security/encoding.test.ts',
+      title: 'R5: every non-canonical respelling of a valid token is refused (property)',
+    },
+    {
+      file: 'test/conformance/scenarios.ts',
+      title: 'R5: a token whose signature segment ends in "=" is refused (401 malformed_jws)',
+    },
+  ],
+  R6: [
+    {
+      file: 'test/security/key-identity.test.ts',
+      title:
+        'R6: a cached token is refused once its kid is republished with another key; the new key is accepted',
+    },
+    {
+      file: 'test/security/key-identity.test.ts',
+      title: 'R6: a cached token is refused once its kid is published twice (no single key)',
+    },
+    {
+      file: 'test/security/key-identity.test.ts',
+      title: 'R6: both adapters stop serving the cached token once the kid names another key',
+    },
+  ],
+  R7: [
+    {
+      file: 'test/core/introspection.test.ts',
+      title:
+        'R7: junk opaque tokens cannot evict a cached active answer, which keeps serving while introspection is down',
+    },
+    {
+      file: 'test/core/introspection.test.ts',
+      title: 'R7: maxCachedInactive sets the refusal bound and is checked at start-up',
+    },
+  ],
+  R8: [
+    {
+      file: 'test/audit/audit.test.ts',
+      title:
+        'R8: forwarded, gateway, DPoP, CSRF and vendor credential headers are masked on request lines, with either logger',
+    },
+    {
+      file: 'test/audit/audit.test.ts',
+      title:
+        'R8: array, indexed, nested and percent-encoded token parameter names are masked in url and query',
+    },
+    {
+      file: 'test/conformance/scenarios.ts',
+      title:
+        'R8: X-Forwarded-Authorization, DPoP and array-form query tokens are not read, and never logged',
+    },
+  ],
+  R9: [
+    {
+      file: 'test/core/principal-cache.test.ts',
+      title:
+        'R9: a token with user-authentication claims is a user even when sub equals client_id; actorType still overrides',
+    },
+    {
+      file: 'test/conformance/scenarios.ts',
+      title: 'R9: a token with sub === client_id and auth_time is a user, as the route sees it',
+    },
+    {
+      file: 'test/conformance/scenarios.ts',
+      title: 'R9: an introspected token with sub === client_id and acr is a user',
+    },
+  ],
+  R10: [
+    {
+      file: 'test/client/token-endpoint.test.ts',
+      title: 'R10: an empty 401 for the old secret falls back to the second secret of [old, new]',
+    },
+    {
+      file: 'test/client/token-endpoint.test.ts',
+      title:
+        'R10: an empty, non-JSON or error-less 401/403 is invalid_client: not retryable, one request, logged as refused',
+    },
+    {
+      file: 'test/client/cli.test.ts',
+      title:
+        'R10: says the credentials were refused when the server answers a wrong secret with an empty 401',
+    },
+  ],
+  R11: [
+    {
+      file: 'test/security/rediscovery.test.ts',
+      title:
+        'R11: an issuer that moves its JWKS: a new key is accepted after re-discovery, without restart, for a bounded number of discovery fetches',
+    },
+    {
+      file: 'test/security/rediscovery.test.ts',
+      title:
+        'R11: the background refresh re-discovers; refused metadata keeps the last good jwks_uri, which is never replaced by it',
+    },
+    {
+      file: 'test/security/rediscovery.test.ts',
+      title:
+        'R11: an introspection endpoint that moves is followed after a failed call, for a bounded number of discovery fetches',
+    },
+    {
+      file: 'test/client/rediscovery.test.ts',
+      title:
+        'R11: the token endpoint moves to a new server and the old one stops: the client recovers without restart',
+    },
+    {
+      file: 'test/client/rediscovery.test.ts',
+      title:
+        'R11: a failed or hostile re-discovery keeps the last good endpoint; failures cost one discovery per cooldown',
+    },
+  ],
+  R12: [
+    {
+      file: 'test/client/interceptor.test.ts',
+      title:
+        'R12: a token the target had accepted and now rejects (revoked) is replaced and retried once, even right after a forced renewal',
+    },
+  ],
+}
