@@ -19,6 +19,13 @@ const expected = {
     'rawToken',
     'auditRecord',
   ],
+  '@svcauth/core/internal': [
+    'attachAuthState',
+    'checkGuard',
+    'outcomeOf',
+    'runWithRequest',
+    'assertDiscoveredUrl',
+  ],
   '@svcauth/express': [
     'auditLogger',
     'authenticate',

@@ -2,7 +2,8 @@
  * The audit record (catalogue I4, I5): fields only from a verified principal, bounded and
  * printable, and the actor chain of a delegated token cut at a fixed depth.
  */
-import { auditRecord, requestAuditRecord, type Actor, type Principal } from '@svcauth/core'
+import { auditRecord, type Actor, type Principal } from '@svcauth/core'
+import { requestAuditRecord } from '@svcauth/core/internal'
 import { describe, expect, it } from 'vitest'
 
 function principal(over: Partial<Principal>): Principal {

@@ -7,13 +7,8 @@ import type { LookupAddress, LookupOptions } from 'node:dns'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createServiceClient, isTokenEndpointError } from '@svcauth/client'
-import {
-  assertDiscoveredUrl,
-  assertUrl,
-  createAuthenticator,
-  isAuthError,
-  type AuthenticatorOptions,
-} from '@svcauth/core'
+import { createAuthenticator, isAuthError, type AuthenticatorOptions } from '@svcauth/core'
+import { assertDiscoveredUrl, assertUrl } from '@svcauth/core/internal'
 import { createTestIssuer, type TestIssuer } from '@svcauth/testing'
 import { Agent, type Dispatcher } from 'undici'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'

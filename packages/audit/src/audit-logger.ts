@@ -7,14 +7,13 @@
  * would write the fields twice.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { currentAuthContext, type Principal } from '@svcauth/core'
 import {
   activePrincipal,
-  currentAuthContext,
   outcomeOf,
   requestAuditRecord,
-  type Principal,
   type RequestAuditRecord,
-} from '@svcauth/core'
+} from '@svcauth/core/internal'
 import type { Logger } from 'pino'
 import { pinoHttp, type HttpLogger, type Options } from 'pino-http'
 import { writeAuditEvent, type AuditDetails, type ServiceIdentity } from './events.js'

@@ -18,5 +18,7 @@ export {
   SENSITIVE_PARAMS,
 } from './scrub.js'
 export type { ScrubRules } from './scrub.js'
-export { auditRecord, requestAuditRecord } from '@svcauth/core'
-export type { AuditActor, AuditRecord, RequestAuditRecord } from '@svcauth/core'
+export { auditRecord } from '@svcauth/core'
+export { requestAuditRecord } from '@svcauth/core/internal'
+export type { AuditActor, AuditRecord } from '@svcauth/core'
+export type { RequestAuditRecord } from '@svcauth/core/internal'

@@ -6,7 +6,7 @@
  * per interval, the rest logged at `warn` with `rate_limited: true`, and the next error line says
  * how many were held back (`suppressed`).
  */
-import type { RequestAuditRecord } from '@svcauth/core'
+import type { RequestAuditRecord } from '@svcauth/core/internal'
 
 export type AuditLevel = 'info' | 'warn' | 'error'
 

@@ -10,15 +10,13 @@ import { readFile } from 'node:fs/promises'
 import { createPrivateKey, type KeyObject } from 'node:crypto'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import {
-  assertDiscoveredUrl,
-  assertUrl,
   auditRecord,
   createAuthenticator,
-  discoverMetadata,
   isAuthError,
   requireScopes,
   type Principal,
 } from '@svcauth/core'
+import { assertDiscoveredUrl, assertUrl, discoverMetadata } from '@svcauth/core/internal'
 import { decodeJwt, decodeProtectedHeader, type JWK } from 'jose'
 import { isTokenEndpointError, TokenEndpointError } from './errors.js'
 import {

@@ -6,7 +6,7 @@
  * `RegistrationError`s that never carry a secret.
  */
 import { readFile } from 'node:fs/promises'
-import { assertUrl } from '@svcauth/core'
+import { assertUrl } from '@svcauth/core/internal'
 import { request, type Dispatcher } from 'undici'
 import { B64TOKEN, readCapped } from './lib/bounded.js'
 import { writePrivateFile } from './lib/private-file.js'

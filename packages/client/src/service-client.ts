@@ -4,15 +4,8 @@
  * and exposes fetch/request bound to an undici Agent composed with the token interceptor.
  */
 import { createHash } from 'node:crypto'
-import {
-  assertUrl,
-  currentAuthContext,
-  rawToken,
-  runWithPrincipal,
-  runWithRequest,
-  type Principal,
-  type ResponseLike,
-} from '@svcauth/core'
+import { currentAuthContext, rawToken, runWithPrincipal, type Principal } from '@svcauth/core'
+import { assertUrl, runWithRequest, type ResponseLike } from '@svcauth/core/internal'
 import { Agent, fetch as undiciFetch, request as undiciRequest, type Dispatcher } from 'undici'
 import { isTokenEndpointError, TokenEndpointError, UserTokenRefusedError } from './errors.js'
 import { tokenInterceptor, type Planner, type TokenPlan } from './interceptor.js'

@@ -11,7 +11,8 @@
  *   the background and uses the current endpoint meanwhile.
  * A failed discovery keeps the last good endpoint; concurrent discoveries share one request.
  */
-import { assertDiscoveredUrl, discoverMetadata, type Logger } from '@svcauth/core'
+import { type Logger } from '@svcauth/core'
+import { assertDiscoveredUrl, discoverMetadata } from '@svcauth/core/internal'
 import { TokenEndpointError } from './errors.js'
 import type { TokenLimits } from './lib/token-request.js'
 

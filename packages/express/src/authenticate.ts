@@ -3,14 +3,12 @@
  * request runs inside the auth context (AsyncLocalStorage), which closes with the response.
  */
 import {
-  asAuthError,
-  attachAuthState,
   createAuthenticator,
-  runWithRequest,
   type AdapterOptions,
   type Authenticator,
   type Principal,
 } from '@svcauth/core'
+import { asAuthError, attachAuthState, runWithRequest } from '@svcauth/core/internal'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { answer } from './respond.js'
 import './state.js'

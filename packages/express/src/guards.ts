@@ -3,18 +3,19 @@
  * run before it. Express routes HEAD to GET handlers, so a guard on a GET route covers HEAD too.
  */
 import * as core from '@svcauth/core'
+import { checkGuard, readAuthState } from '@svcauth/core/internal'
 import type { Guard } from '@svcauth/core'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { answer } from './respond.js'
 
 function middleware(guard: Guard): RequestHandler {
   return function guardRequest(req: Request, res: Response, next: NextFunction): void {
-    const error = core.checkGuard(guard, req)
+    const error = checkGuard(guard, req)
     if (error === undefined) {
       next()
       return
     }
-    answer(error, res, next, core.readAuthState(req)?.respond ?? true)
+    answer(error, res, next, readAuthState(req)?.respond ?? true)
   }
 }
 

@@ -4,15 +4,13 @@
  * and behaviour as the Express adapter.
  */
 import {
-  asAuthError,
-  attachAuthState,
   createAuthenticator,
-  runWithRequest,
   type AdapterOptions,
   type Authenticator,
   type Principal,
   type RequestLike,
 } from '@svcauth/core'
+import { asAuthError, attachAuthState, runWithRequest } from '@svcauth/core/internal'
 import type { Middleware, Next, ParameterizedContext } from 'koa'
 import { answer } from './respond.js'
 

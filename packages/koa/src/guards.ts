@@ -4,6 +4,7 @@
  * routes, so a guard on a GET route covers HEAD too.
  */
 import * as core from '@svcauth/core'
+import { checkGuard, readAuthState } from '@svcauth/core/internal'
 import type { Guard } from '@svcauth/core'
 import type { Middleware, Next, ParameterizedContext } from 'koa'
 import type { AuthState } from './authenticate.js'
@@ -11,9 +12,9 @@ import { answer } from './respond.js'
 
 function middleware(guard: Guard): Middleware<AuthState> {
   return function guardRequest(ctx: ParameterizedContext<AuthState>, next: Next) {
-    const error = core.checkGuard(guard, ctx.req)
+    const error = checkGuard(guard, ctx.req)
     if (error === undefined) return next() as Promise<void>
-    answer(ctx, error, core.readAuthState(ctx.req)?.respond ?? true)
+    answer(ctx, error, readAuthState(ctx.req)?.respond ?? true)
     return Promise.resolve()
   }
 }

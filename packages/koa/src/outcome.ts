@@ -1,7 +1,8 @@
 /**
  * How authentication ended for a request, for access logs and audit lines.
  */
-import { outcomeOf, type AuthOutcome } from '@svcauth/core'
+import { type AuthOutcome } from '@svcauth/core'
+import { outcomeOf } from '@svcauth/core/internal'
 import type { Context } from 'koa'
 
 /**

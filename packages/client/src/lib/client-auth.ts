@@ -5,12 +5,12 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
-import { basicAuthorization } from '@svcauth/core'
+import { basicAuthorization } from '@svcauth/core/internal'
 import { importJWK, SignJWT, type CryptoKey, type JWK } from 'jose'
 
 export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
 
-export { basicAuthorization, formEncode } from '@svcauth/core'
+export { basicAuthorization, formEncode } from '@svcauth/core/internal'
 
 /** What one token request authenticates with: a secret (basic or post) or a signed assertion. */
 export type ClientProof =

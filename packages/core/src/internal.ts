@@ -1,0 +1,23 @@
+/**
+ * @svcauth/core/internal: what svcauth's own packages share and users do not need. The adapters
+ * use the per-request state, guard evaluation and the request scope; the audit package the
+ * request record; the client the URL policy, discovery and form encoding. Not covered by semver:
+ * import the main entry instead.
+ */
+export {
+  activePrincipal,
+  asAuthError,
+  attachAuthState,
+  checkGuard,
+  outcomeOf,
+  readAuthState,
+} from './adapter.js'
+export type { RequestAuthState } from './adapter.js'
+export { AUDIT_FIELD_LIMIT, requestAuditRecord } from './audit-record.js'
+export type { RequestAuditRecord } from './audit-record.js'
+export { responseEnded, runWithRequest } from './context.js'
+export type { ResponseLike } from './context.js'
+export { basicAuthorization, formEncode } from './lib/form.js'
+export { discover as discoverMetadata } from './lib/discovery.js'
+export type { Metadata } from './lib/discovery.js'
+export { assertDiscoveredUrl, assertUrl } from './lib/urls.js'
