@@ -33,5 +33,7 @@ export type {
   RegistrationErrorCode,
   RegistrationOptions,
 } from './registration.js'
+export { requestToken } from './request-token.js'
+export type { RequestedToken, TokenRequestOptions } from './request-token.js'
 export { createServiceClient } from './service-client.js'
 export type { OutboundCalls, ServiceClient } from './service-client.js'

@@ -1,0 +1,166 @@
+/**
+ * One client-credentials token request (RFC 6749 §4.4), for callers that want a token once rather
+ * than a client that keeps them (the `svcauth token` command, scripts, health checks). It is built
+ * from the pieces createServiceClient uses, so form building, client authentication
+ * (`client_secret_basic`, `client_secret_post`, `private_key_jwt` per RFC 7523), discovery of the
+ * token endpoint with the discovered-address rule (catalogue L2) and the checks of the answer
+ * (RFC 6749 §5.1) exist once. Nothing is cached and nothing is retried, except that a secret list
+ * or provider is rotated through on `invalid_client` as the service client does.
+ */
+import type { KeyObject } from 'node:crypto'
+import { assertUrl } from '@svcauth/core/internal'
+import type { CryptoKey, JWK } from 'jose'
+import type { Dispatcher } from 'undici'
+import {
+  authenticateForm,
+  clientAssertion,
+  type AuthMethod,
+  type ClientProof,
+} from './lib/client-auth.js'
+import { postToken, type IssuedToken, type TokenLimits } from './lib/token-request.js'
+import type { SecretSource } from './options.js'
+import { SecretRing } from './secrets.js'
+import { discoveredEndpoint } from './token-endpoint.js'
+
+export interface TokenRequestOptions {
+  /** Token endpoint URL; or give `issuer` to discover it. */
+  tokenEndpoint?: string
+  /** Issuer whose metadata names the token endpoint (used when `tokenEndpoint` is absent). */
+  issuer?: string
+  clientId: string
+  /** Required for the client_secret_* methods: a secret, `[current, previous]`, or a provider. */
+  clientSecret?: SecretSource
+  /** @default 'client_secret_basic' */
+  authMethod?: AuthMethod
+  /** Private key for `private_key_jwt` (CryptoKey, KeyObject or private JWK). */
+  privateKey?: CryptoKey | KeyObject | JWK
+  /** `kid` for the client assertion header. @default the JWK's `kid` */
+  privateKeyId?: string
+  /** Assertion algorithm. @default the JWK's `alg`, else 'RS256' */
+  privateKeyAlg?: string
+  /** `aud` of the client assertion. @default the token endpoint URL */
+  assertionAudience?: string
+  /** Scopes to request, joined with spaces. */
+  scope?: string | readonly string[]
+  /** Hydra-style `audience` value(s), joined with spaces. */
+  audience?: string | readonly string[]
+  /** RFC 8707 `resource` indicator(s), one parameter each. */
+  resource?: string | readonly string[]
+  /** Timeout of each request (discovery, token), ms. @default 10000 */
+  timeout?: number
+  /** Token response cap, bytes. @default 65536 */
+  maxResponseBytes?: number
+  /** Allow plain-HTTP endpoints on non-loopback hosts. @default false */
+  allowInsecureHttp?: boolean
+  /** Dispatcher for discovery and the token request. @default undici's global dispatcher */
+  dispatcher?: Dispatcher
+  /**
+   * Called with the token endpoint (the configured or the discovered one) once it is known and
+   * before anything is sent to it. A TokenEndpointError thrown before this call is a failed
+   * discovery: the metadata could not be had, or named an address the rule refuses.
+   */
+  onTokenEndpoint?: (url: string) => void
+}
+
+/** A token the endpoint issued. */
+export interface RequestedToken {
+  readonly accessToken: string
+  /** Seconds, as the server said; undefined when it said nothing. */
+  readonly expiresIn: number | undefined
+  /** The whole token response (it holds the token: never log it). */
+  readonly response: Readonly<Record<string, unknown>>
+}
+
+const METHODS: readonly string[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt']
+
+/**
+ * Requests one client-credentials token. Bad options are a TypeError; a refused or failed
+ * request, or a failed discovery, is a TokenEndpointError (nothing is sent to a refused address).
+ *
+ * @example
+ * ```ts
+ * const { accessToken, expiresIn } = await requestToken({
+ *   issuer: 'https://hydra.example/',
+ *   clientId: 'bss',
+ *   clientSecret: () => readFile('/run/secrets/bss', 'utf8'),
+ *   scope: ['smd.read'],
+ *   audience: 'smd',
+ * })
+ * ```
+ */
+export async function requestToken(options: TokenRequestOptions): Promise<RequestedToken> {
+  const { clientId, privateKey } = options
+  if (typeof clientId !== 'string' || clientId === '') fail('clientId is required')
+  const authMethod = options.authMethod ?? 'client_secret_basic'
+  if (!METHODS.includes(authMethod)) fail(`unsupported authMethod ${authMethod as string}`)
+  if (authMethod === 'private_key_jwt' && privateKey === undefined) {
+    fail('private_key_jwt needs privateKey')
+  }
+  if (authMethod !== 'private_key_jwt' && options.clientSecret === undefined) {
+    fail(`${authMethod} needs clientSecret`)
+  }
+  const allowHttp = options.allowInsecureHttp === true
+  const limits: TokenLimits = {
+    timeout: positive('timeout', options.timeout, 10_000),
+    maxBytes: positive('maxResponseBytes', options.maxResponseBytes, 65_536),
+    dispatcher: options.dispatcher,
+  }
+  const form = new URLSearchParams({ grant_type: 'client_credentials' })
+  const scope = strings('scope', options.scope)
+  if (scope.length > 0) form.set('scope', scope.join(' '))
+  const audience = strings('audience', options.audience)
+  if (audience.length > 0) form.set('audience', audience.join(' '))
+  for (const r of strings('resource', options.resource)) form.append('resource', r)
+  let url: string
+  if (options.tokenEndpoint !== undefined) {
+    url = assertUrl('tokenEndpoint', options.tokenEndpoint, allowHttp, false)
+  } else if (options.issuer !== undefined) {
+    const issuer = assertUrl('issuer', options.issuer, allowHttp, false)
+    // One discovery, by the service client's own code; nothing here outlives this call.
+    const once = { cooldown: 0, refreshInterval: Infinity }
+    url = await discoveredEndpoint(issuer, limits, allowHttp, once, undefined).current()
+  } else {
+    return fail('give tokenEndpoint or issuer')
+  }
+  options.onTokenEndpoint?.(url)
+
+  const send = (proof: ClientProof): Promise<IssuedToken> => {
+    const { body, headers } = authenticateForm(clientId, form, proof)
+    return postToken(url, body, headers, limits)
+  }
+  let issued: IssuedToken
+  if (authMethod === 'private_key_jwt') {
+    const key = privateKey as NonNullable<typeof privateKey>
+    const assertion = await clientAssertion(clientId, options.assertionAudience ?? url, {
+      key,
+      alg: options.privateKeyAlg ?? (key as { alg?: string }).alg ?? 'RS256',
+      kid: options.privateKeyId ?? (key as { kid?: string }).kid,
+    })
+    issued = await send({ method: authMethod, assertion })
+  } else {
+    const secrets = new SecretRing(options.clientSecret as SecretSource)
+    issued = await secrets.attempt((secret) => send({ method: authMethod, secret }))
+  }
+  return { accessToken: issued.accessToken, expiresIn: issued.expiresIn, response: issued.response }
+}
+
+function fail(message: string): never {
+  throw new TypeError(`svcauth client: ${message}`)
+}
+
+function positive(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    fail(`${name} must be a positive number`)
+  }
+  return value
+}
+
+function strings(name: string, value: unknown): readonly string[] {
+  if (value === undefined) return []
+  const items = typeof value === 'string' ? [value] : value
+  if (!Array.isArray(items) || !items.every((v) => typeof v === 'string')) {
+    fail(`${name} must be a string or an array of strings`)
+  }
+  return items
+}
