@@ -4,6 +4,7 @@ import process from 'node:process'
 // and checks its public exports, so a broken build or exports map fails CI.
 const expected = {
   '@svcauth/audit': ['createAuditLogger', 'auditEvent', 'auditRecord', 'scrubUrl'],
+  '@svcauth/cli': ['runCli'],
   '@svcauth/client': [
     'createServiceClient',
     'tokenInterceptor',

@@ -860,7 +860,7 @@ export const REVIEW: Readonly<Record<string, readonly CaseTest[]>> = {
         'R2: classifies hosts by address bytes: loopback, link-local, unspecified, cloud metadata, translations',
     },
     {
-      file: 'test/client/cli.test.ts',
+      file: 'test/cli/cli.test.ts',
       title:
         'R2: refuses a discovered token_endpoint at an unspecified address, however spelled, with exit 3, sending the secret nowhere',
     },
@@ -992,7 +992,7 @@ export const REVIEW: Readonly<Record<string, readonly CaseTest[]>> = {
         'R10: an empty, non-JSON or error-less 401/403 is invalid_client: not retryable, one request, logged as refused',
     },
     {
-      file: 'test/client/cli.test.ts',
+      file: 'test/cli/cli.test.ts',
       title:
         'R10: says the credentials were refused when the server answers a wrong secret with an empty 401',
     },

@@ -1,5 +1,5 @@
 /** Runs the `svcauth` CLI in process with captured output, a given environment and stdin. */
-import { runCli } from '@svcauth/client/cli'
+import { runCli } from '@svcauth/cli'
 
 export interface CliResult {
   readonly code: number

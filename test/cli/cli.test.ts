@@ -18,7 +18,7 @@ import { createTestIssuer, type TestIssuer } from '@svcauth/testing'
 import { exportJWK, exportPKCS8, generateKeyPair } from 'jose'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { cli } from '../support/run-cli.js'
-import { startBareRefusalServer } from './bare-refusal-server.js'
+import { startBareRefusalServer } from '../client/bare-refusal-server.js'
 
 const SECRET = 'CLI-s3cret-Zq9+/x'
 let issuer: TestIssuer
@@ -353,7 +353,7 @@ describe('svcauth register and rotate-secret', () => {
 
 describe('the installed bin', () => {
   it('runs as an executable and exits with the command status', async () => {
-    const bin = fileURLToPath(new URL('../../packages/client/src/bin.ts', import.meta.url))
+    const bin = fileURLToPath(new URL('../../packages/cli/src/bin.ts', import.meta.url))
     const run = promisify(execFile)
     const result = await run(
       process.execPath,
