@@ -3,11 +3,12 @@
  * token), RFC 7592 read/update/delete with the `registration_access_token`, and Ory Hydra's admin
  * API (`{admin}/admin/clients`), which OpenCHAMI services use to create their client at start-up.
  * Requests are JSON, with a timeout, a response cap and no redirects; errors are typed
- * `RegistrationError`s that never carry a secret.
+ * `RegistrationError`s (an OutboundError, errors.ts) that never carry a secret.
  */
 import { readFile } from 'node:fs/promises'
 import { assertUrl } from '@svcauth/core/internal'
 import { request, type Dispatcher } from 'undici'
+import { AuthorizationServerError, outboundCode, type ServerFailureOptions } from './errors.js'
 import { B64TOKEN, readCapped } from './lib/bounded.js'
 import { writePrivateFile } from './lib/private-file.js'
 
@@ -95,34 +96,18 @@ export type RegistrationErrorCode =
  * }
  * ```
  */
-export class RegistrationError extends Error {
+export class RegistrationError extends AuthorizationServerError<RegistrationErrorCode> {
   override readonly name = 'RegistrationError'
-  readonly code = 'ERR_CLIENT_REGISTRATION'
-  readonly error: RegistrationErrorCode
-  readonly status: number | undefined
-  readonly description: string | undefined
+  override readonly code = 'ERR_CLIENT_REGISTRATION'
 
-  constructor(
-    error: RegistrationErrorCode,
-    options: { status?: number; description?: string; cause?: unknown } = {},
-  ) {
-    super(
-      `client registration failed: ${error}${options.status === undefined ? '' : ` (HTTP ${options.status})`}`,
-      options.cause === undefined ? undefined : { cause: options.cause },
-    )
-    this.error = error
-    this.status = options.status
-    this.description = options.description?.slice(0, 200)
+  constructor(error: RegistrationErrorCode, options: ServerFailureOptions = {}) {
+    super('client registration', error, options)
   }
 }
 
 /** True for a RegistrationError from any copy of this package. */
 export function isRegistrationError(err: unknown): err is RegistrationError {
-  return (
-    typeof err === 'object' &&
-    err !== null &&
-    (err as { code?: unknown }).code === 'ERR_CLIENT_REGISTRATION'
-  )
+  return outboundCode(err) === 'ERR_CLIENT_REGISTRATION'
 }
 
 const MAX_BYTES = 262_144
