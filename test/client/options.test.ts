@@ -5,6 +5,7 @@
 import {
   createServiceClient,
   registerClient,
+  tokenInterceptor,
   type ServiceClient,
   type ServiceClientOptions,
 } from '@svcauth/client'
@@ -129,6 +130,15 @@ describe('createServiceClient options', () => {
   it('registerClient refuses a zero timeout before sending anything', async () => {
     await expect(registerClient({ adminUrl: 'http://127.0.0.1:1', timeout: 0 })).rejects.toThrow(
       'svcauth registration: timeout must be a number of milliseconds above 0',
+    )
+  })
+
+  it('tokenInterceptor checks its planner and replay cap', () => {
+    expect(() => tokenInterceptor(undefined as never, { maxReplayBytes: 1 })).toThrow(
+      'svcauth client: tokenInterceptor needs a planner function',
+    )
+    expect(() => tokenInterceptor(() => undefined, { maxReplayBytes: -1 })).toThrow(
+      'svcauth client: maxReplayBytes must be a number from 0 to 67108864',
     )
   })
 })
