@@ -1,8 +1,94 @@
 /**
- * The outbound errors. Both mean the call was not sent (fail closed): `TokenEndpointError`, a
- * token could not be obtained (RFC 6749 §5.2); `UserTokenRefusedError`, the caller's user token
- * may not go to this target because it was not issued for it (RFC 6750 §5.3, RFC 8707 §2).
+ * The outbound errors: one family under `OutboundError`. Each means the call or the operation did
+ * not happen (fail closed), and none carries a secret or a token.
+ *
+ * One convention for what an error says:
+ * - `code` is the kind of failure, from the closed set {@link OutboundErrorCode}. It is stable and
+ *   survives the package being loaded twice (a second copy's classes fail `instanceof`), so
+ *   branch on it, or on the `is…Error` guards, which read it.
+ * - `error`, on the failures at an authorization server's endpoint (TokenEndpointError,
+ *   RegistrationError), is the OAuth error code the server answered (RFC 6749 §5.2, RFC 8693
+ *   §2.2.2, RFC 7591 §3.2.2), or a local code in the same style when it answered none
+ *   (`network_error`, `invalid_response`, …); `status` is then the server's HTTP status, if any.
+ *
+ * The kinds: `ERR_TOKEN_ENDPOINT`, a token could not be obtained (TokenEndpointError);
+ * `ERR_CLIENT_REGISTRATION`, registering or managing the client failed (RegistrationError, in
+ * registration/errors.ts); `ERR_USER_TOKEN_REFUSED`, the caller's user token may not go to this
+ * target because it was not issued for it (UserTokenRefusedError, RFC 6750 §5.3, RFC 8707 §2).
  */
+
+/**
+ * The kind of an outbound failure: `err.code` of every {@link OutboundError}. Closed: a new kind
+ * is a new member here and a new class below.
+ */
+export type OutboundErrorCode =
+  'ERR_TOKEN_ENDPOINT' | 'ERR_CLIENT_REGISTRATION' | 'ERR_USER_TOKEN_REFUSED'
+
+const OUTBOUND_CODES: ReadonlySet<string> = new Set<OutboundErrorCode>([
+  'ERR_TOKEN_ENDPOINT',
+  'ERR_CLIENT_REGISTRATION',
+  'ERR_USER_TOKEN_REFUSED',
+])
+
+/**
+ * The base of the outbound errors; `code` says which one (see the module header for the
+ * convention).
+ *
+ * @example
+ * ```ts
+ * try { await svc.getToken('http://smd:27779') } catch (err) {
+ *   if (isOutboundError(err)) logger.error({ code: err.code }, err.message)
+ * }
+ * ```
+ */
+export abstract class OutboundError extends Error {
+  abstract readonly code: OutboundErrorCode
+}
+
+/** The `code` of an error-like value from any copy of this package, else undefined. */
+export function outboundCode(err: unknown): OutboundErrorCode | undefined {
+  const code =
+    typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined
+  return typeof code === 'string' && OUTBOUND_CODES.has(code)
+    ? (code as OutboundErrorCode)
+    : undefined
+}
+
+/** True for any outbound error from any copy of this package. */
+export function isOutboundError(err: unknown): err is OutboundError {
+  return outboundCode(err) !== undefined
+}
+
+/** What a failure at an authorization server's endpoint may add to its OAuth `error`. */
+export interface ServerFailureOptions {
+  /** The HTTP status of the answer, when there was one. */
+  status?: number
+  /** The server's `error_description` (truncated to 200 characters), or a local explanation. */
+  description?: string
+  cause?: unknown
+}
+
+/**
+ * A failure at an authorization server's endpoint: `error` is its OAuth error code or a local one
+ * (the convention in the module header), `status` its HTTP status, `description` its
+ * `error_description`, truncated.
+ */
+export abstract class AuthorizationServerError<E extends string> extends OutboundError {
+  readonly error: E
+  readonly status: number | undefined
+  readonly description: string | undefined
+
+  /** `what` names the operation in the message: "`what` failed: `error` (HTTP `status`)". */
+  protected constructor(what: string, error: E, options: ServerFailureOptions) {
+    super(
+      `${what} failed: ${error}${options.status === undefined ? '' : ` (HTTP ${options.status})`}`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    )
+    this.error = error
+    this.status = options.status
+    this.description = options.description?.slice(0, 200)
+  }
+}
 
 /** OAuth error codes from the token endpoint (RFC 6749 §5.2, RFC 8693 §2.2.2), or a local one. */
 export type TokenErrorCode =
@@ -41,28 +127,14 @@ const PERMANENT: ReadonlySet<string> = new Set([
  * }
  * ```
  */
-export class TokenEndpointError extends Error {
+export class TokenEndpointError extends AuthorizationServerError<TokenErrorCode> {
   override readonly name = 'TokenEndpointError'
-  readonly code = 'ERR_TOKEN_ENDPOINT'
-  readonly error: TokenErrorCode
-  readonly status: number | undefined
-  /** The server's `error_description`, truncated. */
-  readonly description: string | undefined
+  override readonly code = 'ERR_TOKEN_ENDPOINT'
   /** Seconds the server asked us to wait (`Retry-After`). */
   readonly retryAfter: number | undefined
 
-  constructor(
-    error: TokenErrorCode,
-    options: { status?: number; description?: string; retryAfter?: number; cause?: unknown } = {},
-  ) {
-    const description = options.description?.slice(0, 200)
-    super(
-      `token request failed: ${error}${options.status === undefined ? '' : ` (HTTP ${options.status})`}`,
-      options.cause === undefined ? undefined : { cause: options.cause },
-    )
-    this.error = error
-    this.status = options.status
-    this.description = description
+  constructor(error: TokenErrorCode, options: ServerFailureOptions & { retryAfter?: number } = {}) {
+    super('token request', error, options)
     this.retryAfter = options.retryAfter
   }
 
@@ -74,18 +146,15 @@ export class TokenEndpointError extends Error {
 
 /** True for a TokenEndpointError from any copy of this package. */
 export function isTokenEndpointError(err: unknown): err is TokenEndpointError {
-  return (
-    typeof err === 'object' &&
-    err !== null &&
-    (err as { code?: unknown }).code === 'ERR_TOKEN_ENDPOINT'
-  )
+  return outboundCode(err) === 'ERR_TOKEN_ENDPOINT'
 }
 
 /**
  * A user's token was not forwarded: its `aud` names neither the target's `audience` nor its
  * `resource`, so the target is not a party the token was issued for. The call was not sent.
  * `status` (403) and `expose` tell an error handler (Koa's default, Express's finalhandler) what
- * to answer the inbound caller. Carries the target origin, never the token.
+ * to answer the inbound caller. Carries the target origin, never the token. No server was asked,
+ * so it has no OAuth `error`.
  *
  * @example
  * ```ts
@@ -96,9 +165,9 @@ export function isTokenEndpointError(err: unknown): err is TokenEndpointError {
  * }
  * ```
  */
-export class UserTokenRefusedError extends Error {
+export class UserTokenRefusedError extends OutboundError {
   override readonly name = 'UserTokenRefusedError'
-  readonly code = 'ERR_USER_TOKEN_REFUSED'
+  override readonly code = 'ERR_USER_TOKEN_REFUSED'
   /** The target the call was for (`scheme://host:port`). */
   readonly origin: string
   /** What to answer the inbound caller: its token does not reach this target. */
@@ -115,9 +184,5 @@ export class UserTokenRefusedError extends Error {
 
 /** True for a UserTokenRefusedError from any copy of this package. */
 export function isUserTokenRefusedError(err: unknown): err is UserTokenRefusedError {
-  return (
-    typeof err === 'object' &&
-    err !== null &&
-    (err as { code?: unknown }).code === 'ERR_USER_TOKEN_REFUSED'
-  )
+  return outboundCode(err) === 'ERR_USER_TOKEN_REFUSED'
 }

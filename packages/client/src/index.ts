@@ -3,12 +3,19 @@
  * Every public export is listed here by name.
  */
 export {
+  isOutboundError,
   isTokenEndpointError,
   isUserTokenRefusedError,
+  OutboundError,
   TokenEndpointError,
   UserTokenRefusedError,
 } from './errors.js'
-export type { TokenErrorCode } from './errors.js'
+export type {
+  AuthorizationServerError,
+  OutboundErrorCode,
+  ServerFailureOptions,
+  TokenErrorCode,
+} from './errors.js'
 export { tokenInterceptor } from './interceptor.js'
 export type { Planner, TokenPlan } from './interceptor.js'
 export { basicAuthorization, formEncode } from './lib/client-auth.js'

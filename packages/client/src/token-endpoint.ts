@@ -11,10 +11,10 @@
  *   the background and uses the current endpoint meanwhile.
  * A failed discovery keeps the last good endpoint; concurrent discoveries share one request.
  */
-import { type Logger } from '@svcauth/core'
 import { assertDiscoveredUrl, discoverMetadata } from '@svcauth/core/internal'
 import { TokenEndpointError } from './errors.js'
 import type { TokenLimits } from './lib/token-request.js'
+import type { ClientLogger } from './options.js'
 
 export interface TokenEndpoints {
   /** The endpoint for the next token request. */
@@ -45,7 +45,7 @@ export function discoveredEndpoint(
   limits: TokenLimits,
   allowInsecureHttp: boolean,
   timing: DiscoveryTiming,
-  logger: (Logger & { info?(obj: Record<string, unknown>, msg?: string): void }) | undefined,
+  logger: ClientLogger | undefined,
 ): TokenEndpoints {
   let good: string | undefined
   let discoveredAt = -Infinity

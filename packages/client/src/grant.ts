@@ -1,0 +1,91 @@
+/**
+ * The token grant client: sends one grant (client credentials, RFC 6749 §4.4, or a token
+ * exchange, RFC 8693 §2.1) to the current token endpoint, authenticated as the client
+ * (`client_secret_basic`, `client_secret_post` with secret rotation through the SecretRing, or a
+ * `private_key_jwt` assertion, RFC 7523). A failure that suggests the endpoint moved gets one more
+ * try at a newly discovered endpoint (issue 14, R11). Every grant is logged with the client id,
+ * the target, scope and audience, never a token or a secret: `token_fetched` (info), and
+ * `token_refresh_failed` (warn: a valid token is still in use) or `token_fetch_failed` (error).
+ */
+import type { ClientIdentity } from './client-identity.js'
+import { isTokenEndpointError, TokenEndpointError } from './errors.js'
+import { authenticateForm, clientAssertion, type ClientProof } from './lib/client-auth.js'
+import { postToken, type IssuedToken } from './lib/token-request.js'
+import type { ResolvedOptions } from './resolve-options.js'
+import type { ResolvedTarget } from './targets.js'
+import type { TokenEndpoints } from './token-endpoint.js'
+
+/** Sends one grant for `target`; `refresh` when a still-valid token is being replaced. */
+export type Grant = (
+  form: URLSearchParams,
+  target: ResolvedTarget,
+  refresh: boolean,
+) => Promise<IssuedToken>
+
+/** The grant client of one service client. */
+export function createGrant(
+  options: ResolvedOptions,
+  identity: ClientIdentity,
+  endpoints: TokenEndpoints,
+): Grant {
+  const { authMethod, assertionKey, assertionAudience, limits, logger } = options
+  const secrets = identity.secrets
+
+  async function authenticated(url: string, form: URLSearchParams): Promise<IssuedToken> {
+    const send = async (proof: ClientProof): Promise<IssuedToken> => {
+      const { body, headers } = authenticateForm(identity.id, form, proof)
+      return postToken(url, body, headers, limits)
+    }
+    if (secrets === undefined) {
+      if (assertionKey === undefined) throw new TokenEndpointError('invalid_client')
+      const assertion = await clientAssertion(identity.id, assertionAudience ?? url, assertionKey)
+      return send({ method: 'private_key_jwt', assertion })
+    }
+    const method = authMethod === 'client_secret_post' ? authMethod : 'client_secret_basic'
+    return secrets.attempt((secret) => send({ method, secret }))
+  }
+
+  return async function grant(form, target, refresh) {
+    const url = await endpoints.current()
+    try {
+      await identity.ready()
+      const issued = await authenticated(url, form).catch(async (err: unknown) => {
+        // R11: an endpoint that stopped answering may have moved; if discovery names another, one
+        // more try there (the failure stands when it names the same one, or fails).
+        const moved = isTokenEndpointError(err) ? await endpoints.moved(url, err) : undefined
+        if (moved === undefined) throw err
+        return authenticated(moved, form)
+      })
+      logger?.info?.(
+        {
+          event: 'token_fetched',
+          client_id: identity.id,
+          grant_type: form.get('grant_type'),
+          ...target.logFields,
+          expires_in: issued.expiresIn,
+        },
+        'svcauth: service token fetched',
+      )
+      return issued
+    } catch (err) {
+      const e =
+        err instanceof TokenEndpointError
+          ? err
+          : new TokenEndpointError('network_error', { cause: err })
+      const fields = {
+        event: refresh ? 'token_refresh_failed' : 'token_fetch_failed',
+        client_id: identity.id,
+        grant_type: form.get('grant_type'),
+        ...target.logFields,
+        error: e.error,
+        status: e.status,
+        error_description: e.description,
+      }
+      // A failed refresh ahead of expiry still has a valid token in use: a warning, not an outage.
+      if (refresh)
+        logger?.warn(fields, 'svcauth: token refresh failed; the current token stays in use')
+      else logger?.error(fields, 'svcauth: token request failed')
+      throw e
+    }
+  }
+}

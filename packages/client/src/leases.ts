@@ -1,0 +1,104 @@
+/**
+ * The two kinds of token the client obtains, each cached in the token source under its own key:
+ * the service's own client-credentials token per target (RFC 6749 §4.4), and the RFC 8693
+ * exchange of a user's token for a target (keyed by the SHA-256 of the subject token, never the
+ * token). A key names the issuer or endpoint, the client id, and the target's scope, audience and
+ * resource, so a cached token never serves a request it was not issued for.
+ */
+import { createHash } from 'node:crypto'
+import type { ClientIdentity } from './client-identity.js'
+import type { Grant } from './grant.js'
+import type { ResolvedTarget } from './targets.js'
+import type { Fetcher, Lease, TokenSource } from './token-source.js'
+
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
+const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token'
+
+/** The service's own token for one target: computed once per target, used on every call. */
+export interface ServiceToken {
+  readonly key: string
+  readonly fetcher: Fetcher
+  /** The cached token, or one fetched now. */
+  readonly lease: () => Promise<Lease>
+  /** Records that the target accepted `token` (issue 14, R12). */
+  readonly accept: (token: string) => void
+}
+
+export interface Leases {
+  service(target: ResolvedTarget): ServiceToken
+  /** The exchanged token for `subject` at `target`, with its cache key. */
+  exchange(subject: string, target: ResolvedTarget): { key: string; lease: Promise<Lease> }
+}
+
+/** The leases of one service client; `tokenServer` (endpoint or issuer) goes into every key. */
+export function createLeases(
+  source: TokenSource,
+  grant: Grant,
+  identity: ClientIdentity,
+  tokenServer: string | undefined,
+): Leases {
+  const services = new WeakMap<ResolvedTarget, ServiceToken>()
+  return {
+    service(target) {
+      let entry = services.get(target)
+      if (entry === undefined) {
+        // The key takes the client id known at the first call (with registration: before it).
+        const key = JSON.stringify([
+          'cc',
+          tokenServer,
+          identity.id,
+          target.scope,
+          target.audience,
+          target.resource,
+        ])
+        const fetcher: Fetcher = (refresh) =>
+          grant(
+            targetForm(target, new URLSearchParams({ grant_type: 'client_credentials' })),
+            target,
+            refresh,
+          )
+        entry = {
+          key,
+          fetcher,
+          lease: () => source.get(key, fetcher),
+          accept: (token) => {
+            source.accepted(key, token)
+          },
+        }
+        services.set(target, entry)
+      }
+      return entry
+    },
+
+    exchange(subject, target) {
+      const hash = createHash('sha256').update(subject).digest('base64url')
+      const key = JSON.stringify([
+        'x',
+        tokenServer,
+        identity.id,
+        hash,
+        target.scope,
+        target.audience,
+        target.resource,
+      ])
+      const form = new URLSearchParams({
+        grant_type: TOKEN_EXCHANGE,
+        subject_token: subject,
+        subject_token_type: ACCESS_TOKEN,
+        requested_token_type: ACCESS_TOKEN,
+      })
+      return {
+        key,
+        lease: source.get(key, (refresh) => grant(targetForm(target, form), target, refresh)),
+      }
+    },
+  }
+}
+
+/** Adds the target's scope, audience (Hydra, space-delimited) and resources (RFC 8707) to `form`. */
+function targetForm(target: ResolvedTarget, form: URLSearchParams): URLSearchParams {
+  if (target.scope.length > 0) form.set('scope', target.scope.join(' '))
+  if (target.audience.length > 0) form.set('audience', target.audience.join(' '))
+  for (const r of target.resource) form.append('resource', r)
+  return form
+}
