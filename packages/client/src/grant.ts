@@ -9,8 +9,8 @@
  */
 import type { ClientIdentity } from './client-identity.js'
 import { isTokenEndpointError, TokenEndpointError } from './errors.js'
-import { authenticateForm, clientAssertion, type ClientProof } from './lib/client-auth.js'
-import { postToken, type IssuedToken } from './lib/token-request.js'
+import { postGrant, type GrantAuth } from './lib/grant-request.js'
+import type { IssuedToken } from './lib/token-request.js'
 import type { ResolvedOptions } from './resolve-options.js'
 import type { ResolvedTarget } from './targets.js'
 import type { TokenEndpoints } from './token-endpoint.js'
@@ -29,21 +29,14 @@ export function createGrant(
   endpoints: TokenEndpoints,
 ): Grant {
   const { authMethod, assertionKey, assertionAudience, limits, logger } = options
-  const secrets = identity.secrets
-
-  async function authenticated(url: string, form: URLSearchParams): Promise<IssuedToken> {
-    const send = async (proof: ClientProof): Promise<IssuedToken> => {
-      const { body, headers } = authenticateForm(identity.id, form, proof)
-      return postToken(url, body, headers, limits)
-    }
-    if (secrets === undefined) {
-      if (assertionKey === undefined) throw new TokenEndpointError('invalid_client')
-      const assertion = await clientAssertion(identity.id, assertionAudience ?? url, assertionKey)
-      return send({ method: 'private_key_jwt', assertion })
-    }
-    const method = authMethod === 'client_secret_post' ? authMethod : 'client_secret_basic'
-    return secrets.attempt((secret) => send({ method, secret }))
+  const auth: GrantAuth = {
+    method: authMethod,
+    secrets: identity.secrets,
+    assertionKey,
+    assertionAudience,
   }
+  const authenticated = (url: string, form: URLSearchParams): Promise<IssuedToken> =>
+    postGrant(url, form, identity.id, auth, limits)
 
   return async function grant(form, target, refresh) {
     const url = await endpoints.current()

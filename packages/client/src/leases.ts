@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto'
 import type { ClientIdentity } from './client-identity.js'
 import type { Grant } from './grant.js'
+import { withTarget } from './lib/grant-request.js'
 import type { ResolvedTarget } from './targets.js'
 import type { Fetcher, Lease, TokenSource } from './token-source.js'
 
@@ -53,7 +54,7 @@ export function createLeases(
         ])
         const fetcher: Fetcher = (refresh) =>
           grant(
-            targetForm(target, new URLSearchParams({ grant_type: 'client_credentials' })),
+            withTarget(new URLSearchParams({ grant_type: 'client_credentials' }), target),
             target,
             refresh,
           )
@@ -89,16 +90,8 @@ export function createLeases(
       })
       return {
         key,
-        lease: source.get(key, (refresh) => grant(targetForm(target, form), target, refresh)),
+        lease: source.get(key, (refresh) => grant(withTarget(form, target), target, refresh)),
       }
     },
   }
-}
-
-/** Adds the target's scope, audience (Hydra, space-delimited) and resources (RFC 8707) to `form`. */
-function targetForm(target: ResolvedTarget, form: URLSearchParams): URLSearchParams {
-  if (target.scope.length > 0) form.set('scope', target.scope.join(' '))
-  if (target.audience.length > 0) form.set('audience', target.audience.join(' '))
-  for (const r of target.resource) form.append('resource', r)
-  return form
 }

@@ -11,14 +11,12 @@ import type { KeyObject } from 'node:crypto'
 import { assertUrl } from '@svcauth/core/internal'
 import type { CryptoKey, JWK } from 'jose'
 import type { Dispatcher } from 'undici'
-import {
-  authenticateForm,
-  clientAssertion,
-  type AuthMethod,
-  type ClientProof,
-} from './lib/client-auth.js'
-import { postToken, type IssuedToken, type TokenLimits } from './lib/token-request.js'
+import type { AuthMethod } from './lib/client-auth.js'
+import { postGrant, withTarget } from './lib/grant-request.js'
+import { optionError as fail } from './lib/option-checks.js'
+import type { TokenLimits } from './lib/token-request.js'
 import type { SecretSource } from './options.js'
+import { assertionKey } from './resolve-options.js'
 import { SecretRing } from './secrets.js'
 import { discoveredEndpoint } from './token-endpoint.js'
 
@@ -105,12 +103,20 @@ export async function requestToken(options: TokenRequestOptions): Promise<Reques
     maxBytes: positive('maxResponseBytes', options.maxResponseBytes, 65_536),
     dispatcher: options.dispatcher,
   }
-  const form = new URLSearchParams({ grant_type: 'client_credentials' })
-  const scope = strings('scope', options.scope)
-  if (scope.length > 0) form.set('scope', scope.join(' '))
-  const audience = strings('audience', options.audience)
-  if (audience.length > 0) form.set('audience', audience.join(' '))
-  for (const r of strings('resource', options.resource)) form.append('resource', r)
+  const form = withTarget(new URLSearchParams({ grant_type: 'client_credentials' }), {
+    scope: strings('scope', options.scope),
+    audience: strings('audience', options.audience),
+    resource: strings('resource', options.resource),
+  })
+  const auth = {
+    method: authMethod,
+    secrets:
+      authMethod === 'private_key_jwt'
+        ? undefined
+        : new SecretRing(options.clientSecret as SecretSource),
+    assertionKey: assertionKey(options),
+    assertionAudience: options.assertionAudience,
+  }
   let url: string
   if (options.tokenEndpoint !== undefined) {
     url = assertUrl('tokenEndpoint', options.tokenEndpoint, allowHttp, false)
@@ -124,28 +130,8 @@ export async function requestToken(options: TokenRequestOptions): Promise<Reques
   }
   options.onTokenEndpoint?.(url)
 
-  const send = (proof: ClientProof): Promise<IssuedToken> => {
-    const { body, headers } = authenticateForm(clientId, form, proof)
-    return postToken(url, body, headers, limits)
-  }
-  let issued: IssuedToken
-  if (authMethod === 'private_key_jwt') {
-    const key = privateKey as NonNullable<typeof privateKey>
-    const assertion = await clientAssertion(clientId, options.assertionAudience ?? url, {
-      key,
-      alg: options.privateKeyAlg ?? (key as { alg?: string }).alg ?? 'RS256',
-      kid: options.privateKeyId ?? (key as { kid?: string }).kid,
-    })
-    issued = await send({ method: authMethod, assertion })
-  } else {
-    const secrets = new SecretRing(options.clientSecret as SecretSource)
-    issued = await secrets.attempt((secret) => send({ method: authMethod, secret }))
-  }
+  const issued = await postGrant(url, form, clientId, auth, limits)
   return { accessToken: issued.accessToken, expiresIn: issued.expiresIn, response: issued.response }
-}
-
-function fail(message: string): never {
-  throw new TypeError(`svcauth client: ${message}`)
 }
 
 function positive(name: string, value: unknown, fallback: number): number {

@@ -134,7 +134,9 @@ export function resolveOptions(options: ServiceClientOptions): ResolvedOptions {
 }
 
 /** The client assertion key with its `alg` (default: the JWK's, else RS256) and `kid`. */
-function assertionKey(options: ServiceClientOptions): AssertionKey | undefined {
+export function assertionKey(
+  options: Pick<ServiceClientOptions, 'privateKey' | 'privateKeyAlg' | 'privateKeyId'>,
+): AssertionKey | undefined {
   const key: CryptoKey | KeyObject | JWK | undefined = options.privateKey
   if (key === undefined) return undefined
   if (typeof key !== 'object' || (key as unknown) === null) {

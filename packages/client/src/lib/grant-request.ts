@@ -1,0 +1,62 @@
+/**
+ * One authenticated grant request, shared by the service client's grants and `requestToken`: the
+ * grant's target parameters (`scope`, Hydra's space-delimited `audience`, RFC 8707 `resource`
+ * once each), and the POST authenticated as the client (RFC 6749 §2.3: a secret, rotated through
+ * on `invalid_client`, or a fresh RFC 7523 assertion per request).
+ */
+import { TokenEndpointError } from '../errors.js'
+import type { SecretRing } from '../secrets.js'
+import {
+  authenticateForm,
+  clientAssertion,
+  type AssertionKey,
+  type AuthMethod,
+  type ClientProof,
+} from './client-auth.js'
+import { postToken, type IssuedToken, type TokenLimits } from './token-request.js'
+
+/** What a grant asks for beyond its grant type. */
+export interface GrantTarget {
+  readonly scope: readonly string[]
+  readonly audience: readonly string[]
+  readonly resource: readonly string[]
+}
+
+/** How the client authenticates: a secret ring for client_secret_*, a key for private_key_jwt. */
+export interface GrantAuth {
+  readonly method: AuthMethod
+  readonly secrets: SecretRing | undefined
+  readonly assertionKey: AssertionKey | undefined
+  /** `aud` of the assertion; the token endpoint URL when undefined. */
+  readonly assertionAudience: string | undefined
+}
+
+/** Adds the target's scope, audience and resources to `form`. */
+export function withTarget(form: URLSearchParams, target: GrantTarget): URLSearchParams {
+  if (target.scope.length > 0) form.set('scope', target.scope.join(' '))
+  if (target.audience.length > 0) form.set('audience', target.audience.join(' '))
+  for (const r of target.resource) form.append('resource', r)
+  return form
+}
+
+/** Posts `form` to `url` authenticated as `clientId`. */
+export async function postGrant(
+  url: string,
+  form: URLSearchParams,
+  clientId: string,
+  auth: GrantAuth,
+  limits: TokenLimits,
+): Promise<IssuedToken> {
+  const send = (proof: ClientProof): Promise<IssuedToken> => {
+    const { body, headers } = authenticateForm(clientId, form, proof)
+    return postToken(url, body, headers, limits)
+  }
+  if (auth.secrets === undefined) {
+    if (auth.assertionKey === undefined) throw new TokenEndpointError('invalid_client')
+    const audience = auth.assertionAudience ?? url
+    const assertion = await clientAssertion(clientId, audience, auth.assertionKey)
+    return send({ method: 'private_key_jwt', assertion })
+  }
+  const method = auth.method === 'client_secret_post' ? auth.method : 'client_secret_basic'
+  return auth.secrets.attempt((secret) => send({ method, secret }))
+}
