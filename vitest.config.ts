@@ -16,5 +16,11 @@ export default defineConfig({
     testTimeout: 15_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Type tests of every package's public API (test/types/*.test-d.ts): checked by tsc, not run.
+    typecheck: {
+      enabled: true,
+      include: ['test/types/**/*.test-d.ts'],
+      tsconfig: './tsconfig.json',
+    },
   },
 })

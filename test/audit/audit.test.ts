@@ -17,6 +17,7 @@ import Koa from 'koa'
 import pino from 'pino'
 import request from 'supertest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { typeError } from '../support/type-error.js'
 import { captureLogs, LEVEL, type LogCapture } from '../support/log-capture.js'
 
 let issuer: TestIssuer
@@ -499,10 +500,10 @@ describe('audit events outside a request', () => {
     for (const bad of ['', 'a b', 'x\ny', 'e'.repeat(129)])
       expect(() => {
         auditEvent(logger, bad)
-      }).toThrow(TypeError)
+      }).toThrow(typeError(/the event name must be 1-128 letters, digits, or \. : _ -/))
     expect(() => {
       auditEvent(logger, 'ok', {}, { clientId: '' })
-    }).toThrow(TypeError)
+    }).toThrow(typeError(/a service identity needs a clientId/))
   })
 })
 

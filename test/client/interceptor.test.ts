@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { createServiceClient, type ServiceClient, type ServiceClientOptions } from '@svcauth/client'
 import { createTestIssuer, type TestIssuer } from '@svcauth/testing'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { typeError } from '../support/type-error.js'
 import { startDownstream, type Downstream } from './downstream.js'
 
 let issuer: TestIssuer
@@ -65,8 +66,13 @@ describe('K: attaching tokens', () => {
     expect(smd.seen[0]?.authorization).toBeUndefined()
     await (await svc.fetch(`http://127.0.0.1:${port}/x`)).text()
     expect(smd.seen[1]?.authorization).toMatch(/^Bearer /)
-    expect(() => client({ targets: { [`${smd.origin}/path`]: {} } })).toThrow(TypeError)
-    expect(() => client({ targets: { 'http://u:p@127.0.0.1:1': {} } })).toThrow(TypeError)
+    const notAnOrigin = /must be an origin \(scheme:\/\/host\[:port\]\) with no path, query or/
+    expect(() => client({ targets: { [`${smd.origin}/path`]: {} } })).toThrow(
+      typeError(notAnOrigin),
+    )
+    expect(() => client({ targets: { 'http://u:p@127.0.0.1:1': {} } })).toThrow(
+      typeError(notAnOrigin),
+    )
   })
 
   it('K3: a redirect to another origin never carries the token', async () => {

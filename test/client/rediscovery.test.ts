@@ -13,6 +13,7 @@ import {
 import { createTestIssuer, type TestIssuer } from '@svcauth/testing'
 import { Agent, type Dispatcher } from 'undici'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { typeError } from '../support/type-error.js'
 import { startDownstream, type Downstream } from './downstream.js'
 
 const COOLDOWN = 100
@@ -236,8 +237,12 @@ describe('R11: re-discovery of the token endpoint', () => {
   })
 
   it('R11: discovery settings are checked at construction', () => {
-    for (const bad of [{ cooldown: -1 }, { refreshInterval: Number.NaN }, { cooldown: 1e12 }]) {
-      expect(() => client({ discovery: bad }), JSON.stringify(bad)).toThrow(TypeError)
+    for (const [bad, message] of [
+      [{ cooldown: -1 }, /discovery\.cooldown must be a number from 0 to 3600000/],
+      [{ refreshInterval: Number.NaN }, /discovery\.refreshInterval must be a number from 0 to/],
+      [{ cooldown: 1e12 }, /discovery\.cooldown must be a number from 0 to 3600000/],
+    ] as const) {
+      expect(() => client({ discovery: bad }), JSON.stringify(bad)).toThrow(typeError(message))
     }
   })
 })

@@ -15,6 +15,7 @@ import {
 import { createTestIssuer, type TestIssuer } from '@svcauth/testing'
 import { exportJWK, generateKeyPair } from 'jose'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { typeError } from '../support/type-error.js'
 import { startBareRefusalServer } from './bare-refusal-server.js'
 import { startDownstream, type Downstream } from './downstream.js'
 
@@ -308,14 +309,14 @@ describe('J: client-credentials acquisition', () => {
   })
 
   it('J12: refuses unsafe token endpoint URLs at construction', () => {
-    for (const url of [
-      'http://as.example/token',
-      'https://u:p@as.test/token',
-      'https://as.test/token?x=1',
-      'https://as.test/token#f',
-      'file:///etc/passwd',
-    ]) {
-      expect(() => client({ tokenEndpoint: url }), url).toThrow(TypeError)
+    for (const [url, message] of [
+      ['http://as.example/token', /tokenEndpoint must use https \(set allowInsecureHttp/],
+      ['https://u:p@as.test/token', /tokenEndpoint must not carry credentials/],
+      ['https://as.test/token?x=1', /tokenEndpoint must not have a query/],
+      ['https://as.test/token#f', /tokenEndpoint must not have a fragment/],
+      ['file:///etc/passwd', /tokenEndpoint must use https/],
+    ] as const) {
+      expect(() => client({ tokenEndpoint: url }), url).toThrow(typeError(message))
     }
     expect(() =>
       client({ tokenEndpoint: 'http://hydra:4444/oauth2/token', allowInsecureHttp: true }),

@@ -12,6 +12,7 @@ import {
   type Principal,
 } from '@svcauth/core'
 import { describe, expect, it } from 'vitest'
+import { typeError } from '../support/type-error.js'
 
 function principal(scopes: string[], extra: Partial<Principal> = {}): Principal {
   return {
@@ -76,18 +77,21 @@ describe('guards', () => {
     expect(outcome(requireScopes('a', 'b'), principal(['a', 'b', 'c']))).toBe('ok')
     expect(outcome(requireAnyScope(['a', 'b']), principal(['a']))).toBe('ok')
     expect(outcome(requireAnyScope('a', 'b'), principal(['c']))).toBe('403 insufficient_scope')
-    expect(() => requireScopes()).toThrow(TypeError)
-    expect(() => requireScopes([])).toThrow(TypeError)
-    expect(() => requireAnyScope()).toThrow(TypeError)
-    expect(() => requireScopes('a b')).toThrow(TypeError)
-    expect(() => requireScopes('')).toThrow(TypeError)
+    expect(() => requireScopes()).toThrow(typeError(/requireScopes needs at least one scope/))
+    expect(() => requireScopes([])).toThrow(typeError(/requireScopes needs at least one scope/))
+    expect(() => requireAnyScope()).toThrow(typeError(/requireAnyScope needs at least one scope/))
+    const badScope = /requireScopes: scopes must be non-empty strings without spaces/
+    expect(() => requireScopes('a b')).toThrow(typeError(badScope))
+    expect(() => requireScopes('')).toThrow(typeError(badScope))
   })
 
   it('F10: requireActor separates services from users', () => {
     expect(outcome(requireActor('user'), principal(['x']))).toBe('403 actor_not_allowed')
     expect(outcome(requireActor('client'), principal(['x']))).toBe('ok')
     expect(outcome(requireActor('user'), principal([], { actorType: 'user' }))).toBe('ok')
-    expect(() => requireActor('service' as 'user')).toThrow(TypeError)
+    expect(() => requireActor('service' as 'user')).toThrow(
+      typeError(/requireActor takes 'user' or 'client'/),
+    )
   })
 
   it('requireClaim runs the predicate on the verified claim, and a throwing predicate refuses', () => {
@@ -117,7 +121,7 @@ describe('guards', () => {
         principal([]),
       ),
     ).toBe('403 claim_check_failed')
-    expect(() => requireClaim('', () => true)).toThrow(TypeError)
+    expect(() => requireClaim('', () => true)).toThrow(typeError(/requireClaim needs a claim name/))
   })
 
   it('F9: runGuard fails closed when authentication never ran, and 401s anonymous callers', () => {

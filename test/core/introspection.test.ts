@@ -14,6 +14,7 @@ import {
 import { createTestIssuer, type TestIssuer } from '@svcauth/testing'
 import pino from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { typeError } from '../support/type-error.js'
 import { captureLogs } from '../support/log-capture.js'
 
 let issuer: TestIssuer
@@ -323,23 +324,44 @@ describe('introspection: client authentication and discovery', () => {
 
   it('refuses bad configuration at start-up', () => {
     const base = { issuer: issuer.issuer, audience: 'smd' }
-    const bad: Record<string, unknown>[] = [
-      { ...base, introspection: { authMethod: 'client_secret_basic' } },
-      { ...base, introspection: { clientId: 'x', clientSecret: 's', authMethod: 'jwt' } },
-      { ...base, introspection: { endpoint: 'https://u:p@as.test/introspect' } },
-      { ...base, introspection: { endpoint: 'http://as.test/introspect' } },
-      { ...base, introspection: { headers: { 'x-key': 'a\r\nb' } } },
-      { ...base, introspection: { cacheTtl: -1 } },
-      {
-        issuers: [
-          { ...base, introspection: {} },
-          { issuer: 'http://127.0.0.1:2/', audience: 'smd', introspection: {} },
-        ],
-      },
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [
+        { ...base, introspection: { authMethod: 'client_secret_basic' } },
+        /introspection: client_secret_basic needs clientId and clientSecret/,
+      ],
+      [
+        { ...base, introspection: { clientId: 'x', clientSecret: 's', authMethod: 'jwt' } },
+        /introspection\.authMethod must be client_secret_basic, client_secret_post or none/,
+      ],
+      [
+        { ...base, introspection: { endpoint: 'https://u:p@as.test/introspect' } },
+        /introspection\.endpoint must not carry credentials/,
+      ],
+      [
+        { ...base, introspection: { endpoint: 'http://as.test/introspect' } },
+        /introspection\.endpoint must use https/,
+      ],
+      [
+        { ...base, introspection: { headers: { 'x-key': 'a\r\nb' } } },
+        /introspection\.headers must map header names to single-line strings/,
+      ],
+      [
+        { ...base, introspection: { cacheTtl: -1 } },
+        /introspection\.cacheTtl must be a finite number from 0 to 86400/,
+      ],
+      [
+        {
+          issuers: [
+            { ...base, introspection: {} },
+            { issuer: 'http://127.0.0.1:2/', audience: 'smd', introspection: {} },
+          ],
+        },
+        /introspection may be configured for one issuer only/,
+      ],
     ]
-    for (const options of bad) {
+    for (const [options, message] of bad) {
       expect(() => createAuthenticator(options as never), JSON.stringify(options)).toThrow(
-        TypeError,
+        typeError(message),
       )
     }
   })
@@ -384,7 +406,13 @@ describe('R7: refusals are cached in their own, smaller bound', () => {
       expect(
         () => createAuthenticator({ ...base, introspection: { maxCachedInactive } } as never),
         String(maxCachedInactive),
-      ).toThrow(TypeError)
+      ).toThrow(
+        typeError(
+          maxCachedInactive === 2.5
+            ? /introspection\.maxCachedInactive must be an integer/
+            : /introspection\.maxCachedInactive must be a finite number from 1 to 10000000/,
+        ),
+      )
     }
   })
 })

@@ -12,6 +12,7 @@ import { assertDiscoveredUrl, assertUrl } from '@svcauth/core/internal'
 import { createTestIssuer, type TestIssuer } from '@svcauth/testing'
 import { Agent, type Dispatcher } from 'undici'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { typeError } from '../support/type-error.js'
 
 let issuer: TestIssuer
 let listener: Server
@@ -196,12 +197,14 @@ describe('L2: metadata endpoints pointing elsewhere', () => {
   })
   it('a non-loopback issuer may not send discovery to loopback or link-local addresses', () => {
     const hydra = 'https://hydra.example/'
-    for (const bad of [
-      'http://127.0.0.1:4445/admin',
-      'https://localhost/keys',
-      'https://169.254.169.254/',
-    ]) {
-      expect(() => assertDiscoveredUrl('jwks_uri', hydra, bad, false), bad).toThrow(TypeError)
+    for (const [bad, message] of [
+      ['http://127.0.0.1:4445/admin', /jwks_uri points at loopback while the issuer is not/],
+      ['https://localhost/keys', /jwks_uri points at loopback while the issuer is not/],
+      ['https://169.254.169.254/', /jwks_uri points at a link-local address/],
+    ] as const) {
+      expect(() => assertDiscoveredUrl('jwks_uri', hydra, bad, false), bad).toThrow(
+        typeError(message),
+      )
     }
     // Keys on another https host are allowed (Google publishes them on www.googleapis.com).
     expect(assertDiscoveredUrl('jwks_uri', hydra, 'https://keys.example/jwks', false)).toBe(
@@ -483,17 +486,19 @@ describe('L3: discovery is never driven by the token', () => {
 
 describe('L4: issuer URL configuration', () => {
   it('refuses userinfo, a query, a fragment and plain HTTP off loopback, inbound and outbound', () => {
-    for (const bad of [
-      'https://u:p@as.test/',
-      'https://as.test/?debug=1',
-      'https://as.test/#x',
-      'http://as.test/',
-    ]) {
-      expect(() => createAuthenticator({ issuer: bad, audience: 'smd' }), bad).toThrow(TypeError)
+    for (const [bad, message] of [
+      ['https://u:p@as.test/', /issuer must not carry credentials/],
+      ['https://as.test/?debug=1', /issuer must not have a query/],
+      ['https://as.test/#x', /issuer must not have a fragment/],
+      ['http://as.test/', /issuer must use https \(set allowInsecureHttp/],
+    ] as const) {
+      expect(() => createAuthenticator({ issuer: bad, audience: 'smd' }), bad).toThrow(
+        typeError(message),
+      )
       expect(
         () => createServiceClient({ issuer: bad, clientId: 'c', clientSecret: 's', targets: {} }),
         bad,
-      ).toThrow(TypeError)
+      ).toThrow(typeError(message))
     }
   })
 })

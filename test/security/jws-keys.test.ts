@@ -30,6 +30,7 @@ import {
 } from 'jose'
 import request from 'supertest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { typeError } from '../support/type-error.js'
 
 const AUD = 'smd'
 let issuer: TestIssuer
@@ -421,7 +422,7 @@ describe('C: signature algorithms', () => {
         audience: AUD,
         algorithms: ['HS256' as 'RS256'],
       }),
-    ).toThrow(TypeError)
+    ).toThrow(typeError(/HS256 is a shared-secret algorithm and cannot be used with a JWKS/))
   })
 
   it('C10: a 1024-bit RSA key in the JWKS is refused with 401, not a 500', async () => {

@@ -17,6 +17,7 @@ import express from 'express'
 import Koa from 'koa'
 import request from 'supertest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { typeError } from '../support/type-error.js'
 import { captureLogs } from '../support/log-capture.js'
 
 interface Who {
@@ -354,6 +355,8 @@ describe('R4 in the core and the audit package', () => {
       ['after', 'client', 'bss'],
       ['cron_ran', 'client', 'bss'],
     ])
-    expect(() => createAuditLogger({ service: { clientId: '' } })).toThrow(TypeError)
+    expect(() => createAuditLogger({ service: { clientId: '' } })).toThrow(
+      typeError(/service must be \{ clientId: string \}/),
+    )
   })
 })

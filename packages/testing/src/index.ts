@@ -1,9 +1,12 @@
 /**
  * @svcauth/testing: an in-process issuer on loopback for svcauth's tests and yours.
- * Every public export is listed here by name.
+ * Every public export is listed here by name, with every type its interface uses.
  */
 export { createTestIssuer } from './issuer.js'
-export type { DiscoveryMode, JwksMode, TestIssuer, TestIssuerOptions } from './issuer.js'
+export type { TestIssuer, TestIssuerOptions } from './issuer.js'
+export type { DiscoveryMode } from './discovery.js'
+export type { JwksMode, JwksRequest } from './jwks.js'
+export type { MintOptions } from './minting.js'
 export type { ClientAuthMethod, TestClient, TokenMode, TokenRequest } from './token-endpoint.js'
 export type {
   IntrospectionMode,

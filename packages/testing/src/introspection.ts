@@ -9,6 +9,13 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import {
+  basicCredentials,
+  playFault,
+  readForm,
+  sendJson as json,
+  type FaultAnswers,
+} from './http.js'
 
 /** How the introspection endpoint answers. */
 export type IntrospectionMode =
@@ -84,34 +91,14 @@ export class OpaqueTokens {
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
-      const form = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8')))
+    readForm(req, (form) => {
       this.requests.push({ headers: { ...req.headers }, form })
       this.#answer(req, res, form)
     })
   }
 
   #answer(req: IncomingMessage, res: ServerResponse, form: Record<string, string>): void {
-    const mode = this.mode
-    if (mode === 'hang') return
-    if (mode === 'down') {
-      req.socket.destroy()
-      return
-    }
-    if (mode === '5xx') {
-      json(res, 500, { error: 'server_error' })
-      return
-    }
-    if (mode === 'garbage') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('<html>')
-      return
-    }
-    if (mode !== 'ok') {
-      res.writeHead(mode.status, { 'content-type': 'application/json' }).end(mode.body)
-      return
-    }
+    if (playFault(this.mode, FAULTS, req, res)) return
     if (req.method !== 'POST') {
       json(res, 405, { error: 'invalid_request' })
       return
@@ -149,31 +136,17 @@ export class OpaqueTokens {
   #authenticated(req: IncomingMessage, form: Record<string, string>): boolean {
     const auth = this.auth
     if (auth === undefined) return true
-    const header = req.headers.authorization
-    if (header?.startsWith('Basic ') === true) {
-      const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8')
-      const i = decoded.indexOf(':')
-      const id = formDecode(decoded.slice(0, i))
-      const secret = formDecode(decoded.slice(i + 1))
-      return i !== -1 && id === auth.clientId && secret === auth.secret
-    }
+    const basic = basicCredentials(req.headers.authorization)
+    if (basic !== undefined)
+      return basic !== null && basic.clientId === auth.clientId && basic.secret === auth.secret
     return form.client_id === auth.clientId && form.client_secret === auth.secret
   }
 }
 
-function formDecode(value: string): string {
-  try {
-    return decodeURIComponent(value.replace(/\+/g, ' '))
-  } catch {
-    return value
-  }
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body)
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-  })
-  res.end(text)
+/** The introspection endpoint's own faults (`hang`, `down` and scripted answers are shared). */
+const FAULTS: FaultAnswers<Exclude<IntrospectionMode, object>> = {
+  '5xx': (res) => {
+    json(res, 500, { error: 'server_error' })
+  },
+  garbage: (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('<html>'),
 }

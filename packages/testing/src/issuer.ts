@@ -1,20 +1,23 @@
 /**
- * An in-process OAuth 2.0 / OIDC issuer for tests, on loopback: discovery metadata (OIDC and
- * RFC 8414), a JWKS that can be made to fail, hang, stall, redirect or return garbage, key
- * rotation, token minting shaped like Ory Hydra's JWT access tokens (or RFC 9068 `at+jwt`), Hydra's
- * opaque `ory_at_…` tokens with its introspection endpoint, and a Hydra-shaped token endpoint.
+ * An in-process OAuth 2.0 / OIDC issuer for tests, on loopback, shaped like Ory Hydra: discovery
+ * metadata (discovery.ts), a JWKS with key rotation that can be made to misbehave (jwks.ts), JWT
+ * access tokens minted like Hydra's or RFC 9068 `at+jwt` (minting.ts), Hydra's opaque `ory_at_…`
+ * tokens with its introspection endpoint (introspection.ts), its token endpoint
+ * (token-endpoint.ts) and client registration (registration.ts). This file starts the server,
+ * routes each path to its endpoint and assembles the public `TestIssuer`.
  */
-import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { createLocalJWKSet, generateKeyPair, SignJWT, type JSONWebKeySet } from 'jose'
+import { DiscoveryEndpoint, type DiscoveryMode } from './discovery.js'
+import { sendJson } from './http.js'
 import {
   OpaqueTokens,
   type IntrospectionMode,
   type IntrospectionRequest,
   type OpaqueTokenOptions,
 } from './introspection.js'
-import { createSigningKey, signRawWith, type SigningKey } from './keys.js'
+import { KeySet, type JwksMode, type JwksRequest } from './jwks.js'
+import { Minter, type MintOptions } from './minting.js'
 import { RegistrationEndpoint } from './registration.js'
 import {
   TokenEndpoint,
@@ -22,19 +25,6 @@ import {
   type TokenMode,
   type TokenRequest,
 } from './token-endpoint.js'
-
-/** How the JWKS endpoint answers. */
-export type JwksMode =
-  | 'ok'
-  | 'fail'
-  | 'hang'
-  | 'garbage'
-  | 'stall-body'
-  | 'redirect'
-  | { status: number; body: string; headers?: Record<string, string> }
-
-/** How the discovery endpoints answer. */
-export type DiscoveryMode = 'ok' | 'fail' | 'hang' | { status: number; body: string }
 
 export interface TestIssuerOptions {
   /** @default '127.0.0.1' */
@@ -53,19 +43,6 @@ export interface TestIssuerOptions {
   discovery?: boolean
   /** What the token endpoint issues: Hydra's `jwt` strategy, or its default `opaque` one. @default 'jwt' */
   accessTokenFormat?: 'jwt' | 'opaque'
-}
-
-interface MintOptions {
-  scope?: readonly string[]
-  audience?: readonly string[]
-  /** Lifetime in seconds; negative values mint already-expired tokens. */
-  ttl?: number
-  /** Extra claims merged over the defaults; a claim set to undefined is removed. */
-  claims?: Record<string, unknown>
-  /** Extra header parameters merged over the defaults. */
-  header?: Record<string, unknown>
-  /** Sign with this (possibly unpublished) key. */
-  kid?: string
 }
 
 export interface TestIssuer {
@@ -114,7 +91,8 @@ export interface TestIssuer {
   setTokenMode(mode: TokenMode): void
   /** Delays successful token responses, ms. */
   setTokenDelay(ms: number): void
-  readonly jwksRequests: readonly { headers: Record<string, string | string[] | undefined> }[]
+  /** Every request the JWKS endpoint received. */
+  readonly jwksRequests: readonly JwksRequest[]
   readonly kids: readonly string[]
   readonly signingKid: string
   /** A Hydra client-credentials token: `typ: JWT`, `sub === client_id`, `aud: []` unless given, `scp`, `ext: {}`, `nbf = iat`. */
@@ -161,36 +139,10 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   const host = options.host ?? '127.0.0.1'
   const modulusLength = options.modulusLength ?? 2048
   const tokenTtl = options.tokenTtl ?? 3600
-  const keys = new Map<string, SigningKey>()
-  const published: string[] = []
-  const extraJwks: Record<string, unknown>[] = []
-  for (let i = 0; i < (options.keyCount ?? 2); i++) {
-    const key = await createSigningKey(modulusLength)
-    keys.set(key.kid, key)
-    published.push(key.kid)
-  }
-  let signingKid = published[published.length - 1] ?? (await addKey())
-  let jwksMode: JwksMode = 'ok'
-  let discoveryMode: DiscoveryMode = 'ok'
-  let overrides: Record<string, unknown> = {}
-  const counts = { jwks: 0, discovery: 0, evil: 0 }
-  const jwksRequests: { headers: Record<string, string | string[] | undefined> }[] = []
+  const keys = await KeySet.create(options.keyCount ?? 2, modulusLength)
   const sockets = new Set<Socket>()
-
-  async function addKey(): Promise<string> {
-    const key = await createSigningKey(modulusLength)
-    keys.set(key.kid, key)
-    published.push(key.kid)
-    return key.kid
-  }
-
-  const jwksBody = (): string =>
-    JSON.stringify({
-      keys: [...published.map((kid) => keys.get(kid)?.publicJwk), ...extraJwks],
-    })
-
   const server = createServer((req, res) => {
-    handle(req, res)
+    route(req, res)
   })
   server.on('connection', (socket) => {
     sockets.add(socket)
@@ -201,41 +153,33 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
   const issuer = options.trailingSlash === true ? `${origin}/` : origin
   const jwksUri = `${origin}/.well-known/jwks.json`
-  const tokenEndpointUrl = `${origin}/oauth2/token`
+  const tokenEndpoint = `${origin}/oauth2/token`
   const introspectionEndpoint = `${origin}/admin/oauth2/introspect`
-  const opaque = new OpaqueTokens(issuer, () => tokenTtl)
   const registrationEndpoint = `${origin}/oauth2/register`
+  const minter = new Minter(issuer, keys, tokenTtl, modulusLength)
+  const opaque = new OpaqueTokens(issuer, () => tokenTtl)
   let accessTokenFormat = options.accessTokenFormat ?? 'jwt'
   const tokens = new TokenEndpoint({
     issuer,
-    tokenEndpoint: tokenEndpointUrl,
+    tokenEndpoint,
     ttl: () => tokenTtl,
-    keys: (header, token) =>
-      createLocalJWKSet(JSON.parse(jwksBody()) as JSONWebKeySet)(header, token),
+    keys: keys.verifier,
     mint: (o) =>
       accessTokenFormat === 'opaque'
-        ? Promise.resolve(
-            opaque.mint({
-              clientId: o.clientId,
-              sub: o.sub,
-              scope: o.scope,
-              audience: o.audience,
-              ttl: o.ttl,
-              ...(o.claims === undefined ? {} : { claims: o.claims }),
-            }),
-          )
-        : sign(hydraClaims(o.sub, o.clientId, o), { typ: 'JWT' }, undefined),
+        ? Promise.resolve(opaque.mint(o))
+        : minter.hydra(o.sub, o.clientId, o),
   })
   const registration = new RegistrationEndpoint(() => origin, tokens.clients)
+  const discovery = new DiscoveryEndpoint({ issuer, jwksUri, tokenEndpoint, registrationEndpoint })
   const hits = {
     get jwks() {
-      return counts.jwks
+      return keys.hits
     },
     get discovery() {
-      return counts.discovery
+      return discovery.hits
     },
     get evil() {
-      return counts.evil
+      return keys.evilHits
     },
     get token() {
       return tokens.hits
@@ -248,145 +192,23 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     },
   }
 
-  function handle(req: IncomingMessage, res: ServerResponse): void {
-    const path = (req.url ?? '/').split('?')[0]
-    if (path === '/.well-known/jwks.json') {
-      counts.jwks++
-      jwksRequests.push({ headers: { ...req.headers } })
-      serveJwks(res)
-      return
-    }
-    if (path === '/oauth2/token') {
-      tokens.handle(req, res)
-      return
-    }
-    if (path === '/admin/oauth2/introspect') {
-      opaque.handle(req, res)
-      return
-    }
-    if (registration.handles(path ?? '/')) {
-      registration.handle(req, res)
-      return
-    }
-    if (path === '/evil') {
-      counts.evil++
-      send(res, 200, jwksBody(), 'application/json')
-      return
-    }
-    if (
-      options.discovery !== false &&
-      (path === '/.well-known/openid-configuration' ||
-        path === '/.well-known/oauth-authorization-server')
-    ) {
-      counts.discovery++
-      serveDiscovery(res)
-      return
-    }
-    send(res, 404, JSON.stringify({ error: 'not_found' }), 'application/json')
-  }
-
-  function serveJwks(res: ServerResponse): void {
-    const mode = jwksMode
-    if (mode === 'hang') return
-    if (mode === 'ok') {
-      send(res, 200, jwksBody(), 'application/jwk-set+json')
-      return
-    }
-    if (mode === 'fail') {
-      send(res, 500, 'internal error', 'text/plain')
-      return
-    }
-    if (mode === 'garbage') {
-      send(res, 200, '{', 'application/json')
-      return
-    }
-    if (mode === 'redirect') {
-      res.writeHead(302, { location: '/evil' }).end()
-      return
-    }
-    if (mode === 'stall-body') {
-      res.writeHead(200, { 'content-type': 'application/json' })
-      res.write('{"keys":[')
-      return
-    }
-    res.writeHead(mode.status, { 'content-type': 'application/json', ...mode.headers })
-    res.end(mode.body)
-  }
-
-  function serveDiscovery(res: ServerResponse): void {
-    const mode = discoveryMode
-    if (mode === 'hang') return
-    if (mode === 'fail') {
-      send(res, 500, 'internal error', 'text/plain')
-      return
-    }
-    if (mode !== 'ok') {
-      send(res, mode.status, mode.body, 'application/json')
-      return
-    }
-    const doc = {
-      issuer,
-      jwks_uri: jwksUri,
-      token_endpoint: tokenEndpointUrl,
-      registration_endpoint: registrationEndpoint,
-      grant_types_supported: ['client_credentials'],
-      token_endpoint_auth_methods_supported: [
-        'client_secret_post',
-        'client_secret_basic',
-        'private_key_jwt',
-        'none',
-      ],
-      id_token_signing_alg_values_supported: ['RS256'],
-      ...overrides,
-    }
-    send(res, 200, JSON.stringify(doc), 'application/json')
-  }
-
-  function keyFor(kid: string | undefined): SigningKey {
-    const key = keys.get(kid ?? signingKid)
-    if (key === undefined) throw new Error(`test issuer: no key ${String(kid)}`)
-    return key
-  }
-
-  async function sign(
-    claims: Record<string, unknown>,
-    header: Record<string, unknown>,
-    kid: string | undefined,
-  ): Promise<string> {
-    const key = keyFor(kid)
-    const payload: Record<string, unknown> = {}
-    for (const [name, value] of Object.entries(claims))
-      if (value !== undefined) payload[name] = value
-    return new SignJWT(payload)
-      .setProtectedHeader({ alg: 'RS256', kid: key.kid, ...header })
-      .sign(key.privateKey)
-  }
-
-  function hydraClaims(sub: string, clientId: string, opts: MintOptions): Record<string, unknown> {
-    const iat = Math.floor(Date.now() / 1000)
-    const ttl = opts.ttl ?? tokenTtl
-    return {
-      aud: [...(opts.audience ?? [])],
-      client_id: clientId,
-      exp: iat + ttl,
-      ext: {},
-      iat: ttl < 0 ? iat + ttl - 60 : iat,
-      iss: issuer,
-      jti: randomUUID(),
-      nbf: ttl < 0 ? iat + ttl - 60 : iat,
-      scp: [...(opts.scope ?? [])],
-      sub,
-      ...opts.claims,
-    }
+  function route(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0] ?? '/'
+    if (keys.handles(path)) keys.handle(req, res, path)
+    else if (path === '/oauth2/token') tokens.handle(req, res)
+    else if (path === '/admin/oauth2/introspect') opaque.handle(req, res)
+    else if (registration.handles(path)) registration.handle(req, res)
+    else if (options.discovery !== false && discovery.handles(path)) discovery.handle(req, res)
+    else sendJson(res, 404, { error: 'not_found' })
   }
 
   return {
     issuer,
     origin,
     jwksUri,
-    tokenEndpoint: tokenEndpointUrl,
+    tokenEndpoint,
     hits,
-    jwksRequests,
+    jwksRequests: keys.requests,
     tokenRequests: tokens.requests,
     introspectionEndpoint,
     registrationEndpoint,
@@ -428,76 +250,44 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       tokens.delay = ms
     },
     get kids() {
-      return [...published]
+      return keys.kids
     },
     get signingKid() {
-      return signingKid
+      return keys.signingKid
     },
     mintClientToken(opts) {
-      return sign(
-        hydraClaims(opts.clientId, opts.clientId, opts),
-        { typ: 'JWT', ...opts.header },
-        opts.kid,
-      )
+      return minter.hydra(opts.clientId, opts.clientId, opts)
     },
     mintUserToken(opts) {
-      return sign(
-        hydraClaims(opts.sub, opts.clientId, opts),
-        { typ: 'JWT', ...opts.header },
-        opts.kid,
-      )
+      return minter.hydra(opts.sub, opts.clientId, opts)
     },
-    async forgeClientToken(opts) {
-      const attacker = await generateKeyPair('RS256', { modulusLength })
-      const claims = hydraClaims(opts.clientId, opts.clientId, opts)
-      return new SignJWT(claims)
-        .setProtectedHeader({
-          alg: 'RS256',
-          kid: opts.kid ?? signingKid,
-          typ: 'JWT',
-          ...opts.header,
-        })
-        .sign(attacker.privateKey)
+    forgeClientToken(opts) {
+      return minter.forge(opts.clientId, opts)
     },
     mintAccessToken(opts = {}) {
-      const iat = Math.floor(Date.now() / 1000)
-      const claims = {
-        iss: issuer,
-        sub: 'user-1',
-        client_id: 'cli-1',
-        aud: 'https://api.test',
-        iat,
-        exp: iat + tokenTtl,
-        jti: randomUUID(),
-        scope: 'read write',
-        ...opts.claims,
-      }
-      return sign(claims, { typ: 'at+jwt', ...opts.header }, opts.kid)
+      return minter.accessToken(opts)
     },
     signRaw(header, payload, opts = {}) {
-      const key = keyFor(opts.kid)
-      const h = typeof header === 'string' ? header : { alg: 'RS256', kid: key.kid, ...header }
-      return Promise.resolve(signRawWith(key, h, payload))
+      return Promise.resolve(minter.raw(header, payload, opts.kid))
     },
     async rotateKey() {
-      signingKid = await addKey()
-      return signingKid
+      keys.signingKid = await keys.add()
+      return keys.signingKid
     },
     removeKey(kid) {
-      const i = published.indexOf(kid)
-      if (i !== -1) published.splice(i, 1)
+      keys.remove(kid)
     },
     publishJwk(jwk) {
-      extraJwks.push(jwk)
+      keys.publish(jwk)
     },
     setJwksMode(mode) {
-      jwksMode = mode
+      keys.mode = mode
     },
     setDiscoveryMode(mode) {
-      discoveryMode = mode
+      discovery.mode = mode
     },
     setDiscoveryOverrides(fields) {
-      overrides = { ...fields }
+      discovery.overrides = { ...fields }
     },
     close() {
       for (const socket of sockets) socket.destroy()
@@ -508,9 +298,4 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       })
     },
   }
-}
-
-function send(res: ServerResponse, status: number, body: string, type: string): void {
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) })
-  res.end(body)
 }

@@ -7,6 +7,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { readBody, sendJson } from './http.js'
 import type { ClientAuthMethod, TestClient } from './token-endpoint.js'
 
 interface Registration {
@@ -15,8 +16,6 @@ interface Registration {
   registrationAccessToken: string
   metadata: Record<string, unknown>
 }
-
-const MAX_BODY = 65_536
 
 export class RegistrationEndpoint {
   readonly #registrations = new Map<string, Registration>()
@@ -40,19 +39,13 @@ export class RegistrationEndpoint {
 
   handle(req: IncomingMessage, res: ServerResponse): void {
     this.hits++
-    const chunks: Buffer[] = []
-    let size = 0
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size <= MAX_BODY) chunks.push(chunk)
-    })
-    req.on('end', () => {
-      if (size > MAX_BODY) {
+    readBody(req, ({ text, tooLarge }) => {
+      if (tooLarge) {
         send(res, 413, { error: 'invalid_request', error_description: 'body too large' })
         return
       }
       try {
-        this.#route(req, res, Buffer.concat(chunks).toString('utf8'))
+        this.#route(req, res, text)
       } catch {
         send(res, 500, { error: 'server_error' })
       }
@@ -235,9 +228,7 @@ function randomSecret(): string {
   return randomBytes(24).toString('base64url')
 }
 
+/** Registration answers carry secrets, so they are never cached (as in RFC 7591 §3.2.1). */
 function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body)
-  res
-    .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
-    .end(text)
+  sendJson(res, status, body, { 'cache-control': 'no-store' })
 }

@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JWK, type JWTVerifyGetKey } from 'jose'
+import { basicCredentials, playFault, readForm, sendJson, type FaultAnswers } from './http.js'
 
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
 
@@ -85,14 +86,7 @@ export class TokenEndpoint {
 
   handle(req: IncomingMessage, res: ServerResponse): void {
     this.hits++
-    const chunks: Buffer[] = []
-    let size = 0
-    req.on('data', (c: Buffer) => {
-      size += c.length
-      if (size <= 65_536) chunks.push(c)
-    })
-    req.on('end', () => {
-      const form = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8')))
+    readForm(req, (form) => {
       this.requests.push({ headers: { ...req.headers }, form })
       void this.#answer(req, res, form)
     })
@@ -103,34 +97,7 @@ export class TokenEndpoint {
     res: ServerResponse,
     form: Record<string, string>,
   ): Promise<void> {
-    const mode = this.mode
-    if (mode === 'hang') return
-    if (mode === 'down') {
-      req.socket.destroy()
-      return
-    }
-    if (mode === '5xx') {
-      json(res, 500, { error: 'server_error', error_description: 'down' })
-      return
-    }
-    if (mode === '429') {
-      json(res, 429, { error: 'too_many_requests' }, { 'retry-after': '1' })
-      return
-    }
-    if (mode === 'garbage') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{')
-      return
-    }
-    if (mode === 'redirect') {
-      res.writeHead(307, { location: 'http://127.0.0.2:9/steal' }).end()
-      return
-    }
-    if (mode !== 'ok') {
-      res
-        .writeHead(mode.status, { 'content-type': 'application/json', ...mode.headers })
-        .end(mode.body)
-      return
-    }
+    if (playFault(this.mode, FAULTS, req, res)) return
     if (this.delay > 0) await new Promise((resolve) => setTimeout(resolve, this.delay))
     try {
       if (req.method !== 'POST') throw new OAuthFailure(405, 'invalid_request', 'POST only')
@@ -151,22 +118,15 @@ export class TokenEndpoint {
         'Client authentication failed (e.g., unknown client, no client authentication included, or unsupported authentication method).',
       )
     }
-    const header = req.headers.authorization
+    const basic = basicCredentials(req.headers.authorization)
     let method: ClientAuthMethod
     let clientId: string | undefined
     let secret: string | undefined
-    if (header?.toLowerCase().startsWith('basic ')) {
+    if (basic !== undefined) {
       method = 'client_secret_basic'
-      const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8')
-      const i = decoded.indexOf(':')
-      if (i === -1) fail()
-      const unescape = (s: string): string => decodeURIComponent(s.replace(/\+/g, ' '))
-      try {
-        clientId = unescape(decoded.slice(0, i))
-        secret = unescape(decoded.slice(i + 1))
-      } catch {
-        fail()
-      }
+      if (basic === null) return fail()
+      clientId = basic.clientId
+      secret = basic.secret
     } else if (form.client_assertion !== undefined) {
       method = 'private_key_jwt'
       if (form.client_assertion_type !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer')
@@ -272,17 +232,24 @@ export class TokenEndpoint {
   }
 }
 
+/** Hydra answers `application/json;charset=UTF-8`. */
 function json(
   res: ServerResponse,
   status: number,
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
-  const text = JSON.stringify(body)
-  res.writeHead(status, {
-    'content-type': 'application/json;charset=UTF-8',
-    'content-length': Buffer.byteLength(text),
-    ...headers,
-  })
-  res.end(text)
+  sendJson(res, status, body, { 'content-type': 'application/json;charset=UTF-8', ...headers })
+}
+
+/** The token endpoint's own faults (`hang`, `down` and scripted answers are shared). */
+const FAULTS: FaultAnswers<Exclude<TokenMode, object>> = {
+  '5xx': (res) => {
+    json(res, 500, { error: 'server_error', error_description: 'down' })
+  },
+  '429': (res) => {
+    json(res, 429, { error: 'too_many_requests' }, { 'retry-after': '1' })
+  },
+  garbage: (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{'),
+  redirect: (res) => res.writeHead(307, { location: 'http://127.0.0.2:9/steal' }).end(),
 }

@@ -1,0 +1,132 @@
+/**
+ * Type tests of @svcauth/core's public API (its main entry; `@svcauth/core/internal` is not public):
+ * what README and docs/design.md document, checked by the compiler in `pnpm test`.
+ */
+import type { AuthError, requireAnyScope, requireScopes } from '@svcauth/core'
+import {
+  auditRecord,
+  createAuthenticator,
+  currentAuthContext,
+  defaultActorType,
+  extractBearer,
+  isAuthError,
+  rawToken,
+  requireActor,
+  requireClaim,
+  runWithPrincipal,
+  type Actor,
+  type ActorType,
+  type AuditRecord,
+  type AuthContext,
+  type Authenticator,
+  type AuthenticatorOptions,
+  type AuthErrorCode,
+  type AuthErrorReason,
+  type AuthOutcome,
+  type Guard,
+  type IssuerConfig,
+  type Principal,
+  type RequestLike,
+} from '@svcauth/core'
+import { describe, expectTypeOf, test } from 'vitest'
+
+describe('createAuthenticator', () => {
+  test('takes the documented options and returns an Authenticator', () => {
+    expectTypeOf(createAuthenticator).parameter(0).toEqualTypeOf<AuthenticatorOptions>()
+    expectTypeOf(createAuthenticator).returns.toEqualTypeOf<Authenticator>()
+    expectTypeOf(createAuthenticator).toBeCallableWith({
+      issuer: 'https://hydra.example/',
+      audience: 'smd',
+      jwksUri: 'https://hydra.example/.well-known/jwks.json',
+    })
+    expectTypeOf(createAuthenticator).toBeCallableWith({
+      issuer: 'https://hydra.example/',
+      audience: false,
+      algorithms: ['RS256', 'ES256'],
+      cache: false,
+      isRevoked: (p: Principal) => Promise.resolve(p.tokenId === 'x'),
+      actorType: (claims) => (claims.sub === 'svc' ? 'client' : undefined),
+    })
+    expectTypeOf(createAuthenticator).toBeCallableWith({
+      issuers: [{ issuer: 'https://a/', audience: ['smd', 'bss'] }],
+    })
+    expectTypeOf<IssuerConfig['audience']>().toEqualTypeOf<string | readonly string[] | false>()
+    // HS* is refused at start-up, and is not an Algorithm at all.
+    // @ts-expect-error a shared-secret algorithm
+    createAuthenticator({ issuer: 'https://a/', audience: 'x', algorithms: ['HS256'] })
+  })
+
+  test('verifies tokens and requests', () => {
+    expectTypeOf<Authenticator['verify']>().parameters.toEqualTypeOf<[token: string]>()
+    expectTypeOf<Authenticator['verify']>().returns.resolves.toEqualTypeOf<Principal>()
+    expectTypeOf<Authenticator['authenticate']>().parameter(0).toEqualTypeOf<RequestLike>()
+    expectTypeOf<Authenticator['authenticate']>().returns.resolves.toEqualTypeOf<
+      Principal | undefined
+    >()
+    expectTypeOf<Authenticator['ready']>().returns.resolves.toEqualTypeOf<boolean>()
+    expectTypeOf<Authenticator['close']>().returns.toBeVoid()
+    expectTypeOf<Authenticator['realm']>().toEqualTypeOf<string>()
+  })
+})
+
+test('the Principal is read-only and typed as documented', () => {
+  expectTypeOf<Principal>().toEqualTypeOf<{
+    readonly actorType: ActorType
+    readonly actorId: string
+    readonly sub: string | undefined
+    readonly clientId: string | undefined
+    readonly scopes: ReadonlySet<string>
+    readonly act: Actor | undefined
+    readonly issuer: string
+    readonly audience: readonly string[]
+    readonly expiresAt: Date
+    readonly tokenId: string | undefined
+    readonly claims: Readonly<Record<string, unknown>>
+  }>()
+  expectTypeOf<ActorType>().toEqualTypeOf<'user' | 'client'>()
+  expectTypeOf(rawToken).parameter(0).toEqualTypeOf<Principal>()
+  expectTypeOf(rawToken).returns.toEqualTypeOf<string | undefined>()
+  expectTypeOf(defaultActorType).returns.toEqualTypeOf<ActorType>()
+})
+
+test('AuthError carries a closed code, its status, a reason and headers', () => {
+  expectTypeOf<AuthError>().toExtend<Error>()
+  expectTypeOf<AuthError['code']>().toEqualTypeOf<AuthErrorCode>()
+  expectTypeOf<AuthErrorCode>().toEqualTypeOf<
+    | 'unauthorized'
+    | 'invalid_request'
+    | 'invalid_token'
+    | 'insufficient_scope'
+    | 'temporarily_unavailable'
+  >()
+  expectTypeOf<AuthError['status']>().toEqualTypeOf<number>()
+  expectTypeOf<AuthError['reason']>().toEqualTypeOf<AuthErrorReason>()
+  expectTypeOf<'expired' | 'aud_invalid' | 'jwks_unavailable'>().toExtend<AuthErrorReason>()
+  expectTypeOf<AuthError['headers']>().toExtend<Readonly<Record<string, string>>>()
+  expectTypeOf(isAuthError).guards.toEqualTypeOf<AuthError>()
+})
+
+test('guards are framework-free and name the scopes', () => {
+  // Spelled out: expect-type cannot inspect a function whose rest parameter is a readonly array.
+  type ScopeGuard = (...scopes: readonly (string | readonly string[])[]) => Guard
+  expectTypeOf<typeof requireScopes>().toEqualTypeOf<ScopeGuard>()
+  expectTypeOf<typeof requireAnyScope>().toEqualTypeOf<ScopeGuard>()
+  expectTypeOf<ScopeGuard>().toExtend<(a: string, b: string, c: string[]) => Guard>()
+  expectTypeOf(requireActor).parameter(0).toEqualTypeOf<ActorType>()
+  expectTypeOf(requireActor).returns.toEqualTypeOf<Guard>()
+  expectTypeOf(requireClaim).toBeCallableWith('role', (role: unknown) => role === 'operator')
+  expectTypeOf(requireClaim).returns.toEqualTypeOf<Guard>()
+})
+
+test('request context, bearer extraction and audit records', () => {
+  expectTypeOf(currentAuthContext).returns.toEqualTypeOf<AuthContext | undefined>()
+  expectTypeOf<AuthContext['principal']>().toEqualTypeOf<Principal | undefined>()
+  expectTypeOf(runWithPrincipal<number>).returns.toEqualTypeOf<number>()
+  expectTypeOf(extractBearer).parameter(0).toEqualTypeOf<RequestLike>()
+  expectTypeOf(extractBearer).returns.toEqualTypeOf<string | undefined>()
+  expectTypeOf(auditRecord).parameter(0).toEqualTypeOf<Principal | undefined>()
+  expectTypeOf(auditRecord).returns.toEqualTypeOf<AuditRecord>()
+  expectTypeOf<AuthOutcome['result']>().toEqualTypeOf<'authenticated' | 'anonymous' | 'rejected'>()
+  expectTypeOf<AuthOutcome['principal']>().toEqualTypeOf<Principal | undefined>()
+  expectTypeOf<AuthOutcome['reason']>().toEqualTypeOf<AuthErrorReason | undefined>()
+})
