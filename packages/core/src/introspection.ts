@@ -7,16 +7,16 @@
  * come back), in its own smaller LRU, so junk tokens cannot evict valid answers (issue 14, R7);
  * concurrent lookups of one token share one request. An unreachable or broken endpoint is 503
  * `temporarily_unavailable`, like a JWKS outage, and is never cached. A discovered endpoint is
- * discovered again after a failed call (issue 14, R11; `lib/introspection-endpoint.ts`).
+ * discovered again after a failed call (issue 14, R11; `lib/discovered-address.ts`).
  */
 import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import type { Dispatcher } from 'undici'
 import { checkClaims, type ClaimPolicy } from './claims.js'
 import { AuthError, type AuthErrorReason } from './errors.js'
-import { fetchJson, type FetchLimits } from './lib/fetch-json.js'
+import { DiscoveredAddress } from './lib/discovered-address.js'
 import { basicAuthorization } from './lib/form.js'
-import { IntrospectionEndpoint } from './lib/introspection-endpoint.js'
+import { httpJson, type HttpLimits } from './lib/http.js'
 import type { Logger } from './logger.js'
 import { buildPrincipal, type ActorTypeRule, type Principal } from './principal.js'
 
@@ -97,7 +97,7 @@ export class Introspector {
   /** Refusals, in their own smaller bound: junk tokens only ever evict each other. */
   readonly #refused: LRUCache<string, AuthError>
   readonly #flights = new Map<string, Promise<Result>>()
-  readonly #endpoint: IntrospectionEndpoint
+  readonly #endpoint: DiscoveredAddress
   #lastLog = -Infinity
   #suppressed = 0
 
@@ -105,11 +105,13 @@ export class Introspector {
     this.#config = config
     this.#accepted = new LRUCache({ max: config.options.maxCached })
     this.#refused = new LRUCache({ max: config.options.maxCachedInactive })
-    this.#endpoint = new IntrospectionEndpoint({
+    this.#endpoint = new DiscoveredAddress({
       issuer: config.issuer,
-      endpoint: config.options.endpoint,
+      member: 'introspection_endpoint',
+      configured: config.options.endpoint,
       allowInsecureHttp: config.allowInsecureHttp,
       cooldown: config.discoveryCooldown,
+      maxBytes: 262_144,
     })
   }
 
@@ -237,7 +239,7 @@ export class Introspector {
     return new AuthError('invalid_token', reason, { realm: this.#config.policy.realm })
   }
 
-  #limits(): FetchLimits {
+  #limits(): HttpLimits {
     const { options, dispatcher } = this.#config
     return { timeout: options.timeout, maxBytes: options.maxBytes, dispatcher }
   }
@@ -255,7 +257,7 @@ export class Introspector {
     }
   }
 
-  #call(endpoint: string, token: string, limits: FetchLimits): Promise<unknown> {
+  #call(endpoint: string, token: string, limits: HttpLimits): Promise<unknown> {
     const { options } = this.#config
     const form = new URLSearchParams({ token, token_type_hint: 'access_token' })
     const headers: Record<string, string> = { ...options.headers }
@@ -265,7 +267,9 @@ export class Introspector {
       form.set('client_id', options.clientId ?? '')
       form.set('client_secret', options.clientSecret ?? '')
     }
-    return fetchJson(endpoint, 'application/json', limits, { form: form.toString(), headers })
+    headers.accept = 'application/json'
+    headers['content-type'] = 'application/x-www-form-urlencoded'
+    return httpJson(endpoint, { method: 'POST', headers, body: form.toString() }, limits)
   }
 
   /** One error line per interval, with how many failures it stands for. */

@@ -8,7 +8,7 @@
  * - Background refresh every `refreshInterval`, without making any request wait.
  * - A discovered `jwks_uri` is discovered again on the background refresh and after a failed key
  *   fetch (bounded by the cooldown like every fetch), so an issuer that moves its keys is
- *   followed without a restart (issue 14, R11; see `lib/jwks-address.ts`).
+ *   followed without a restart (issue 14, R11; see `lib/discovered-address.ts`).
  * - Outage: the last good key set keeps serving up to `maxStale` after its fetch; past that, or
  *   with no keys at all, verification fails with 503 `temporarily_unavailable` and `Retry-After`.
  * - Byte cap, key-count cap, timeout, no redirects, no private keys (catalogue G3–G7, D10).
@@ -18,8 +18,8 @@
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose'
 import type { Dispatcher } from 'undici'
 import { AuthError } from './errors.js'
-import { fetchJson, type FetchLimits } from './lib/fetch-json.js'
-import { JwksAddress } from './lib/jwks-address.js'
+import { DiscoveredAddress } from './lib/discovered-address.js'
+import { httpJson, type HttpLimits } from './lib/http.js'
 import { keyIdentities, type KeyIdentities } from './lib/key-identity.js'
 import type { Logger } from './logger.js'
 
@@ -82,7 +82,7 @@ export class KeySource {
   readonly #config: KeySourceConfig
   #keys: Keys | undefined
   #version = 0
-  readonly #address: JwksAddress
+  readonly #address: DiscoveredAddress
   #lastSuccess = Number.NEGATIVE_INFINITY
   #lastAttempt = Number.NEGATIVE_INFINITY
   #pending: Promise<boolean> | undefined
@@ -91,7 +91,15 @@ export class KeySource {
 
   constructor(config: KeySourceConfig) {
     this.#config = config
-    this.#address = new JwksAddress(config)
+    // No cooldown of its own: every discovery happens inside a key fetch, which has one.
+    this.#address = new DiscoveredAddress({
+      issuer: config.issuer,
+      member: 'jwks_uri',
+      configured: config.jwksUri,
+      allowInsecureHttp: config.allowInsecureHttp,
+      cooldown: 0,
+      maxBytes: config.jwks.maxBytes,
+    })
   }
 
   /** Starts the first fetch and the background refresh; never throws. */
@@ -243,19 +251,47 @@ export class KeySource {
     const limits = { timeout: jwks.timeout, maxBytes: jwks.maxBytes, dispatcher }
     const address = this.#address
     const known = address.current !== undefined
-    if (background && known) await address.rediscover(limits)
+    if (background && known) await this.#rediscover(limits)
     try {
       await this.#load(await address.get(limits), limits)
     } catch (err) {
       // The issuer may have moved its keys: look again (once per attempt, so once per cooldown),
       // and try the new address if there is one. Not when discovery just ran in this attempt.
-      if (background || !known || !(await address.rediscover(limits))) throw err
+      if (background || !known || !(await this.#rediscover(limits))) throw err
       await this.#load(await address.get(limits), limits)
     }
   }
 
-  async #load(jwksUri: string, limits: FetchLimits): Promise<void> {
-    const body = await fetchJson(jwksUri, 'application/jwk-set+json, application/json', limits)
+  /**
+   * Discovers a discovered address again; true when it moved. Never rejects: a failure is logged
+   * and the last good address stays.
+   */
+  async #rediscover(limits: HttpLimits): Promise<boolean> {
+    const { issuer, logger } = this.#config
+    const before = this.#address.current
+    if (before === undefined) return false
+    const found = await this.#address.moved(before, limits, (err) => {
+      logger.error(
+        {
+          event: 'jwks_discovery_failed',
+          issuer,
+          jwks_uri: before,
+          error: err instanceof Error ? err.message : 'unknown error',
+        },
+        'svcauth: discovering the issuer metadata again failed; keeping the last good jwks_uri',
+      )
+    })
+    if (found === undefined) return false
+    logger.warn(
+      { event: 'jwks_uri_changed', issuer, from: before, to: found },
+      'svcauth: the issuer publishes its keys at a new address',
+    )
+    return true
+  }
+
+  async #load(jwksUri: string, limits: HttpLimits): Promise<void> {
+    const accept = 'application/jwk-set+json, application/json'
+    const body = await httpJson(jwksUri, { headers: { accept } }, limits)
     const { set, identities } = await parseKeySet(body, this.#config.jwks.maxKeys)
     this.#keys = { set, identities, version: ++this.#version }
     this.#lastSuccess = Date.now()
