@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import type { Dispatcher } from 'undici'
 import { checkClaims, type ClaimPolicy } from './claims.js'
-import { AuthError, type AuthErrorReason } from './errors.js'
+import { isAuthError, type AuthErrorReason, type Reject } from './errors.js'
 import { DiscoveredAddress } from './lib/discovered-address.js'
 import { basicAuthorization } from './lib/form.js'
 import { httpJson, type HttpLimits } from './lib/http.js'
@@ -77,9 +77,23 @@ export interface IntrospectorConfig {
   readonly discoveryCooldown: number
   readonly dispatcher: Dispatcher | undefined
   readonly logger: Logger
+  /** Makes the verifier's errors, in its realm. */
+  readonly reject: Reject
 }
 
-type Result = Principal | AuthError
+/** A refusal, kept as its reason (and, for an outage, its cause) until it is thrown. */
+interface Refusal {
+  readonly reason: AuthErrorReason
+  readonly cause?: unknown
+}
+
+type Result = Principal | Refusal
+
+const EXPIRED: Refusal = Object.freeze({ reason: 'expired' })
+
+function isRefusal(result: Result): result is Refusal {
+  return (result as Partial<Refusal>).reason !== undefined
+}
 
 const LOG_INTERVAL_MS = 10_000
 
@@ -95,7 +109,7 @@ export class Introspector {
   /** Active answers. */
   readonly #accepted: LRUCache<string, Principal>
   /** Refusals, in their own smaller bound: junk tokens only ever evict each other. */
-  readonly #refused: LRUCache<string, AuthError>
+  readonly #refused: LRUCache<string, Refusal>
   readonly #flights = new Map<string, Promise<Result>>()
   readonly #endpoint: DiscoveredAddress
   #lastLog = -Infinity
@@ -128,13 +142,18 @@ export class Introspector {
       }
       result = await flight
     } else if (
-      !(result instanceof AuthError) &&
+      !isRefusal(result) &&
       result.expiresAt.getTime() / 1000 <= now - this.#config.policy.clockTolerance
     ) {
       this.#accepted.delete(key)
-      result = this.#reject('expired')
+      result = EXPIRED
     }
-    if (result instanceof AuthError) throw result.withRealm(this.#config.policy.realm)
+    if (isRefusal(result)) {
+      throw this.#config.reject(
+        result.reason,
+        result.cause === undefined ? undefined : { cause: result.cause },
+      )
+    }
     return result
   }
 
@@ -144,30 +163,27 @@ export class Introspector {
   }
 
   async #lookup(key: string, token: string): Promise<Result> {
-    const { options, policy } = this.#config
+    const { options } = this.#config
     let body: unknown
     try {
       body = await this.#introspect(token)
     } catch (cause) {
       this.#logFailure(cause)
-      return new AuthError('temporarily_unavailable', 'introspection_unavailable', {
-        realm: policy.realm,
-        cause,
-      })
+      return { reason: 'introspection_unavailable', cause }
     }
     const now = Math.floor(Date.now() / 1000)
     let result: Result
     try {
       result = this.#principalFrom(body, token, now)
     } catch (err) {
-      if (!(err instanceof AuthError)) throw err
+      if (!isAuthError(err)) throw err
       if (err.code === 'temporarily_unavailable') {
         this.#logFailure(err)
-        return err
+        return { reason: err.reason, cause: err.cause }
       }
-      result = err
+      result = { reason: err.reason }
     }
-    if (result instanceof AuthError) {
+    if (isRefusal(result)) {
       if (options.cacheTtl > 0) {
         this.#accepted.delete(key)
         this.#refused.set(key, result, { ttl: Math.ceil(options.cacheTtl * 1000) })
@@ -184,41 +200,39 @@ export class Introspector {
 
   /** RFC 7662 §2.2 answer → Principal, under the same rules as a JWT's claims. */
   #principalFrom(body: unknown, token: string, now: number): Principal {
-    const { issuer, audience, options, policy } = this.#config
+    const { issuer, audience, options, policy, reject } = this.#config
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new AuthError('temporarily_unavailable', 'introspection_unavailable', {
-        realm: policy.realm,
+      throw reject('introspection_unavailable', {
         cause: new Error('introspection answer is not a JSON object'),
       })
     }
     const answer = body as Record<string, unknown>
     if (typeof answer.active !== 'boolean') {
-      throw new AuthError('temporarily_unavailable', 'introspection_unavailable', {
-        realm: policy.realm,
+      throw reject('introspection_unavailable', {
         cause: new Error('introspection answer has no boolean "active"'),
       })
     }
-    if (!answer.active) throw this.#reject('token_inactive')
+    if (!answer.active) throw reject('token_inactive')
     // Hydra says what the token is (`token_use`); a refresh token is active too, but not a credential.
     if (answer.token_use !== undefined && answer.token_use !== 'access_token') {
-      throw this.#reject('typ_invalid')
+      throw reject('typ_invalid')
     }
     if (answer.token_type !== undefined) {
       const type = typeof answer.token_type === 'string' ? answer.token_type.toLowerCase() : ''
-      if (type === 'dpop') throw this.#reject('sender_constrained')
-      if (type !== 'bearer') throw this.#reject('typ_invalid')
+      if (type === 'dpop') throw reject('sender_constrained')
+      if (type !== 'bearer') throw reject('typ_invalid')
     } else if (answer.token_use === undefined && options.requireTokenType) {
-      throw this.#reject('typ_invalid')
+      throw reject('typ_invalid')
     }
     const claims: Record<string, unknown> = {}
     for (const name of Object.keys(answer)) claims[name] = answer[name]
     if (claims.iss === undefined) claims.iss = issuer
-    else if (claims.iss !== issuer) throw this.#reject('iss_invalid')
+    else if (claims.iss !== issuer) throw reject('iss_invalid')
     if (audience !== false) {
       const aud = claims.aud
       const list = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : []
       if (!list.some((a) => typeof a === 'string' && audience.includes(a))) {
-        throw this.#reject('aud_invalid')
+        throw reject('aud_invalid')
       }
     }
     const tolerance = policy.clockTolerance
@@ -226,17 +240,13 @@ export class Introspector {
       // RFC 7662 makes `exp` optional: such an answer is trusted for `cacheTtl` only.
       claims.exp = now + options.cacheTtl
     } else if (typeof claims.exp === 'number' && claims.exp <= now - tolerance) {
-      throw this.#reject('expired')
+      throw reject('expired')
     }
     if (typeof claims.nbf === 'number' && claims.nbf > now + tolerance) {
-      throw this.#reject('not_yet_valid')
+      throw reject('not_yet_valid')
     }
-    const checked = checkClaims(claims, policy, now)
+    const checked = checkClaims(claims, policy, now, reject)
     return buildPrincipal(checked, token, this.#config.actorType)
-  }
-
-  #reject(reason: AuthErrorReason): AuthError {
-    return new AuthError('invalid_token', reason, { realm: this.#config.policy.realm })
   }
 
   #limits(): HttpLimits {

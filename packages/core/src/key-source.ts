@@ -17,7 +17,7 @@
  */
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose'
 import type { Dispatcher } from 'undici'
-import { AuthError } from './errors.js'
+import type { AuthError, Reject } from './errors.js'
 import { DiscoveredAddress } from './lib/discovered-address.js'
 import { httpJson, type HttpLimits } from './lib/http.js'
 import { keyIdentities, type KeyIdentities } from './lib/key-identity.js'
@@ -58,7 +58,8 @@ interface KeySourceConfig {
   readonly allowInsecureHttp: boolean
   readonly dispatcher: Dispatcher | undefined
   readonly logger: Logger
-  readonly realm: string
+  /** Makes the verifier's errors, in its realm. */
+  readonly reject: Reject
 }
 
 type LocalSet = ReturnType<typeof createLocalJWKSet>
@@ -216,10 +217,7 @@ export class KeySource {
 
   #unavailable(): AuthError {
     const wait = this.#lastAttempt + this.#config.jwks.cooldown - Date.now()
-    return new AuthError('temporarily_unavailable', 'jwks_unavailable', {
-      realm: this.#config.realm,
-      retryAfter: Math.max(1, wait / 1000),
-    })
+    return this.#config.reject('jwks_unavailable', { retryAfter: Math.max(1, wait / 1000) })
   }
 
   /**

@@ -4,6 +4,7 @@
  */
 import type { Dispatcher } from 'undici'
 import { JWKS_DEFAULTS, type JwksOptions, type ResolvedJwksOptions } from './key-source.js'
+import { DEFAULT_REALM } from './errors.js'
 import { defaultLogger, type Logger } from './logger.js'
 import type { IntrospectionOptions, ResolvedIntrospection } from './introspection.js'
 import type { ActorTypeRule, Principal } from './principal.js'
@@ -152,7 +153,7 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
   }
   const allowInsecureHttp = options.allowInsecureHttp === true
   const issuers = resolveIssuers(options, allowInsecureHttp)
-  const realm = options.realm ?? 'api'
+  const realm = options.realm ?? DEFAULT_REALM
   if (typeof realm !== 'string' || /[^\x20\x21\x23-\x5b\x5d-\x7e]/.test(realm)) {
     fail('realm must be a string of printable ASCII without quotes or backslashes')
   }

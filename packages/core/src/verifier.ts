@@ -12,9 +12,9 @@ import {
   type JWTVerifyGetKey,
   type JWTVerifyOptions,
 } from 'jose'
-import { extractBearer, type RequestLike } from './bearer.js'
+import { readBearer, type RequestLike } from './bearer.js'
 import { checkClaims } from './claims.js'
-import { AuthError, isAuthError } from './errors.js'
+import { isAuthError, rejecter } from './errors.js'
 import { Introspector, isOpaque } from './introspection.js'
 import { KeySource, type KeyUse } from './key-source.js'
 import { isCanonicalCompactJws } from './lib/canonical.js'
@@ -91,6 +91,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const resolved = resolveOptions(options)
   const optional = options.optional === true
   const { realm } = resolved
+  // The realm is bound here, once: every error of this authenticator is made through `reject`.
+  const reject = rejecter(realm)
   const runtimes = new Map<string, IssuerRuntime>()
   for (const config of resolved.issuers) {
     const source = new KeySource({
@@ -100,7 +102,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       allowInsecureHttp: resolved.allowInsecureHttp,
       dispatcher: resolved.dispatcher,
       logger: resolved.logger,
-      realm,
+      reject,
     })
     runtimes.set(config.issuer, {
       config,
@@ -132,6 +134,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
           discoveryCooldown: resolved.jwks.cooldown,
           dispatcher: resolved.dispatcher,
           logger: resolved.logger,
+          reject,
         })
   const only = runtimes.size === 1 ? [...runtimes.values()][0] : undefined
   const cache = resolved.cache === false ? undefined : new TokenCache(resolved.cache)
@@ -143,18 +146,17 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     try {
       iss = decodeJwt(token).iss
     } catch (err) {
-      throw toAuthError(err, token, realm)
+      throw toAuthError(err, token, reject)
     }
     const runtime = typeof iss === 'string' ? runtimes.get(iss) : undefined
-    if (runtime === undefined) throw new AuthError('invalid_token', 'iss_invalid', { realm })
+    if (runtime === undefined) throw reject('iss_invalid')
     return runtime
   }
 
   const checkHeader = (header: JWTHeaderParameters): void => {
-    if (header.crit !== undefined)
-      throw new AuthError('invalid_token', 'crit_unsupported', { realm })
+    if (header.crit !== undefined) throw reject('crit_unsupported')
     if (!typAllowed(header.typ, resolved.strict)) {
-      throw new AuthError('invalid_token', 'typ_invalid', { realm })
+      throw reject('typ_invalid')
     }
   }
 
@@ -178,9 +180,9 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       payload = result.payload
       kid = typeof result.protectedHeader.kid === 'string' ? result.protectedHeader.kid : undefined
     } catch (err) {
-      throw toAuthError(err, token, realm)
+      throw toAuthError(err, token, reject)
     }
-    const checked = checkClaims(payload, resolved, Math.floor(Date.now() / 1000))
+    const checked = checkClaims(payload, resolved, Math.floor(Date.now() / 1000), reject)
     const principal = buildPrincipal(checked, token, resolved.actorType)
     if (cache !== undefined && used !== undefined) {
       cache.set(token, principal, {
@@ -200,17 +202,17 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const verify = async (token: string): Promise<Principal> => {
     // The size cap also guards direct verify() calls, before any decoding (catalogue A9, B6).
     if (token.length > resolved.maxTokenBytes) {
-      throw new AuthError('invalid_token', 'token_too_large', { realm })
+      throw reject('token_too_large')
     }
     let principal: Principal
     if (introspector !== undefined && isOpaque(token)) {
       principal = await introspector.principal(token)
     } else if (!isCanonicalCompactJws(token)) {
       // Before the cache and jose: one spelling per token, so one cache entry (issue 14, R5).
-      throw new AuthError('invalid_token', 'malformed_jws', { realm })
+      throw reject('malformed_jws')
     } else if (cache !== undefined) {
       const hit = cache.get(token, Math.floor(Date.now() / 1000))
-      if (hit instanceof AuthError) throw hit.withRealm(realm)
+      if (typeof hit === 'string') throw reject(hit)
       principal = hit ?? (await verifyUncached(token))
     } else {
       principal = await verifyUncached(token)
@@ -233,9 +235,9 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         },
         'svcauth: the isRevoked hook threw',
       )
-      throw new AuthError('temporarily_unavailable', 'verification_failed', { realm, cause })
+      throw reject('revocation_unavailable', { cause })
     }
-    if (revoked) throw new AuthError('invalid_token', 'revoked', { realm })
+    if (revoked) throw reject('revoked')
   }
 
   return Object.freeze({
@@ -244,15 +246,15 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     realm,
     verify,
     async authenticate(req: RequestLike): Promise<Principal | undefined> {
-      const token = extractBearer(req, { maxTokenBytes: resolved.maxTokenBytes, realm })
+      const token = readBearer(req, resolved.maxTokenBytes, reject)
       if (token === undefined) {
         if (optional) return undefined
-        throw new AuthError('unauthorized', 'missing_token', { realm })
+        throw reject('missing_token')
       }
       try {
         return await verify(token)
       } catch (err) {
-        throw isAuthError(err) ? err : toAuthError(err, token, realm)
+        throw isAuthError(err) ? err : toAuthError(err, token, reject)
       }
     },
     authenticateCached(req: RequestLike): Principal | undefined {
@@ -260,7 +262,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       if (cache === undefined || resolved.isRevoked !== undefined) return undefined
       let token: string | undefined
       try {
-        token = extractBearer(req, { maxTokenBytes: resolved.maxTokenBytes, realm })
+        token = readBearer(req, resolved.maxTokenBytes, reject)
       } catch {
         return undefined // authenticate() answers it, with the same error
       }
@@ -268,7 +270,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       // No canonical-encoding scan here: only verify() fills the cache, after that check, and
       // keys are exact strings, so another spelling of a cached token is a miss (R5).
       const hit = cache.get(token, Math.floor(Date.now() / 1000))
-      return hit instanceof AuthError ? undefined : hit
+      return typeof hit === 'string' ? undefined : hit
     },
     async ready(): Promise<boolean> {
       const results = await Promise.all([...runtimes.values()].map((r) => r.source.ready()))
