@@ -17,54 +17,9 @@ import { isAuthError, type AuthErrorReason, type Reject } from './errors.js'
 import { DiscoveredAddress } from './lib/discovered-address.js'
 import { basicAuthorization } from './lib/form.js'
 import { httpJson, type HttpLimits } from './lib/http.js'
+import type { ResolvedIntrospection } from './introspection-options.js'
 import type { Logger } from './logger.js'
 import { buildPrincipal, type ActorTypeRule, type Principal } from './principal.js'
-
-/** How to reach the introspection endpoint of an issuer. */
-export interface IntrospectionOptions {
-  /** The endpoint; when absent, `introspection_endpoint` from the issuer's discovery metadata. */
-  endpoint?: string
-  /** Client authentication for the call (oidc-provider requires it; Hydra's admin API has none). */
-  clientId?: string
-  clientSecret?: string
-  /** @default 'client_secret_basic' when a secret is given, else 'none' */
-  authMethod?: 'client_secret_basic' | 'client_secret_post' | 'none'
-  /** Extra request headers, e.g. a gateway's credentials in front of Hydra's admin API. */
-  headers?: Readonly<Record<string, string>>
-  /** Longest time a result is reused, seconds (revocation takes effect within it). @default 60 */
-  cacheTtl?: number
-  /** Most cached active answers. @default 10000 */
-  maxCached?: number
-  /**
-   * Most cached refusals (inactive, or active but failing a check), kept apart from the active
-   * answers so that a flood of junk tokens cannot evict them. @default maxCached / 10 (at least 1)
-   */
-  maxCachedInactive?: number
-  /** Timeout of one introspection call, ms. @default 5000 */
-  timeout?: number
-  /** Largest accepted response, bytes. @default 65536 */
-  maxBytes?: number
-  /**
-   * Require the answer to say it is an access token (`token_type: Bearer` or Hydra's
-   * `token_use: access_token`). oidc-provider answers a refresh token with neither, so without
-   * this an active refresh token could authenticate. @default true
-   */
-  requireTokenType?: boolean
-}
-
-export interface ResolvedIntrospection {
-  readonly endpoint: string | undefined
-  readonly clientId: string | undefined
-  readonly clientSecret: string | undefined
-  readonly authMethod: 'client_secret_basic' | 'client_secret_post' | 'none'
-  readonly headers: Readonly<Record<string, string>>
-  readonly cacheTtl: number
-  readonly maxCached: number
-  readonly maxCachedInactive: number
-  readonly timeout: number
-  readonly maxBytes: number
-  readonly requireTokenType: boolean
-}
 
 export interface IntrospectorConfig {
   readonly issuer: string

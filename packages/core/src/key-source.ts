@@ -15,41 +15,16 @@
  * - Each installed set carries what every kid stands for (RFC 7638 thumbprint and use
  *   restrictions), so the verified-token cache is tied to keys, not kids (issue 14, R6).
  */
-import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose'
+import type { JWTVerifyGetKey } from 'jose'
 import type { Dispatcher } from 'undici'
 import type { AuthError, Reject } from './errors.js'
+import type { ResolvedJwksOptions } from './jwks-options.js'
 import { DiscoveredAddress } from './lib/discovered-address.js'
 import { httpJson, type HttpLimits } from './lib/http.js'
-import { keyIdentities, type KeyIdentities } from './lib/key-identity.js'
+import { parseKeySet, resolveKey, type Keys, type KeyUse, type LocalSet } from './lib/key-set.js'
 import type { Logger } from './logger.js'
 
-/** Tuning for the JWKS layer; every field has a safe default. */
-export interface JwksOptions {
-  /** Minimum time between two fetches triggered by unknown kids or failures, ms. @default 5000 */
-  cooldown?: number
-  /** Background refresh period, ms. @default 600000 (10 min) */
-  refreshInterval?: number
-  /** How long the last good key set keeps serving while the JWKS endpoint is down, ms. @default 3600000 (1 h) */
-  maxStale?: number
-  /** Timeout for one JWKS or discovery request, ms. @default 5000 */
-  timeout?: number
-  /** Response body cap, bytes. @default 262144 (256 KiB) */
-  maxBytes?: number
-  /** Most keys accepted in one set. @default 100 */
-  maxKeys?: number
-}
-
-/** Every JWKS tuning field, resolved. */
-export type ResolvedJwksOptions = Readonly<Required<JwksOptions>>
-
-export const JWKS_DEFAULTS: ResolvedJwksOptions = Object.freeze({
-  cooldown: 5_000,
-  refreshInterval: 600_000,
-  maxStale: 3_600_000,
-  timeout: 5_000,
-  maxBytes: 262_144,
-  maxKeys: 100,
-})
+export type { KeyUse } from './lib/key-set.js'
 
 interface KeySourceConfig {
   readonly issuer: string
@@ -61,23 +36,6 @@ interface KeySourceConfig {
   /** Makes the verifier's errors, in its realm. */
   readonly reject: Reject
 }
-
-type LocalSet = ReturnType<typeof createLocalJWKSet>
-
-/** One installed key set: jose's resolver, what each kid stands for, and its version. */
-interface Keys {
-  readonly set: LocalSet
-  readonly identities: KeyIdentities
-  readonly version: number
-}
-
-/** Filled by {@link KeySource.getKey}: the key a verification used, and the set it came from. */
-export interface KeyUse {
-  identity: string | undefined
-  version: number
-}
-
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'priv']
 
 export class KeySource {
   readonly #config: KeySourceConfig
@@ -158,7 +116,7 @@ export class KeySource {
     // Fast path, taken on every verification once keys are loaded: no extra async layer.
     const keys = this.#currentKeys()
     if (keys === undefined) return this.#getKeySlow(header, token, used)
-    return resolve(keys, header, token, used).catch((err: unknown) =>
+    return resolveKey(keys, header, token, used).catch((err: unknown) =>
       this.#onNoMatch(err, header, token, used),
     )
   }
@@ -168,7 +126,7 @@ export class KeySource {
   ): ReturnType<LocalSet> {
     const keys = await this.#usableKeys()
     try {
-      return await resolve(keys, header, token, used)
+      return await resolveKey(keys, header, token, used)
     } catch (err) {
       return this.#onNoMatch(err, header, token, used)
     }
@@ -184,7 +142,7 @@ export class KeySource {
     const ok = await (this.#pending ?? this.#refresh())
     const keys = this.#keys
     if (!ok || keys === undefined) throw this.#unavailable()
-    return resolve(keys, header, token, used)
+    return resolveKey(keys, header, token, used)
   }
 
   /** The key set when it is usable now (starting a background refresh when one is due). */
@@ -310,42 +268,4 @@ export class KeySource {
       'svcauth: fetching the issuer key set failed',
     )
   }
-}
-
-/** Records the identity of the key about to be resolved, from the same key set, then resolves it. */
-function resolve(
-  keys: Keys,
-  ...[header, token, used]: Parameters<KeySource['getKey']>
-): ReturnType<LocalSet> {
-  if (used !== undefined) {
-    const kid = header.kid
-    used.identity = typeof kid === 'string' ? (keys.identities.get(kid) ?? undefined) : undefined
-    used.version = keys.version
-  }
-  return keys.set(header, token)
-}
-
-async function parseKeySet(
-  body: unknown,
-  maxKeys: number,
-): Promise<Pick<Keys, 'set' | 'identities'>> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new Error('JWKS is not a JSON object')
-  }
-  const keys = (body as { keys?: unknown }).keys
-  if (!Array.isArray(keys)) throw new Error('JWKS has no "keys" array')
-  if (keys.length > maxKeys)
-    throw new Error(`JWKS has ${keys.length} keys, over the cap of ${maxKeys}`)
-  for (const key of keys as unknown[]) {
-    if (typeof key !== 'object' || key === null || Array.isArray(key)) {
-      throw new Error('JWKS member is not an object')
-    }
-    for (const member of PRIVATE_MEMBERS) {
-      if (Object.prototype.hasOwnProperty.call(key, member)) {
-        throw new Error('JWKS members must be public keys')
-      }
-    }
-  }
-  const jwks: JSONWebKeySet = { keys: keys as JSONWebKeySet['keys'] }
-  return { set: createLocalJWKSet(jwks), identities: await keyIdentities(keys as object[]) }
 }
