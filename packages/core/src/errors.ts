@@ -63,6 +63,14 @@ export const STATUS_BY_CODE: Readonly<Record<AuthErrorCode, number>> = Object.fr
 export const DEFAULT_REALM = 'api'
 
 const INVALID = 'The access token is invalid'
+const REQUIRED = 'Authentication required'
+const NOT_ALLOWED = 'This caller is not allowed here'
+const UNAVAILABLE = 'The authorization server is temporarily unavailable'
+
+/** One row of the table; `C` stays the literal code, so the types know each reason's code. */
+function row<C extends AuthErrorCode>(code: C, description: string) {
+  return Object.freeze({ code, description })
+}
 
 /**
  * The one table: each reason's code, and so its status, and its fixed, generic description
@@ -70,62 +78,45 @@ const INVALID = 'The access token is invalid'
  * here, so no reason can be a 401 in one place and a 503 in another.
  */
 const REASONS = Object.freeze({
-  missing_token: { code: 'unauthorized', description: 'Authentication required' },
-  auth_not_configured: { code: 'unauthorized', description: 'Authentication required' },
-  malformed_header: {
-    code: 'invalid_request',
-    description: 'The Authorization header is malformed',
-  },
-  multiple_methods: {
-    code: 'invalid_request',
-    description: 'More than one credential was presented',
-  },
-  token_too_large: { code: 'invalid_token', description: 'The access token is too large' },
-  malformed_jws: { code: 'invalid_token', description: 'The access token is malformed' },
-  alg_not_allowed: { code: 'invalid_token', description: INVALID },
-  signature_invalid: { code: 'invalid_token', description: INVALID },
-  key_not_found: { code: 'invalid_token', description: INVALID },
-  key_invalid: { code: 'invalid_token', description: INVALID },
-  jwks_ambiguous: { code: 'invalid_token', description: INVALID },
-  typ_invalid: { code: 'invalid_token', description: INVALID },
-  iss_invalid: { code: 'invalid_token', description: INVALID },
-  aud_invalid: { code: 'invalid_token', description: INVALID },
-  expired: { code: 'invalid_token', description: 'The access token expired' },
-  not_yet_valid: { code: 'invalid_token', description: 'The access token is not valid yet' },
-  iat_invalid: { code: 'invalid_token', description: INVALID },
-  lifetime_too_long: { code: 'invalid_token', description: INVALID },
-  token_too_old: { code: 'invalid_token', description: 'The access token is too old' },
-  claim_missing: { code: 'invalid_token', description: INVALID },
-  claim_type_invalid: { code: 'invalid_token', description: INVALID },
-  crit_unsupported: { code: 'invalid_token', description: INVALID },
-  sender_constrained: { code: 'invalid_token', description: INVALID },
-  revoked: { code: 'invalid_token', description: INVALID },
-  token_inactive: { code: 'invalid_token', description: INVALID },
-  verification_failed: { code: 'invalid_token', description: INVALID },
-  insufficient_scope: {
-    code: 'insufficient_scope',
-    description: 'The access token lacks a required scope',
-  },
-  actor_not_allowed: { code: 'insufficient_scope', description: 'This caller is not allowed here' },
-  claim_check_failed: {
-    code: 'insufficient_scope',
-    description: 'This caller is not allowed here',
-  },
-  jwks_unavailable: {
-    code: 'temporarily_unavailable',
-    description: 'The authorization server keys are temporarily unavailable',
-  },
-  introspection_unavailable: {
-    code: 'temporarily_unavailable',
-    description: 'The authorization server is temporarily unavailable',
-  },
-  revocation_unavailable: {
-    code: 'temporarily_unavailable',
-    description: 'The revocation check is temporarily unavailable',
-  },
-} as const satisfies {
-  readonly [R in AuthErrorReason]: { readonly code: AuthErrorCode; readonly description: string }
-})
+  missing_token: row('unauthorized', REQUIRED),
+  auth_not_configured: row('unauthorized', REQUIRED),
+  malformed_header: row('invalid_request', 'The Authorization header is malformed'),
+  multiple_methods: row('invalid_request', 'More than one credential was presented'),
+  token_too_large: row('invalid_token', 'The access token is too large'),
+  malformed_jws: row('invalid_token', 'The access token is malformed'),
+  alg_not_allowed: row('invalid_token', INVALID),
+  signature_invalid: row('invalid_token', INVALID),
+  key_not_found: row('invalid_token', INVALID),
+  key_invalid: row('invalid_token', INVALID),
+  jwks_ambiguous: row('invalid_token', INVALID),
+  typ_invalid: row('invalid_token', INVALID),
+  iss_invalid: row('invalid_token', INVALID),
+  aud_invalid: row('invalid_token', INVALID),
+  expired: row('invalid_token', 'The access token expired'),
+  not_yet_valid: row('invalid_token', 'The access token is not valid yet'),
+  iat_invalid: row('invalid_token', INVALID),
+  lifetime_too_long: row('invalid_token', INVALID),
+  token_too_old: row('invalid_token', 'The access token is too old'),
+  claim_missing: row('invalid_token', INVALID),
+  claim_type_invalid: row('invalid_token', INVALID),
+  crit_unsupported: row('invalid_token', INVALID),
+  sender_constrained: row('invalid_token', INVALID),
+  revoked: row('invalid_token', INVALID),
+  token_inactive: row('invalid_token', INVALID),
+  verification_failed: row('invalid_token', INVALID),
+  insufficient_scope: row('insufficient_scope', 'The access token lacks a required scope'),
+  actor_not_allowed: row('insufficient_scope', NOT_ALLOWED),
+  claim_check_failed: row('insufficient_scope', NOT_ALLOWED),
+  jwks_unavailable: row(
+    'temporarily_unavailable',
+    'The authorization server keys are temporarily unavailable',
+  ),
+  introspection_unavailable: row('temporarily_unavailable', UNAVAILABLE),
+  revocation_unavailable: row(
+    'temporarily_unavailable',
+    'The revocation check is temporarily unavailable',
+  ),
+} satisfies { readonly [R in AuthErrorReason]: ReturnType<typeof row> })
 
 /** `(code, reason, options)` where the code is the one the table gives the reason. */
 type CodeAndReason = {
