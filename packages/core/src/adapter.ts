@@ -1,9 +1,9 @@
 /**
- * What the framework adapters share, so each adapter file is framework translation only: the
- * per-request auth state (kept under a symbol on Node's IncomingMessage, which Express's `req` is and
- * Koa's `ctx.req` holds, so audit logging reads it the same way for both), the request
- * outcome read by audit logging and tests, guard evaluation that records its rejection, and the
- * conversion of anything thrown into an AuthError.
+ * What the framework adapters share besides the request flow (`flow.ts`), so each adapter file is
+ * framework translation only: the per-request auth state (kept under a symbol on Node's
+ * IncomingMessage, which Express's `req` is and Koa's `ctx.req` holds, so audit logging reads it
+ * the same way for both), the request outcome read by audit logging and tests, guard evaluation
+ * that records its rejection, and the conversion of anything thrown into an AuthError.
  */
 import { AuthError, DEFAULT_REALM, isAuthError, type AuthErrorReason } from './errors.js'
 import { runGuard, type Guard } from './guards.js'

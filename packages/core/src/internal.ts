@@ -1,6 +1,6 @@
 /**
  * @svcauth/core/internal: what svcauth's own packages share and users do not need. The adapters
- * use the per-request state, guard evaluation and the request scope; the audit package the
+ * use the request flow (`authenticateFlow`, `guardFlow`) and the per-request state; the audit package the
  * request record; the client the URL policy, discovery, form encoding and the bounded HTTP exchange
  * (`httpRequest`: timeout, byte cap, no redirects, typed failures). Not covered by semver: import
  * the main entry instead.
@@ -18,6 +18,8 @@ export { AUDIT_FIELD_LIMIT, requestAuditRecord } from './audit-record.js'
 export type { RequestAuditRecord } from './audit-record.js'
 export { responseEnded, runWithRequest } from './context.js'
 export type { ResponseLike } from './context.js'
+export { authenticateFlow, guardFlow } from './flow.js'
+export type { AuthenticateFlow, FrameworkBindings } from './flow.js'
 export { basicAuthorization, formEncode } from './lib/form.js'
 export { discover as discoverMetadata } from './lib/discovery.js'
 export type { Metadata } from './lib/discovery.js'
