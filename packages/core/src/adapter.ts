@@ -1,11 +1,11 @@
 /**
- * What the framework adapters share, so each adapter file is framework translation only: the
- * per-request auth state (kept under a symbol on Node's IncomingMessage, which Express's `req` is and
- * Koa's `ctx.req` holds, so audit logging reads it the same way for both), the request
- * outcome read by audit logging and tests, guard evaluation that records its rejection, and the
- * conversion of anything thrown into an AuthError.
+ * What the framework adapters share besides the request flow (`flow.ts`), so each adapter file is
+ * framework translation only: the per-request auth state (kept under a symbol on Node's
+ * IncomingMessage, which Express's `req` is and Koa's `ctx.req` holds, so audit logging reads it
+ * the same way for both), the request outcome read by audit logging and tests, guard evaluation
+ * that records its rejection, and the conversion of anything thrown into an AuthError.
  */
-import { AuthError, isAuthError, type AuthErrorReason } from './errors.js'
+import { AuthError, DEFAULT_REALM, isAuthError, type AuthErrorReason } from './errors.js'
 import { runGuard, type Guard } from './guards.js'
 import { responseEnded, type ResponseLike } from './context.js'
 import type { Principal } from './principal.js'
@@ -83,10 +83,7 @@ export function activePrincipal(host: object): Principal | undefined {
 /** Anything thrown on the auth path, as an AuthError: unknown failures fail closed as 401. */
 export function asAuthError(err: unknown, realm?: string): AuthError {
   if (isAuthError(err)) return err
-  return new AuthError('invalid_token', 'verification_failed', {
-    cause: err,
-    ...(realm === undefined ? {} : { realm }),
-  })
+  return new AuthError('verification_failed', { cause: err, realm })
 }
 
 /**
@@ -102,7 +99,7 @@ export function checkGuard(guard: Guard, host: object): AuthError | undefined {
   } catch (err) {
     const error = asAuthError(err, state?.realm)
     if (state !== undefined) state.error = error
-    else attachAuthState(host, { principal: undefined, realm: 'api', respond: true, error })
+    else attachAuthState(host, { principal: undefined, realm: DEFAULT_REALM, respond: true, error })
     return error
   }
 }

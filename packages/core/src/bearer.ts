@@ -3,7 +3,7 @@
  * Query-string, form-body and cookie tokens are deliberately unsupported: they are never read, and
  * one presented beside a header token is refused as a second credential (RFC 6750 §2).
  */
-import { AuthError } from './errors.js'
+import { rejecter, type Reject } from './errors.js'
 
 /** The parts of an incoming request that extraction looks at; any framework's request fits. */
 export interface RequestLike {
@@ -34,31 +34,31 @@ export function extractBearer(
   req: RequestLike,
   options: { maxTokenBytes: number; realm?: string },
 ): string | undefined {
-  const realm = options.realm ?? 'api'
-  const value = singleAuthorization(req, realm)
+  return readBearer(req, options.maxTokenBytes, rejecter(options.realm))
+}
+
+/** {@link extractBearer} for the verifier, whose errors are already bound to its realm. */
+export function readBearer(
+  req: RequestLike,
+  maxTokenBytes: number,
+  reject: Reject,
+): string | undefined {
+  const value = singleAuthorization(req, reject)
   // A query or body token alone is not read: the request simply has no credentials.
   if (value === undefined) return undefined
   const scheme = SCHEME.exec(value)?.[1]
-  if (scheme === undefined) {
-    throw new AuthError('invalid_request', 'malformed_header', { realm })
-  }
+  if (scheme === undefined) throw reject('malformed_header')
   if (scheme.toLowerCase() !== 'bearer') return undefined
   // The cap applies before any parsing of the token: 'Bearer ' plus the token.
-  if (value.length > options.maxTokenBytes + 16) {
-    throw new AuthError('invalid_token', 'token_too_large', { realm })
-  }
+  if (value.length > maxTokenBytes + 16) throw reject('token_too_large')
   const token = BEARER.exec(value)?.[1]
-  if (token === undefined) throw new AuthError('invalid_request', 'malformed_header', { realm })
-  if (Buffer.byteLength(token) > options.maxTokenBytes) {
-    throw new AuthError('invalid_token', 'token_too_large', { realm })
-  }
-  if (queryToken(req.url) || bodyToken(req.body)) {
-    throw new AuthError('invalid_request', 'multiple_methods', { realm })
-  }
+  if (token === undefined) throw reject('malformed_header')
+  if (Buffer.byteLength(token) > maxTokenBytes) throw reject('token_too_large')
+  if (queryToken(req.url) || bodyToken(req.body)) throw reject('multiple_methods')
   return token
 }
 
-function singleAuthorization(req: RequestLike, realm: string): string | undefined {
+function singleAuthorization(req: RequestLike, reject: Reject): string | undefined {
   const raw = req.rawHeaders
   if (raw !== undefined) {
     let seen = 0
@@ -66,12 +66,12 @@ function singleAuthorization(req: RequestLike, realm: string): string | undefine
       const name = raw[i]
       if (name !== undefined && name.length === 13 && name.toLowerCase() === 'authorization') seen++
     }
-    if (seen > 1) throw new AuthError('invalid_request', 'multiple_methods', { realm })
+    if (seen > 1) throw reject('multiple_methods')
   }
   const header = req.headers.authorization
   if (header === undefined) return undefined
   if (typeof header !== 'string') {
-    if (header.length > 1) throw new AuthError('invalid_request', 'multiple_methods', { realm })
+    if (header.length > 1) throw reject('multiple_methods')
     return header[0]
   }
   return header

@@ -4,14 +4,13 @@
  * shape, a rejected `cnf` (sender-constrained token presented as Bearer), and typed scope claims.
  * Also the read-only, null-prototype copy of the claim set that the Principal exposes.
  */
-import { AuthError, type AuthErrorReason } from './errors.js'
+import type { Reject } from './errors.js'
 import type { Actor } from './principal.js'
 
 export interface ClaimPolicy {
   readonly clockTolerance: number
   readonly maxLifetime: number
   readonly scopeClaims: readonly string[]
-  readonly realm: string
 }
 
 const STRING_CLAIMS = ['iss', 'sub', 'client_id', 'azp', 'jti'] as const
@@ -24,30 +23,31 @@ export interface CheckedClaims {
   readonly act: Actor | undefined
 }
 
-/** Validates a jose-verified payload and returns the frozen claims, scopes and actor chain. */
+/**
+ * Validates a jose-verified payload and returns the frozen claims, scopes and actor chain; a
+ * failure is thrown as `reject(reason)`.
+ */
 export function checkClaims(
   payload: Readonly<Record<string, unknown>>,
   policy: ClaimPolicy,
   nowSeconds: number,
+  reject: Reject,
 ): CheckedClaims {
-  const fail = (reason: AuthErrorReason): never => {
-    throw new AuthError('invalid_token', reason, { realm: policy.realm })
-  }
   const { exp, iat } = payload
   if (typeof exp !== 'number')
-    return fail(exp === undefined ? 'claim_missing' : 'claim_type_invalid')
-  if (!Number.isFinite(exp)) return fail('lifetime_too_long')
+    throw reject(exp === undefined ? 'claim_missing' : 'claim_type_invalid')
+  if (!Number.isFinite(exp)) throw reject('lifetime_too_long')
   if (iat !== undefined) {
-    if (typeof iat !== 'number' || !Number.isFinite(iat)) return fail('claim_type_invalid')
-    if (iat > nowSeconds + policy.clockTolerance) return fail('iat_invalid')
-    if (exp - iat > policy.maxLifetime) return fail('lifetime_too_long')
+    if (typeof iat !== 'number' || !Number.isFinite(iat)) throw reject('claim_type_invalid')
+    if (iat > nowSeconds + policy.clockTolerance) throw reject('iat_invalid')
+    if (exp - iat > policy.maxLifetime) throw reject('lifetime_too_long')
   } else if (exp - nowSeconds > policy.maxLifetime) {
-    return fail('lifetime_too_long')
+    throw reject('lifetime_too_long')
   }
   for (const name of STRING_CLAIMS) {
     const value = payload[name]
     if (value !== undefined && (typeof value !== 'string' || value === '')) {
-      return fail('claim_type_invalid')
+      throw reject('claim_type_invalid')
     }
   }
   const { aud } = payload
@@ -56,13 +56,13 @@ export function checkClaims(
     typeof aud !== 'string' &&
     !(Array.isArray(aud) && aud.every((a) => typeof a === 'string'))
   ) {
-    return fail('claim_type_invalid')
+    throw reject('claim_type_invalid')
   }
-  if (payload.cnf !== undefined) return fail('sender_constrained')
+  if (payload.cnf !== undefined) throw reject('sender_constrained')
   const scopes = readScopes(payload, policy.scopeClaims)
-  if (scopes === undefined) return fail('claim_type_invalid')
+  if (scopes === undefined) throw reject('claim_type_invalid')
   const act = payload.act === undefined ? undefined : readActor(payload.act, 0)
-  if (act === null) return fail('claim_type_invalid')
+  if (act === null) throw reject('claim_type_invalid')
   return { claims: freezeClone(payload, 0) as Readonly<Record<string, unknown>>, scopes, act }
 }
 

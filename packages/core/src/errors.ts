@@ -2,7 +2,8 @@
  * The AuthError family and the one place that formats a Bearer challenge (RFC 6750 §3).
  *
  * Callers branch on `err.code` (closed set, mapped to an HTTP status) or on `err.reason` (a finer
- * label for logs and audit). Messages and challenge attributes are fixed strings: nothing from the
+ * label for logs and audit). One table gives each reason its code and description; the realm is
+ * bound once per verifier (`rejecter`). Messages and challenge attributes are fixed strings: nothing from the
  * token or the request is ever echoed.
  */
 
@@ -42,6 +43,7 @@ export type AuthErrorReason =
   | 'revoked'
   | 'token_inactive'
   | 'introspection_unavailable'
+  | 'revocation_unavailable'
   | 'insufficient_scope'
   | 'actor_not_allowed'
   | 'claim_check_failed'
@@ -57,45 +59,74 @@ export const STATUS_BY_CODE: Readonly<Record<AuthErrorCode, number>> = Object.fr
   temporarily_unavailable: 503,
 })
 
-/** Fixed, generic descriptions (RFC 6750 §3: `error_description` is %x20-21 / %x23-5B / %x5D-7E). */
-const DESCRIPTIONS: Readonly<Record<AuthErrorReason, string>> = Object.freeze({
-  missing_token: 'Authentication required',
-  malformed_header: 'The Authorization header is malformed',
-  multiple_methods: 'More than one credential was presented',
-  token_too_large: 'The access token is too large',
-  malformed_jws: 'The access token is malformed',
-  alg_not_allowed: 'The access token is invalid',
-  signature_invalid: 'The access token is invalid',
-  key_not_found: 'The access token is invalid',
-  key_invalid: 'The access token is invalid',
-  jwks_ambiguous: 'The access token is invalid',
-  jwks_unavailable: 'The authorization server keys are temporarily unavailable',
-  typ_invalid: 'The access token is invalid',
-  iss_invalid: 'The access token is invalid',
-  aud_invalid: 'The access token is invalid',
-  expired: 'The access token expired',
-  not_yet_valid: 'The access token is not valid yet',
-  iat_invalid: 'The access token is invalid',
-  lifetime_too_long: 'The access token is invalid',
-  token_too_old: 'The access token is too old',
-  claim_missing: 'The access token is invalid',
-  claim_type_invalid: 'The access token is invalid',
-  crit_unsupported: 'The access token is invalid',
-  sender_constrained: 'The access token is invalid',
-  revoked: 'The access token is invalid',
-  token_inactive: 'The access token is invalid',
-  introspection_unavailable: 'The authorization server is temporarily unavailable',
-  insufficient_scope: 'The access token lacks a required scope',
-  actor_not_allowed: 'This caller is not allowed here',
-  claim_check_failed: 'This caller is not allowed here',
-  auth_not_configured: 'Authentication required',
-  verification_failed: 'The access token is invalid',
-})
+/** The realm of a challenge when none is configured. */
+export const DEFAULT_REALM = 'api'
+
+const INVALID = 'The access token is invalid'
+const REQUIRED = 'Authentication required'
+const NOT_ALLOWED = 'This caller is not allowed here'
+const UNAVAILABLE = 'The authorization server is temporarily unavailable'
+
+/** One row of the table; `C` stays the literal code, so the types know each reason's code. */
+function row<C extends AuthErrorCode>(code: C, description: string) {
+  return Object.freeze({ code, description })
+}
+
+/**
+ * The one table: each reason's code, and so its status, and its fixed, generic description
+ * (RFC 6750 §3: `error_description` is %x20-21 / %x23-5B / %x5D-7E). An error takes its code from
+ * here, so no reason can be a 401 in one place and a 503 in another.
+ */
+const REASONS = Object.freeze({
+  missing_token: row('unauthorized', REQUIRED),
+  auth_not_configured: row('unauthorized', REQUIRED),
+  malformed_header: row('invalid_request', 'The Authorization header is malformed'),
+  multiple_methods: row('invalid_request', 'More than one credential was presented'),
+  token_too_large: row('invalid_token', 'The access token is too large'),
+  malformed_jws: row('invalid_token', 'The access token is malformed'),
+  alg_not_allowed: row('invalid_token', INVALID),
+  signature_invalid: row('invalid_token', INVALID),
+  key_not_found: row('invalid_token', INVALID),
+  key_invalid: row('invalid_token', INVALID),
+  jwks_ambiguous: row('invalid_token', INVALID),
+  typ_invalid: row('invalid_token', INVALID),
+  iss_invalid: row('invalid_token', INVALID),
+  aud_invalid: row('invalid_token', INVALID),
+  expired: row('invalid_token', 'The access token expired'),
+  not_yet_valid: row('invalid_token', 'The access token is not valid yet'),
+  iat_invalid: row('invalid_token', INVALID),
+  lifetime_too_long: row('invalid_token', INVALID),
+  token_too_old: row('invalid_token', 'The access token is too old'),
+  claim_missing: row('invalid_token', INVALID),
+  claim_type_invalid: row('invalid_token', INVALID),
+  crit_unsupported: row('invalid_token', INVALID),
+  sender_constrained: row('invalid_token', INVALID),
+  revoked: row('invalid_token', INVALID),
+  token_inactive: row('invalid_token', INVALID),
+  verification_failed: row('invalid_token', INVALID),
+  insufficient_scope: row('insufficient_scope', 'The access token lacks a required scope'),
+  actor_not_allowed: row('insufficient_scope', NOT_ALLOWED),
+  claim_check_failed: row('insufficient_scope', NOT_ALLOWED),
+  jwks_unavailable: row(
+    'temporarily_unavailable',
+    'The authorization server keys are temporarily unavailable',
+  ),
+  introspection_unavailable: row('temporarily_unavailable', UNAVAILABLE),
+  revocation_unavailable: row(
+    'temporarily_unavailable',
+    'The revocation check is temporarily unavailable',
+  ),
+} satisfies { readonly [R in AuthErrorReason]: ReturnType<typeof row> })
+
+/** `(code, reason, options)` where the code is the one the table gives the reason. */
+type CodeAndReason = {
+  [R in AuthErrorReason]: [code: (typeof REASONS)[R]['code'], reason: R, options?: AuthErrorOptions]
+}[AuthErrorReason]
 
 /** Options for {@link AuthError}; `scopes` feeds the 403 challenge, `retryAfter` the 503 header. */
 export interface AuthErrorOptions {
   /** Protection space named in the challenge. @default 'api' */
-  realm?: string
+  realm?: string | undefined
   /** Required scopes, for `insufficient_scope`. */
   scopes?: readonly string[]
   /** Seconds, for `temporarily_unavailable`. @default 5 */
@@ -106,13 +137,16 @@ export interface AuthErrorOptions {
 
 /**
  * An authentication or authorization failure, carrying everything an adapter needs to answer:
- * `status`, `code`, `reason` and ready `headers`.
+ * `status`, `code`, `reason` and ready `headers`. The code (and so the status) is the reason's,
+ * from one table; the code-first form is kept for callers written before it, and a code that is
+ * not the reason's is a TypeError.
  *
  * @example
  * ```ts
  * try { await verifier.verify(token) } catch (err) {
  *   if (isAuthError(err) && err.code === 'invalid_token') { ... }
  * }
+ * throw new AuthError('insufficient_scope', { scopes: ['smd.write'] }) // 403
  * ```
  */
 export class AuthError extends Error {
@@ -126,13 +160,27 @@ export class AuthError extends Error {
   readonly expose = true
   readonly #options: AuthErrorOptions
 
-  constructor(code: AuthErrorCode, reason: AuthErrorReason, options: AuthErrorOptions = {}) {
-    super(DESCRIPTIONS[reason], options.cause === undefined ? undefined : { cause: options.cause })
+  constructor(reason: AuthErrorReason, options?: AuthErrorOptions)
+  constructor(...args: CodeAndReason)
+  constructor(
+    first: AuthErrorReason | AuthErrorCode,
+    second?: AuthErrorReason | AuthErrorOptions,
+    third?: AuthErrorOptions,
+  ) {
+    const codeFirst = typeof second === 'string'
+    const reason = (codeFirst ? second : first) as AuthErrorReason
+    const options = (codeFirst ? third : second) ?? {}
+    if (!Object.hasOwn(REASONS, reason)) throw new TypeError(`svcauth: unknown reason ${reason}`)
+    const { code, description } = REASONS[reason]
+    if (codeFirst && first !== code) {
+      throw new TypeError(`svcauth: the code of ${reason} is ${code}, not ${first}`)
+    }
+    super(description, options.cause === undefined ? undefined : { cause: options.cause })
     this.#options = options
     this.code = code
     this.reason = reason
     this.status = STATUS_BY_CODE[code]
-    this.headers = Object.freeze(errorHeaders(code, reason, options))
+    this.headers = Object.freeze(errorHeaders(code, description, options))
   }
 
   /** The fixed description sent as `error_description`. */
@@ -142,7 +190,23 @@ export class AuthError extends Error {
 
   /** Same error, with the challenge rebuilt for another realm. */
   withRealm(realm: string): AuthError {
-    return new AuthError(this.code, this.reason, { ...this.#options, realm })
+    return new AuthError(this.reason, { ...this.#options, realm })
+  }
+}
+
+/** What a {@link Reject} takes: everything but the realm, which it binds. */
+export type RejectOptions = Omit<AuthErrorOptions, 'realm'>
+
+/** Makes the AuthError for a reason in one realm. */
+export type Reject = (reason: AuthErrorReason, options?: RejectOptions) => AuthError
+
+/**
+ * Binds a realm once (undefined: the default realm): the verifier and everything it calls make
+ * their errors through this, so no call site passes a realm or picks a code.
+ */
+export function rejecter(realm: string | undefined): Reject {
+  return function reject(reason, options) {
+    return new AuthError(reason, options === undefined ? { realm } : { ...options, realm })
   }
 }
 
@@ -187,7 +251,7 @@ export function formatChallenge(
 
 function errorHeaders(
   code: AuthErrorCode,
-  reason: AuthErrorReason,
+  description: string,
   options: AuthErrorOptions,
 ): Record<string, string> {
   if (code === 'temporarily_unavailable') {
@@ -196,9 +260,9 @@ function errorHeaders(
   }
   return {
     'WWW-Authenticate': formatChallenge(
-      options.realm ?? 'api',
+      options.realm ?? DEFAULT_REALM,
       code,
-      DESCRIPTIONS[reason],
+      description,
       options.scopes,
     ),
   }

@@ -32,11 +32,9 @@ function scopeList(name: string, args: ScopeArgs): readonly string[] {
   return Object.freeze([...new Set(scopes)])
 }
 
-function guard(description: string, check: (principal: Principal, realm: string) => void): Guard {
-  const fn = (principal: Principal, realm = 'api'): void => {
-    check(principal, realm)
-  }
-  return Object.freeze(Object.assign(fn, { description }))
+/** `check` gets the realm of the request's authenticator (undefined: the default realm). */
+function guard(description: string, check: (principal: Principal, realm?: string) => void): Guard {
+  return Object.freeze(Object.assign(check, { description }))
 }
 
 /**
@@ -52,7 +50,7 @@ export function requireScopes(...scopes: ScopeArgs): Guard {
   return guard(`scopes: ${required.join(' ')}`, (principal, realm) => {
     for (const s of required) {
       if (!principal.scopes.has(s)) {
-        throw new AuthError('insufficient_scope', 'insufficient_scope', { realm, scopes: required })
+        throw new AuthError('insufficient_scope', { realm, scopes: required })
       }
     }
   })
@@ -70,7 +68,7 @@ export function requireAnyScope(...scopes: ScopeArgs): Guard {
   const accepted = scopeList('requireAnyScope', scopes)
   return guard(`any scope: ${accepted.join(' ')}`, (principal, realm) => {
     if (!accepted.some((s) => principal.scopes.has(s))) {
-      throw new AuthError('insufficient_scope', 'insufficient_scope', { realm, scopes: accepted })
+      throw new AuthError('insufficient_scope', { realm, scopes: accepted })
     }
   })
 }
@@ -89,7 +87,7 @@ export function requireActor(type: ActorType): Guard {
   }
   return guard(`actor: ${type}`, (principal, realm) => {
     if (principal.actorType !== type) {
-      throw new AuthError('insufficient_scope', 'actor_not_allowed', { realm })
+      throw new AuthError('actor_not_allowed', { realm })
     }
   })
 }
@@ -121,7 +119,7 @@ export function requireClaim(
     } catch {
       ok = false
     }
-    if (!ok) throw new AuthError('insufficient_scope', 'claim_check_failed', { realm })
+    if (!ok) throw new AuthError('claim_check_failed', { realm })
   })
 }
 
@@ -141,10 +139,10 @@ export function runGuard(g: Guard, state: GuardState | undefined): void {
         { code: 'SVCAUTH_GUARD_WITHOUT_AUTHENTICATE' },
       )
     }
-    throw new AuthError('unauthorized', 'auth_not_configured')
+    throw new AuthError('auth_not_configured')
   }
   if (state.principal === undefined) {
-    throw new AuthError('unauthorized', 'missing_token', { realm: state.realm })
+    throw new AuthError('missing_token', { realm: state.realm })
   }
   g(state.principal, state.realm)
 }

@@ -1,8 +1,9 @@
 /**
  * @svcauth/core/internal: what svcauth's own packages share and users do not need. The adapters
- * use the per-request state, guard evaluation and the request scope; the audit package the
- * request record; the client the URL policy, discovery and form encoding. Not covered by semver:
- * import the main entry instead.
+ * use the request flow (`authenticateFlow`, `guardFlow`) and the per-request state; the audit package the
+ * request record; the client the URL policy, discovery, form encoding and the bounded HTTP exchange
+ * (`httpRequest`: timeout, byte cap, no redirects, typed failures). Not covered by semver: import
+ * the main entry instead.
  */
 export {
   activePrincipal,
@@ -17,7 +18,11 @@ export { AUDIT_FIELD_LIMIT, requestAuditRecord } from './audit-record.js'
 export type { RequestAuditRecord } from './audit-record.js'
 export { responseEnded, runWithRequest } from './context.js'
 export type { ResponseLike } from './context.js'
+export { authenticateFlow, guardFlow } from './flow.js'
+export type { AuthenticateFlow, FrameworkBindings } from './flow.js'
 export { basicAuthorization, formEncode } from './lib/form.js'
 export { discover as discoverMetadata } from './lib/discovery.js'
 export type { Metadata } from './lib/discovery.js'
+export { HttpError, httpJson, httpRequest } from './lib/http.js'
+export type { HttpFailure, HttpLimits, HttpMethod, HttpRequest, HttpResponse } from './lib/http.js'
 export { assertDiscoveredUrl, assertUrl } from './lib/urls.js'

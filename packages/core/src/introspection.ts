@@ -7,64 +7,19 @@
  * come back), in its own smaller LRU, so junk tokens cannot evict valid answers (issue 14, R7);
  * concurrent lookups of one token share one request. An unreachable or broken endpoint is 503
  * `temporarily_unavailable`, like a JWKS outage, and is never cached. A discovered endpoint is
- * discovered again after a failed call (issue 14, R11; `lib/introspection-endpoint.ts`).
+ * discovered again after a failed call (issue 14, R11; `lib/discovered-address.ts`).
  */
 import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import type { Dispatcher } from 'undici'
 import { checkClaims, type ClaimPolicy } from './claims.js'
-import { AuthError, type AuthErrorReason } from './errors.js'
-import { fetchJson, type FetchLimits } from './lib/fetch-json.js'
+import { isAuthError, type AuthErrorReason, type Reject } from './errors.js'
+import { DiscoveredAddress } from './lib/discovered-address.js'
 import { basicAuthorization } from './lib/form.js'
-import { IntrospectionEndpoint } from './lib/introspection-endpoint.js'
+import { httpJson, type HttpLimits } from './lib/http.js'
+import type { ResolvedIntrospection } from './introspection-options.js'
 import type { Logger } from './logger.js'
 import { buildPrincipal, type ActorTypeRule, type Principal } from './principal.js'
-
-/** How to reach the introspection endpoint of an issuer. */
-export interface IntrospectionOptions {
-  /** The endpoint; when absent, `introspection_endpoint` from the issuer's discovery metadata. */
-  endpoint?: string
-  /** Client authentication for the call (oidc-provider requires it; Hydra's admin API has none). */
-  clientId?: string
-  clientSecret?: string
-  /** @default 'client_secret_basic' when a secret is given, else 'none' */
-  authMethod?: 'client_secret_basic' | 'client_secret_post' | 'none'
-  /** Extra request headers, e.g. a gateway's credentials in front of Hydra's admin API. */
-  headers?: Readonly<Record<string, string>>
-  /** Longest time a result is reused, seconds (revocation takes effect within it). @default 60 */
-  cacheTtl?: number
-  /** Most cached active answers. @default 10000 */
-  maxCached?: number
-  /**
-   * Most cached refusals (inactive, or active but failing a check), kept apart from the active
-   * answers so that a flood of junk tokens cannot evict them. @default maxCached / 10 (at least 1)
-   */
-  maxCachedInactive?: number
-  /** Timeout of one introspection call, ms. @default 5000 */
-  timeout?: number
-  /** Largest accepted response, bytes. @default 65536 */
-  maxBytes?: number
-  /**
-   * Require the answer to say it is an access token (`token_type: Bearer` or Hydra's
-   * `token_use: access_token`). oidc-provider answers a refresh token with neither, so without
-   * this an active refresh token could authenticate. @default true
-   */
-  requireTokenType?: boolean
-}
-
-export interface ResolvedIntrospection {
-  readonly endpoint: string | undefined
-  readonly clientId: string | undefined
-  readonly clientSecret: string | undefined
-  readonly authMethod: 'client_secret_basic' | 'client_secret_post' | 'none'
-  readonly headers: Readonly<Record<string, string>>
-  readonly cacheTtl: number
-  readonly maxCached: number
-  readonly maxCachedInactive: number
-  readonly timeout: number
-  readonly maxBytes: number
-  readonly requireTokenType: boolean
-}
 
 export interface IntrospectorConfig {
   readonly issuer: string
@@ -77,9 +32,23 @@ export interface IntrospectorConfig {
   readonly discoveryCooldown: number
   readonly dispatcher: Dispatcher | undefined
   readonly logger: Logger
+  /** Makes the verifier's errors, in its realm. */
+  readonly reject: Reject
 }
 
-type Result = Principal | AuthError
+/** A refusal, kept as its reason (and, for an outage, its cause) until it is thrown. */
+interface Refusal {
+  readonly reason: AuthErrorReason
+  readonly cause?: unknown
+}
+
+type Result = Principal | Refusal
+
+const EXPIRED: Refusal = Object.freeze({ reason: 'expired' })
+
+function isRefusal(result: Result): result is Refusal {
+  return (result as Partial<Refusal>).reason !== undefined
+}
 
 const LOG_INTERVAL_MS = 10_000
 
@@ -95,9 +64,9 @@ export class Introspector {
   /** Active answers. */
   readonly #accepted: LRUCache<string, Principal>
   /** Refusals, in their own smaller bound: junk tokens only ever evict each other. */
-  readonly #refused: LRUCache<string, AuthError>
+  readonly #refused: LRUCache<string, Refusal>
   readonly #flights = new Map<string, Promise<Result>>()
-  readonly #endpoint: IntrospectionEndpoint
+  readonly #endpoint: DiscoveredAddress
   #lastLog = -Infinity
   #suppressed = 0
 
@@ -105,11 +74,13 @@ export class Introspector {
     this.#config = config
     this.#accepted = new LRUCache({ max: config.options.maxCached })
     this.#refused = new LRUCache({ max: config.options.maxCachedInactive })
-    this.#endpoint = new IntrospectionEndpoint({
+    this.#endpoint = new DiscoveredAddress({
       issuer: config.issuer,
-      endpoint: config.options.endpoint,
+      member: 'introspection_endpoint',
+      configured: config.options.endpoint,
       allowInsecureHttp: config.allowInsecureHttp,
       cooldown: config.discoveryCooldown,
+      maxBytes: 262_144,
     })
   }
 
@@ -126,13 +97,18 @@ export class Introspector {
       }
       result = await flight
     } else if (
-      !(result instanceof AuthError) &&
+      !isRefusal(result) &&
       result.expiresAt.getTime() / 1000 <= now - this.#config.policy.clockTolerance
     ) {
       this.#accepted.delete(key)
-      result = this.#reject('expired')
+      result = EXPIRED
     }
-    if (result instanceof AuthError) throw result.withRealm(this.#config.policy.realm)
+    if (isRefusal(result)) {
+      throw this.#config.reject(
+        result.reason,
+        result.cause === undefined ? undefined : { cause: result.cause },
+      )
+    }
     return result
   }
 
@@ -142,30 +118,27 @@ export class Introspector {
   }
 
   async #lookup(key: string, token: string): Promise<Result> {
-    const { options, policy } = this.#config
+    const { options } = this.#config
     let body: unknown
     try {
       body = await this.#introspect(token)
     } catch (cause) {
       this.#logFailure(cause)
-      return new AuthError('temporarily_unavailable', 'introspection_unavailable', {
-        realm: policy.realm,
-        cause,
-      })
+      return { reason: 'introspection_unavailable', cause }
     }
     const now = Math.floor(Date.now() / 1000)
     let result: Result
     try {
       result = this.#principalFrom(body, token, now)
     } catch (err) {
-      if (!(err instanceof AuthError)) throw err
+      if (!isAuthError(err)) throw err
       if (err.code === 'temporarily_unavailable') {
         this.#logFailure(err)
-        return err
+        return { reason: err.reason, cause: err.cause }
       }
-      result = err
+      result = { reason: err.reason }
     }
-    if (result instanceof AuthError) {
+    if (isRefusal(result)) {
       if (options.cacheTtl > 0) {
         this.#accepted.delete(key)
         this.#refused.set(key, result, { ttl: Math.ceil(options.cacheTtl * 1000) })
@@ -182,41 +155,39 @@ export class Introspector {
 
   /** RFC 7662 §2.2 answer → Principal, under the same rules as a JWT's claims. */
   #principalFrom(body: unknown, token: string, now: number): Principal {
-    const { issuer, audience, options, policy } = this.#config
+    const { issuer, audience, options, policy, reject } = this.#config
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new AuthError('temporarily_unavailable', 'introspection_unavailable', {
-        realm: policy.realm,
+      throw reject('introspection_unavailable', {
         cause: new Error('introspection answer is not a JSON object'),
       })
     }
     const answer = body as Record<string, unknown>
     if (typeof answer.active !== 'boolean') {
-      throw new AuthError('temporarily_unavailable', 'introspection_unavailable', {
-        realm: policy.realm,
+      throw reject('introspection_unavailable', {
         cause: new Error('introspection answer has no boolean "active"'),
       })
     }
-    if (!answer.active) throw this.#reject('token_inactive')
+    if (!answer.active) throw reject('token_inactive')
     // Hydra says what the token is (`token_use`); a refresh token is active too, but not a credential.
     if (answer.token_use !== undefined && answer.token_use !== 'access_token') {
-      throw this.#reject('typ_invalid')
+      throw reject('typ_invalid')
     }
     if (answer.token_type !== undefined) {
       const type = typeof answer.token_type === 'string' ? answer.token_type.toLowerCase() : ''
-      if (type === 'dpop') throw this.#reject('sender_constrained')
-      if (type !== 'bearer') throw this.#reject('typ_invalid')
+      if (type === 'dpop') throw reject('sender_constrained')
+      if (type !== 'bearer') throw reject('typ_invalid')
     } else if (answer.token_use === undefined && options.requireTokenType) {
-      throw this.#reject('typ_invalid')
+      throw reject('typ_invalid')
     }
     const claims: Record<string, unknown> = {}
     for (const name of Object.keys(answer)) claims[name] = answer[name]
     if (claims.iss === undefined) claims.iss = issuer
-    else if (claims.iss !== issuer) throw this.#reject('iss_invalid')
+    else if (claims.iss !== issuer) throw reject('iss_invalid')
     if (audience !== false) {
       const aud = claims.aud
       const list = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : []
       if (!list.some((a) => typeof a === 'string' && audience.includes(a))) {
-        throw this.#reject('aud_invalid')
+        throw reject('aud_invalid')
       }
     }
     const tolerance = policy.clockTolerance
@@ -224,20 +195,16 @@ export class Introspector {
       // RFC 7662 makes `exp` optional: such an answer is trusted for `cacheTtl` only.
       claims.exp = now + options.cacheTtl
     } else if (typeof claims.exp === 'number' && claims.exp <= now - tolerance) {
-      throw this.#reject('expired')
+      throw reject('expired')
     }
     if (typeof claims.nbf === 'number' && claims.nbf > now + tolerance) {
-      throw this.#reject('not_yet_valid')
+      throw reject('not_yet_valid')
     }
-    const checked = checkClaims(claims, policy, now)
+    const checked = checkClaims(claims, policy, now, reject)
     return buildPrincipal(checked, token, this.#config.actorType)
   }
 
-  #reject(reason: AuthErrorReason): AuthError {
-    return new AuthError('invalid_token', reason, { realm: this.#config.policy.realm })
-  }
-
-  #limits(): FetchLimits {
+  #limits(): HttpLimits {
     const { options, dispatcher } = this.#config
     return { timeout: options.timeout, maxBytes: options.maxBytes, dispatcher }
   }
@@ -255,7 +222,7 @@ export class Introspector {
     }
   }
 
-  #call(endpoint: string, token: string, limits: FetchLimits): Promise<unknown> {
+  #call(endpoint: string, token: string, limits: HttpLimits): Promise<unknown> {
     const { options } = this.#config
     const form = new URLSearchParams({ token, token_type_hint: 'access_token' })
     const headers: Record<string, string> = { ...options.headers }
@@ -265,7 +232,9 @@ export class Introspector {
       form.set('client_id', options.clientId ?? '')
       form.set('client_secret', options.clientSecret ?? '')
     }
-    return fetchJson(endpoint, 'application/json', limits, { form: form.toString(), headers })
+    headers.accept = 'application/json'
+    headers['content-type'] = 'application/x-www-form-urlencoded'
+    return httpJson(endpoint, { method: 'POST', headers, body: form.toString() }, limits)
   }
 
   /** One error line per interval, with how many failures it stands for. */

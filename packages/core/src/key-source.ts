@@ -8,48 +8,23 @@
  * - Background refresh every `refreshInterval`, without making any request wait.
  * - A discovered `jwks_uri` is discovered again on the background refresh and after a failed key
  *   fetch (bounded by the cooldown like every fetch), so an issuer that moves its keys is
- *   followed without a restart (issue 14, R11; see `lib/jwks-address.ts`).
+ *   followed without a restart (issue 14, R11; see `lib/discovered-address.ts`).
  * - Outage: the last good key set keeps serving up to `maxStale` after its fetch; past that, or
  *   with no keys at all, verification fails with 503 `temporarily_unavailable` and `Retry-After`.
  * - Byte cap, key-count cap, timeout, no redirects, no private keys (catalogue G3–G7, D10).
  * - Each installed set carries what every kid stands for (RFC 7638 thumbprint and use
  *   restrictions), so the verified-token cache is tied to keys, not kids (issue 14, R6).
  */
-import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose'
+import type { JWTVerifyGetKey } from 'jose'
 import type { Dispatcher } from 'undici'
-import { AuthError } from './errors.js'
-import { fetchJson, type FetchLimits } from './lib/fetch-json.js'
-import { JwksAddress } from './lib/jwks-address.js'
-import { keyIdentities, type KeyIdentities } from './lib/key-identity.js'
+import type { AuthError, Reject } from './errors.js'
+import type { ResolvedJwksOptions } from './jwks-options.js'
+import { DiscoveredAddress } from './lib/discovered-address.js'
+import { httpJson, type HttpLimits } from './lib/http.js'
+import { parseKeySet, resolveKey, type Keys, type KeyUse, type LocalSet } from './lib/key-set.js'
 import type { Logger } from './logger.js'
 
-/** Tuning for the JWKS layer; every field has a safe default. */
-export interface JwksOptions {
-  /** Minimum time between two fetches triggered by unknown kids or failures, ms. @default 5000 */
-  cooldown?: number
-  /** Background refresh period, ms. @default 600000 (10 min) */
-  refreshInterval?: number
-  /** How long the last good key set keeps serving while the JWKS endpoint is down, ms. @default 3600000 (1 h) */
-  maxStale?: number
-  /** Timeout for one JWKS or discovery request, ms. @default 5000 */
-  timeout?: number
-  /** Response body cap, bytes. @default 262144 (256 KiB) */
-  maxBytes?: number
-  /** Most keys accepted in one set. @default 100 */
-  maxKeys?: number
-}
-
-/** Every JWKS tuning field, resolved. */
-export type ResolvedJwksOptions = Readonly<Required<JwksOptions>>
-
-export const JWKS_DEFAULTS: ResolvedJwksOptions = Object.freeze({
-  cooldown: 5_000,
-  refreshInterval: 600_000,
-  maxStale: 3_600_000,
-  timeout: 5_000,
-  maxBytes: 262_144,
-  maxKeys: 100,
-})
+export type { KeyUse } from './lib/key-set.js'
 
 interface KeySourceConfig {
   readonly issuer: string
@@ -58,31 +33,15 @@ interface KeySourceConfig {
   readonly allowInsecureHttp: boolean
   readonly dispatcher: Dispatcher | undefined
   readonly logger: Logger
-  readonly realm: string
+  /** Makes the verifier's errors, in its realm. */
+  readonly reject: Reject
 }
-
-type LocalSet = ReturnType<typeof createLocalJWKSet>
-
-/** One installed key set: jose's resolver, what each kid stands for, and its version. */
-interface Keys {
-  readonly set: LocalSet
-  readonly identities: KeyIdentities
-  readonly version: number
-}
-
-/** Filled by {@link KeySource.getKey}: the key a verification used, and the set it came from. */
-export interface KeyUse {
-  identity: string | undefined
-  version: number
-}
-
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'priv']
 
 export class KeySource {
   readonly #config: KeySourceConfig
   #keys: Keys | undefined
   #version = 0
-  readonly #address: JwksAddress
+  readonly #address: DiscoveredAddress
   #lastSuccess = Number.NEGATIVE_INFINITY
   #lastAttempt = Number.NEGATIVE_INFINITY
   #pending: Promise<boolean> | undefined
@@ -91,7 +50,15 @@ export class KeySource {
 
   constructor(config: KeySourceConfig) {
     this.#config = config
-    this.#address = new JwksAddress(config)
+    // No cooldown of its own: every discovery happens inside a key fetch, which has one.
+    this.#address = new DiscoveredAddress({
+      issuer: config.issuer,
+      member: 'jwks_uri',
+      configured: config.jwksUri,
+      allowInsecureHttp: config.allowInsecureHttp,
+      cooldown: 0,
+      maxBytes: config.jwks.maxBytes,
+    })
   }
 
   /** Starts the first fetch and the background refresh; never throws. */
@@ -149,7 +116,7 @@ export class KeySource {
     // Fast path, taken on every verification once keys are loaded: no extra async layer.
     const keys = this.#currentKeys()
     if (keys === undefined) return this.#getKeySlow(header, token, used)
-    return resolve(keys, header, token, used).catch((err: unknown) =>
+    return resolveKey(keys, header, token, used).catch((err: unknown) =>
       this.#onNoMatch(err, header, token, used),
     )
   }
@@ -159,7 +126,7 @@ export class KeySource {
   ): ReturnType<LocalSet> {
     const keys = await this.#usableKeys()
     try {
-      return await resolve(keys, header, token, used)
+      return await resolveKey(keys, header, token, used)
     } catch (err) {
       return this.#onNoMatch(err, header, token, used)
     }
@@ -175,7 +142,7 @@ export class KeySource {
     const ok = await (this.#pending ?? this.#refresh())
     const keys = this.#keys
     if (!ok || keys === undefined) throw this.#unavailable()
-    return resolve(keys, header, token, used)
+    return resolveKey(keys, header, token, used)
   }
 
   /** The key set when it is usable now (starting a background refresh when one is due). */
@@ -208,10 +175,7 @@ export class KeySource {
 
   #unavailable(): AuthError {
     const wait = this.#lastAttempt + this.#config.jwks.cooldown - Date.now()
-    return new AuthError('temporarily_unavailable', 'jwks_unavailable', {
-      realm: this.#config.realm,
-      retryAfter: Math.max(1, wait / 1000),
-    })
+    return this.#config.reject('jwks_unavailable', { retryAfter: Math.max(1, wait / 1000) })
   }
 
   /**
@@ -243,19 +207,47 @@ export class KeySource {
     const limits = { timeout: jwks.timeout, maxBytes: jwks.maxBytes, dispatcher }
     const address = this.#address
     const known = address.current !== undefined
-    if (background && known) await address.rediscover(limits)
+    if (background && known) await this.#rediscover(limits)
     try {
       await this.#load(await address.get(limits), limits)
     } catch (err) {
       // The issuer may have moved its keys: look again (once per attempt, so once per cooldown),
       // and try the new address if there is one. Not when discovery just ran in this attempt.
-      if (background || !known || !(await address.rediscover(limits))) throw err
+      if (background || !known || !(await this.#rediscover(limits))) throw err
       await this.#load(await address.get(limits), limits)
     }
   }
 
-  async #load(jwksUri: string, limits: FetchLimits): Promise<void> {
-    const body = await fetchJson(jwksUri, 'application/jwk-set+json, application/json', limits)
+  /**
+   * Discovers a discovered address again; true when it moved. Never rejects: a failure is logged
+   * and the last good address stays.
+   */
+  async #rediscover(limits: HttpLimits): Promise<boolean> {
+    const { issuer, logger } = this.#config
+    const before = this.#address.current
+    if (before === undefined) return false
+    const found = await this.#address.moved(before, limits, (err) => {
+      logger.error(
+        {
+          event: 'jwks_discovery_failed',
+          issuer,
+          jwks_uri: before,
+          error: err instanceof Error ? err.message : 'unknown error',
+        },
+        'svcauth: discovering the issuer metadata again failed; keeping the last good jwks_uri',
+      )
+    })
+    if (found === undefined) return false
+    logger.warn(
+      { event: 'jwks_uri_changed', issuer, from: before, to: found },
+      'svcauth: the issuer publishes its keys at a new address',
+    )
+    return true
+  }
+
+  async #load(jwksUri: string, limits: HttpLimits): Promise<void> {
+    const accept = 'application/jwk-set+json, application/json'
+    const body = await httpJson(jwksUri, { headers: { accept } }, limits)
     const { set, identities } = await parseKeySet(body, this.#config.jwks.maxKeys)
     this.#keys = { set, identities, version: ++this.#version }
     this.#lastSuccess = Date.now()
@@ -276,42 +268,4 @@ export class KeySource {
       'svcauth: fetching the issuer key set failed',
     )
   }
-}
-
-/** Records the identity of the key about to be resolved, from the same key set, then resolves it. */
-function resolve(
-  keys: Keys,
-  ...[header, token, used]: Parameters<KeySource['getKey']>
-): ReturnType<LocalSet> {
-  if (used !== undefined) {
-    const kid = header.kid
-    used.identity = typeof kid === 'string' ? (keys.identities.get(kid) ?? undefined) : undefined
-    used.version = keys.version
-  }
-  return keys.set(header, token)
-}
-
-async function parseKeySet(
-  body: unknown,
-  maxKeys: number,
-): Promise<Pick<Keys, 'set' | 'identities'>> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new Error('JWKS is not a JSON object')
-  }
-  const keys = (body as { keys?: unknown }).keys
-  if (!Array.isArray(keys)) throw new Error('JWKS has no "keys" array')
-  if (keys.length > maxKeys)
-    throw new Error(`JWKS has ${keys.length} keys, over the cap of ${maxKeys}`)
-  for (const key of keys as unknown[]) {
-    if (typeof key !== 'object' || key === null || Array.isArray(key)) {
-      throw new Error('JWKS member is not an object')
-    }
-    for (const member of PRIVATE_MEMBERS) {
-      if (Object.prototype.hasOwnProperty.call(key, member)) {
-        throw new Error('JWKS members must be public keys')
-      }
-    }
-  }
-  const jwks: JSONWebKeySet = { keys: keys as JSONWebKeySet['keys'] }
-  return { set: createLocalJWKSet(jwks), identities: await keyIdentities(keys as object[]) }
 }

@@ -8,7 +8,7 @@
  * dropped unless the same key is still published under that `kid` (issue 14, R6).
  */
 import { LRUCache } from 'lru-cache'
-import { AuthError } from './errors.js'
+import type { AuthErrorReason } from './errors.js'
 import type { Principal } from './principal.js'
 
 export interface CacheSource {
@@ -61,13 +61,16 @@ export class TokenCache {
     this.#maxTtl = options.maxTtl
   }
 
-  /** The cached principal, an AuthError when a cached token has since expired, or undefined. */
-  get(token: string, now: number): Principal | AuthError | undefined {
+  /**
+   * The cached principal; the reason to refuse a cached token that has since expired (or is not
+   * valid yet, or too old), made into an error by the caller in its realm; or undefined.
+   */
+  get(token: string, now: number): Principal | AuthErrorReason | undefined {
     const entry = this.#lru.get(token)
     if (entry === undefined) return undefined
     if (entry.exp <= now - entry.tolerance) {
       this.#lru.delete(token)
-      return new AuthError('invalid_token', 'expired')
+      return 'expired'
     }
     // Our own deadline rather than lru-cache's TTL: no per-entry timers or clock reads in the LRU.
     if (entry.deadline <= now * 1000) {
@@ -75,7 +78,7 @@ export class TokenCache {
       return undefined
     }
     if (entry.nbf !== undefined && entry.nbf > now + entry.tolerance) {
-      return new AuthError('invalid_token', 'not_yet_valid')
+      return 'not_yet_valid'
     }
     if (
       entry.maxTokenAge !== undefined &&
@@ -83,7 +86,7 @@ export class TokenCache {
       now - entry.iat - entry.tolerance > entry.maxTokenAge
     ) {
       this.#lru.delete(token)
-      return new AuthError('invalid_token', 'token_too_old')
+      return 'token_too_old'
     }
     // Keys past the hard limit serve nobody, cached tokens included: verify afresh (503 or refresh).
     if (!entry.source.usable) return undefined

@@ -1,31 +1,18 @@
 /**
- * The inbound pipeline: bearer extraction → canonical base64url segments (RFC 7515 §2, RFC 4648
- * §3.5) → verified-token cache → issuer selection by the allow-listed `iss` → header policy
- * (`typ`, `crit`) → jose signature and registered-claim checks against that issuer's keys → the
- * claim checks jose does not do → Principal. A token that is not a three-part JWS goes to the
- * introspection endpoint instead, when one is configured.
+ * The inbound pipeline: bearer extraction → size cap → canonical base64url segments (RFC 7515 §2,
+ * RFC 4648 §3.5) → verified-token cache → the JWT path (`jwt-verifier.ts`: issuer by `iss`,
+ * header policy, jose, claim checks, Principal) → revocation hook. A token that is not a
+ * three-part JWS goes to the introspection endpoint instead, when one is configured. The realm
+ * is bound here once, so every error of one authenticator carries it.
  */
-import {
-  decodeJwt,
-  jwtVerify,
-  type JWTHeaderParameters,
-  type JWTVerifyGetKey,
-  type JWTVerifyOptions,
-} from 'jose'
-import { extractBearer, type RequestLike } from './bearer.js'
-import { checkClaims } from './claims.js'
-import { AuthError, isAuthError } from './errors.js'
+import { readBearer, type RequestLike } from './bearer.js'
+import { isAuthError, rejecter } from './errors.js'
 import { Introspector, isOpaque } from './introspection.js'
-import { KeySource, type KeyUse } from './key-source.js'
+import { createJwtVerifier } from './jwt-verifier.js'
 import { isCanonicalCompactJws } from './lib/canonical.js'
 import { toAuthError } from './lib/jose-errors.js'
-import {
-  resolveOptions,
-  type ResolvedIssuer,
-  type ResolvedOptions,
-  type VerifierOptions,
-} from './options.js'
-import { buildPrincipal, type Principal } from './principal.js'
+import { resolveOptions, type ResolvedOptions, type VerifierOptions } from './options.js'
+import type { Principal } from './principal.js'
 import { TokenCache } from './token-cache.js'
 
 /** Options of {@link createAuthenticator}: the verifier's, plus optional authentication. */
@@ -66,14 +53,6 @@ export interface Authenticator {
   close(): void
 }
 
-interface IssuerRuntime {
-  readonly config: ResolvedIssuer
-  readonly source: KeySource
-  readonly verifyOptions: JWTVerifyOptions
-  /** jose's key resolver: the header policy, then this issuer's keys. */
-  readonly getKey: JWTVerifyGetKey
-}
-
 /**
  * Builds an Authenticator and starts fetching keys in the background (boot never fails on it).
  *
@@ -91,33 +70,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const resolved = resolveOptions(options)
   const optional = options.optional === true
   const { realm } = resolved
-  const runtimes = new Map<string, IssuerRuntime>()
-  for (const config of resolved.issuers) {
-    const source = new KeySource({
-      issuer: config.issuer,
-      jwksUri: config.jwksUri,
-      jwks: resolved.jwks,
-      allowInsecureHttp: resolved.allowInsecureHttp,
-      dispatcher: resolved.dispatcher,
-      logger: resolved.logger,
-      realm,
-    })
-    runtimes.set(config.issuer, {
-      config,
-      source,
-      verifyOptions: verifyOptionsFor(config, resolved),
-      getKey: (header, input) => {
-        checkHeader(header)
-        return source.getKey(header, input)
-      },
-    })
-    if (config.audience === false) {
-      resolved.logger.warn(
-        { event: 'audience_check_disabled', issuer: config.issuer },
-        `svcauth: audience check disabled for ${config.issuer}; any token from this issuer is accepted for this service`,
-      )
-    }
-  }
+  // The realm is bound here, once: every error of this authenticator is made through `reject`.
+  const reject = rejecter(realm)
+  const cache = resolved.cache === false ? undefined : new TokenCache(resolved.cache)
+  const jwt = createJwtVerifier(resolved, reject, cache)
   const introspected = resolved.issuers.find((i) => i.introspection !== undefined)
   const introspector =
     introspected?.introspection === undefined
@@ -132,88 +88,26 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
           discoveryCooldown: resolved.jwks.cooldown,
           dispatcher: resolved.dispatcher,
           logger: resolved.logger,
+          reject,
         })
-  const only = runtimes.size === 1 ? [...runtimes.values()][0] : undefined
-  const cache = resolved.cache === false ? undefined : new TokenCache(resolved.cache)
-  for (const runtime of runtimes.values()) runtime.source.start()
-
-  const select = (token: string): IssuerRuntime => {
-    if (only !== undefined) return only // jose still checks `iss` exactly
-    let iss: unknown
-    try {
-      iss = decodeJwt(token).iss
-    } catch (err) {
-      throw toAuthError(err, token, realm)
-    }
-    const runtime = typeof iss === 'string' ? runtimes.get(iss) : undefined
-    if (runtime === undefined) throw new AuthError('invalid_token', 'iss_invalid', { realm })
-    return runtime
-  }
-
-  const checkHeader = (header: JWTHeaderParameters): void => {
-    if (header.crit !== undefined)
-      throw new AuthError('invalid_token', 'crit_unsupported', { realm })
-    if (!typAllowed(header.typ, resolved.strict)) {
-      throw new AuthError('invalid_token', 'typ_invalid', { realm })
-    }
-  }
-
-  const verifyUncached = async (token: string): Promise<Principal> => {
-    const runtime = select(token)
-    let payload: Record<string, unknown>
-    let kid: string | undefined
-    // A cache entry is tied to the key that verified the token and its key set, not just the kid
-    // (R6); without a cache the shared resolver is enough.
-    const used: KeyUse | undefined =
-      cache === undefined ? undefined : { identity: undefined, version: 0 }
-    const getKey: JWTVerifyGetKey =
-      used === undefined
-        ? runtime.getKey
-        : (header, input) => {
-            checkHeader(header)
-            return runtime.source.getKey(header, input, used)
-          }
-    try {
-      const result = await jwtVerify(token, getKey, runtime.verifyOptions)
-      payload = result.payload
-      kid = typeof result.protectedHeader.kid === 'string' ? result.protectedHeader.kid : undefined
-    } catch (err) {
-      throw toAuthError(err, token, realm)
-    }
-    const checked = checkClaims(payload, resolved, Math.floor(Date.now() / 1000))
-    const principal = buildPrincipal(checked, token, resolved.actorType)
-    if (cache !== undefined && used !== undefined) {
-      cache.set(token, principal, {
-        kid,
-        keyIdentity: used.identity,
-        source: runtime.source,
-        version: used.version,
-        nbf: typeof payload.nbf === 'number' ? payload.nbf : undefined,
-        iat: typeof payload.iat === 'number' ? payload.iat : undefined,
-        tolerance: resolved.clockTolerance,
-        maxTokenAge: resolved.maxTokenAge,
-      })
-    }
-    return principal
-  }
 
   const verify = async (token: string): Promise<Principal> => {
     // The size cap also guards direct verify() calls, before any decoding (catalogue A9, B6).
     if (token.length > resolved.maxTokenBytes) {
-      throw new AuthError('invalid_token', 'token_too_large', { realm })
+      throw reject('token_too_large')
     }
     let principal: Principal
     if (introspector !== undefined && isOpaque(token)) {
       principal = await introspector.principal(token)
     } else if (!isCanonicalCompactJws(token)) {
       // Before the cache and jose: one spelling per token, so one cache entry (issue 14, R5).
-      throw new AuthError('invalid_token', 'malformed_jws', { realm })
+      throw reject('malformed_jws')
     } else if (cache !== undefined) {
       const hit = cache.get(token, Math.floor(Date.now() / 1000))
-      if (hit instanceof AuthError) throw hit.withRealm(realm)
-      principal = hit ?? (await verifyUncached(token))
+      if (typeof hit === 'string') throw reject(hit)
+      principal = hit ?? (await jwt.verify(token))
     } else {
-      principal = await verifyUncached(token)
+      principal = await jwt.verify(token)
     }
     if (resolved.isRevoked !== undefined) await checkRevoked(principal)
     return principal
@@ -233,9 +127,9 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         },
         'svcauth: the isRevoked hook threw',
       )
-      throw new AuthError('temporarily_unavailable', 'verification_failed', { realm, cause })
+      throw reject('revocation_unavailable', { cause })
     }
-    if (revoked) throw new AuthError('invalid_token', 'revoked', { realm })
+    if (revoked) throw reject('revoked')
   }
 
   return Object.freeze({
@@ -244,15 +138,15 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     realm,
     verify,
     async authenticate(req: RequestLike): Promise<Principal | undefined> {
-      const token = extractBearer(req, { maxTokenBytes: resolved.maxTokenBytes, realm })
+      const token = readBearer(req, resolved.maxTokenBytes, reject)
       if (token === undefined) {
         if (optional) return undefined
-        throw new AuthError('unauthorized', 'missing_token', { realm })
+        throw reject('missing_token')
       }
       try {
         return await verify(token)
       } catch (err) {
-        throw isAuthError(err) ? err : toAuthError(err, token, realm)
+        throw isAuthError(err) ? err : toAuthError(err, token, reject)
       }
     },
     authenticateCached(req: RequestLike): Principal | undefined {
@@ -260,7 +154,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       if (cache === undefined || resolved.isRevoked !== undefined) return undefined
       let token: string | undefined
       try {
-        token = extractBearer(req, { maxTokenBytes: resolved.maxTokenBytes, realm })
+        token = readBearer(req, resolved.maxTokenBytes, reject)
       } catch {
         return undefined // authenticate() answers it, with the same error
       }
@@ -268,39 +162,15 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       // No canonical-encoding scan here: only verify() fills the cache, after that check, and
       // keys are exact strings, so another spelling of a cached token is a miss (R5).
       const hit = cache.get(token, Math.floor(Date.now() / 1000))
-      return hit instanceof AuthError ? undefined : hit
+      return typeof hit === 'string' ? undefined : hit
     },
-    async ready(): Promise<boolean> {
-      const results = await Promise.all([...runtimes.values()].map((r) => r.source.ready()))
-      return results.every(Boolean)
+    ready(): Promise<boolean> {
+      return jwt.ready()
     },
     close(): void {
-      for (const runtime of runtimes.values()) runtime.source.close()
+      jwt.close()
       cache?.clear()
       introspector?.clear()
     },
   })
-}
-
-function verifyOptionsFor(config: ResolvedIssuer, resolved: ResolvedOptions): JWTVerifyOptions {
-  const required = resolved.strict ? ['exp', 'iat', 'sub', 'client_id', 'jti'] : ['exp']
-  return Object.freeze({
-    issuer: config.issuer,
-    ...(config.audience === false ? {} : { audience: [...config.audience] }),
-    algorithms: [...config.algorithms],
-    clockTolerance: resolved.clockTolerance,
-    ...(resolved.maxTokenAge === undefined ? {} : { maxTokenAge: resolved.maxTokenAge }),
-    requiredClaims: required,
-  })
-}
-
-/**
- * `typ` policy (RFC 9068 §4, RFC 8725 §3.11): by default `at+jwt`, `application/at+jwt`, `JWT`
- * (Hydra) or none; strict mode requires `at+jwt`. Media types compare case-insensitively.
- */
-function typAllowed(typ: unknown, strict: boolean): boolean {
-  if (typ === undefined) return !strict
-  if (typeof typ !== 'string') return false
-  const t = typ.toLowerCase().replace(/^application\//, '')
-  return t === 'at+jwt' || (!strict && t === 'jwt')
 }

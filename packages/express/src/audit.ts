@@ -2,20 +2,11 @@
  * `auditLogger()`: pino-http with svcauth's redaction and actor fields, and `req.audit(...)` for
  * business events. Mount it first, before authenticate(), so rejected requests are logged too.
  */
-import { createAuditLogger, type AuditDetails, type AuditLoggerOptions } from '@svcauth/audit'
+import { createAuditLogger, type AuditLoggerOptions } from '@svcauth/audit'
 import type { IncomingMessage } from 'node:http'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import type { Logger } from 'pino'
-
-declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
-  namespace Express {
-    interface Request {
-      /** Writes one audit line attributed to this request's caller; set by svcauth's auditLogger(). */
-      audit?: (event: string, details?: AuditDetails) => void
-    }
-  }
-}
+import './state.js'
 
 /** The middleware, with the pino logger its lines go to. */
 export interface AuditLoggerMiddleware extends RequestHandler {

@@ -1,17 +1,12 @@
 /**
- * Express adapter: translate the request, call the core, then answer or hand off. The rest of the
- * request runs inside the auth context (AsyncLocalStorage), which closes with the response.
+ * Express adapter: the core's request flow (`authenticateFlow`: cached fast path, authenticate,
+ * record, answer or hand off) with Express's bindings. The rest of the request runs inside the
+ * auth context (AsyncLocalStorage), which closes with the response.
  */
-import {
-  createAuthenticator,
-  type AdapterOptions,
-  type Authenticator,
-  type Principal,
-} from '@svcauth/core'
-import { asAuthError, attachAuthState, runWithRequest } from '@svcauth/core/internal'
+import type { AdapterOptions, Authenticator } from '@svcauth/core'
+import { authenticateFlow } from '@svcauth/core/internal'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import { answer } from './respond.js'
-import './state.js'
+import { EXPRESS } from './bindings.js'
 
 /** Options of {@link authenticate}: the core's, plus `respond` (JSON answers or `next(err)`). */
 export type AuthenticateOptions = AdapterOptions
@@ -35,32 +30,9 @@ export interface AuthenticateMiddleware extends RequestHandler {
  * ```
  */
 export function authenticate(options: AuthenticateOptions): AuthenticateMiddleware {
-  const authenticator = createAuthenticator(options)
-  const respond = options.respond !== false
-  const { realm } = authenticator
+  const { authenticator, run } = authenticateFlow(options, EXPRESS)
   const middleware = function authenticate(req: Request, res: Response, next: NextFunction): void {
-    const request = {
-      headers: req.headers,
-      rawHeaders: req.rawHeaders,
-      url: req.originalUrl,
-      body: req.body as unknown,
-    }
-    const accept = (principal: Principal | undefined): void => {
-      attachAuthState(req, { principal, realm, respond, response: res })
-      req.auth = principal
-      runWithRequest(principal, res, next)
-    }
-    // A verified-cache hit needs no promise: the common case of a service reusing its token.
-    const cached = authenticator.authenticateCached(request)
-    if (cached !== undefined) {
-      accept(cached)
-      return
-    }
-    authenticator.authenticate(request).then(accept, (err: unknown) => {
-      const error = asAuthError(err, realm)
-      attachAuthState(req, { principal: undefined, realm, respond, error })
-      answer(error, res, next, respond)
-    })
+    void run(req, res, next)
   }
   return Object.assign(middleware, { authenticator })
 }

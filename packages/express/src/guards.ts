@@ -3,20 +3,14 @@
  * run before it. Express routes HEAD to GET handlers, so a guard on a GET route covers HEAD too.
  */
 import * as core from '@svcauth/core'
-import { checkGuard, readAuthState } from '@svcauth/core/internal'
 import type { Guard } from '@svcauth/core'
-import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import { answer } from './respond.js'
+import { guardFlow } from '@svcauth/core/internal'
+import type { RequestHandler } from 'express'
+import { EXPRESS } from './bindings.js'
 
+/** The core's guard flow (`guardFlow`) with Express's bindings: itself the middleware. */
 function middleware(guard: Guard): RequestHandler {
-  return function guardRequest(req: Request, res: Response, next: NextFunction): void {
-    const error = checkGuard(guard, req)
-    if (error === undefined) {
-      next()
-      return
-    }
-    answer(error, res, next, readAuthState(req)?.respond ?? true)
-  }
+  return guardFlow(guard, EXPRESS)
 }
 
 /**

@@ -1,6 +1,8 @@
 /**
- * @svcauth/express: the Express adapter. Every public export is listed here by name.
+ * @svcauth/express: the Express adapter. Every public export is listed here by name; the request
+ * typings (`req.auth`, `req.audit`, `req.outbound`) are declared in `state.ts`.
  */
+import './state.js'
 export { auditLogger } from './audit.js'
 export type { AuditLoggerMiddleware } from './audit.js'
 export { authenticate } from './authenticate.js'

@@ -3,18 +3,9 @@
  * request's caller, so a user's token reaches the targets that accept it and everything else gets
  * the service's own token.
  */
-import type { OutboundCalls, ServiceClient } from '@svcauth/client'
+import type { ServiceClient } from '@svcauth/client'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-
-declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
-  namespace Express {
-    interface Request {
-      /** Outbound calls on behalf of this request's caller, set by svcauth's outbound(). */
-      outbound?: OutboundCalls
-    }
-  }
-}
+import './state.js'
 
 /**
  * Exposes the service client on each request, bound to `req.auth`. Mount it after authenticate().

@@ -3,18 +3,11 @@
  * `ctx.audit(...)` for business events. Mount it first, before authenticate(), so rejected
  * requests are logged too. Same names and behaviour as the Express adapter.
  */
-import { createAuditLogger, type AuditDetails, type AuditLoggerOptions } from '@svcauth/audit'
+import { createAuditLogger, type AuditLoggerOptions } from '@svcauth/audit'
 import type { IncomingMessage } from 'node:http'
 import type { Middleware, Next, ParameterizedContext } from 'koa'
 import type { Logger } from 'pino'
-
-/** What auditLogger() adds to the context (type middleware as `Middleware<AuthState, AuditContext>`). */
-export interface AuditContext {
-  /** Writes one audit line attributed to this request's caller. */
-  audit: (event: string, details?: AuditDetails) => void
-  /** The request's pino logger (pino-http's `req.log`). */
-  log: Logger
-}
+import type { AuditContext } from './state.js'
 
 /** The middleware, with the pino logger its lines go to. */
 export interface AuditLoggerMiddleware extends Middleware<object, AuditContext> {

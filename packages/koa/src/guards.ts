@@ -4,18 +4,18 @@
  * routes, so a guard on a GET route covers HEAD too.
  */
 import * as core from '@svcauth/core'
-import { checkGuard, readAuthState } from '@svcauth/core/internal'
 import type { Guard } from '@svcauth/core'
+import { guardFlow } from '@svcauth/core/internal'
 import type { Middleware, Next, ParameterizedContext } from 'koa'
-import type { AuthState } from './authenticate.js'
-import { answer } from './respond.js'
+import { KOA } from './bindings.js'
+import type { AuthState } from './state.js'
 
+/** The core's guard flow (`guardFlow`) with Koa's bindings. */
 function middleware(guard: Guard): Middleware<AuthState> {
+  const run = guardFlow(guard, KOA)
   return function guardRequest(ctx: ParameterizedContext<AuthState>, next: Next) {
-    const error = checkGuard(guard, ctx.req)
-    if (error === undefined) return next() as Promise<void>
-    answer(ctx, error, readAuthState(ctx.req)?.respond ?? true)
-    return Promise.resolve()
+    // A refused request resolves at once, as an answered Koa middleware does.
+    return run(ctx, ctx.res, next) ?? Promise.resolve()
   }
 }
 

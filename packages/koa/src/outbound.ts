@@ -3,14 +3,9 @@
  * request's caller, so a user's token reaches the targets that accept it and everything else gets
  * the service's own token.
  */
-import type { OutboundCalls, ServiceClient } from '@svcauth/client'
+import type { ServiceClient } from '@svcauth/client'
 import type { Middleware, Next, ParameterizedContext } from 'koa'
-import type { AuthState } from './authenticate.js'
-
-/** The context with `ctx.outbound` (type middleware as `Middleware<AuthState, OutboundContext>`). */
-export interface OutboundContext {
-  outbound: OutboundCalls
-}
+import type { AuthState, OutboundContext } from './state.js'
 
 /**
  * Exposes the service client on each context, bound to `ctx.state.auth`. Mount it after

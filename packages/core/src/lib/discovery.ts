@@ -4,7 +4,7 @@
  * (`/.well-known/oauth-authorization-server{path}`). Metadata whose `issuer` differs from the
  * configured one is refused (RFC 8414 §3.3). Discovery only ever starts from configured issuers.
  */
-import { fetchJson, FetchError, type FetchLimits } from './fetch-json.js'
+import { httpJson, type HttpLimits } from './http.js'
 import { discoveredUrlProblem } from './urls.js'
 
 export interface Metadata {
@@ -24,34 +24,34 @@ export function discoveryUrls(issuer: string): string[] {
 
 export async function discover(
   issuer: string,
-  limits: FetchLimits,
+  limits: HttpLimits,
   allowInsecureHttp: boolean,
 ): Promise<Metadata> {
   let lastError: unknown
   for (const url of discoveryUrls(issuer)) {
     let body: unknown
     try {
-      body = await fetchJson(url, 'application/json', limits)
+      body = await httpJson(url, { headers: { accept: 'application/json' } }, limits)
     } catch (err) {
       lastError = err
       continue
     }
     return checkMetadata(body, issuer, allowInsecureHttp)
   }
-  throw lastError instanceof Error ? lastError : new FetchError('discovery failed')
+  throw lastError instanceof Error ? lastError : new Error('discovery failed')
 }
 
 function checkMetadata(body: unknown, issuer: string, allowInsecureHttp: boolean): Metadata {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new FetchError('metadata is not a JSON object')
+    throw new Error('metadata is not a JSON object')
   }
   const meta = body as Record<string, unknown>
   if (meta.issuer !== issuer) {
-    throw new FetchError('metadata issuer does not match the configured issuer')
+    throw new Error('metadata issuer does not match the configured issuer')
   }
   const jwksUri = meta.jwks_uri
-  if (typeof jwksUri !== 'string') throw new FetchError('metadata has no jwks_uri')
+  if (typeof jwksUri !== 'string') throw new Error('metadata has no jwks_uri')
   const problem = discoveredUrlProblem(issuer, jwksUri, allowInsecureHttp)
-  if (problem !== undefined) throw new FetchError(`metadata jwks_uri ${problem}`)
+  if (problem !== undefined) throw new Error(`metadata jwks_uri ${problem}`)
   return meta as Metadata
 }

@@ -4,7 +4,7 @@
  * `TypeError`: catalogue C10), so nothing surfaces as a 500.
  */
 import { decodeProtectedHeader } from 'jose'
-import { AuthError, isAuthError, type AuthErrorReason } from '../errors.js'
+import { isAuthError, type AuthError, type AuthErrorReason, type Reject } from '../errors.js'
 
 const BY_CLAIM: Readonly<Record<string, AuthErrorReason>> = {
   iss: 'iss_invalid',
@@ -14,9 +14,9 @@ const BY_CLAIM: Readonly<Record<string, AuthErrorReason>> = {
   typ: 'typ_invalid',
 }
 
-export function toAuthError(err: unknown, token: string, realm: string): AuthError {
+export function toAuthError(err: unknown, token: string, reject: Reject): AuthError {
   if (isAuthError(err)) return err
-  return new AuthError('invalid_token', reasonFor(err, token), { realm, cause: err })
+  return reject(reasonFor(err, token), { cause: err })
 }
 
 function reasonFor(err: unknown, token: string): AuthErrorReason {

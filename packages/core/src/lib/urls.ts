@@ -41,10 +41,19 @@ export function assertUrl(
   allowInsecureHttp: boolean,
   allowQuery = true,
 ): string {
+  return asserted(name, value, (url) => urlProblem(url, allowInsecureHttp, allowQuery))
+}
+
+/** `value` when it is a non-empty string with no `problemOf`, else a TypeError naming `name`. */
+function asserted(
+  name: string,
+  value: unknown,
+  problemOf: (value: string) => string | undefined,
+): string {
   if (typeof value !== 'string' || value === '') {
     throw new TypeError(`svcauth: ${name} must be a non-empty string`)
   }
-  const problem = urlProblem(value, allowInsecureHttp, allowQuery)
+  const problem = problemOf(value)
   if (problem !== undefined) throw new TypeError(`svcauth: ${name} ${problem}`)
   return value
 }
@@ -88,10 +97,5 @@ export function assertDiscoveredUrl(
   value: unknown,
   allowInsecureHttp: boolean,
 ): string {
-  if (typeof value !== 'string' || value === '') {
-    throw new TypeError(`svcauth: ${name} must be a non-empty string`)
-  }
-  const problem = discoveredUrlProblem(issuer, value, allowInsecureHttp)
-  if (problem !== undefined) throw new TypeError(`svcauth: ${name} ${problem}`)
-  return value
+  return asserted(name, value, (url) => discoveredUrlProblem(issuer, url, allowInsecureHttp))
 }

@@ -1,0 +1,149 @@
+/**
+ * The trusted issuers: each with its own exact `iss`, audience, key address and algorithm
+ * allow-list (asymmetric only: RFC 8725 §3.1–3.2), and at most one with introspection, since an
+ * opaque token names no issuer. Validated once at construction.
+ */
+import {
+  resolveIntrospection,
+  type IntrospectionOptions,
+  type ResolvedIntrospection,
+} from './introspection-options.js'
+import { fail } from './lib/checks.js'
+import { assertUrl } from './lib/urls.js'
+import type { VerifierOptions } from './options.js'
+
+/** Asymmetric JWS algorithms that may be allow-listed. */
+export type Algorithm =
+  | 'RS256'
+  | 'RS384'
+  | 'RS512'
+  | 'PS256'
+  | 'PS384'
+  | 'PS512'
+  | 'ES256'
+  | 'ES384'
+  | 'ES512'
+  | 'EdDSA'
+  | 'Ed25519'
+
+const ASYMMETRIC: ReadonlySet<string> = new Set<Algorithm>([
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+])
+
+export const DEFAULT_ALGORITHMS: readonly Algorithm[] = Object.freeze([
+  'RS256',
+  'PS256',
+  'ES256',
+  'EdDSA',
+])
+
+/** One trusted issuer, with its own keys, audience and algorithms. */
+export interface IssuerConfig {
+  /** Exact `iss` value, compared as a string (mind the trailing slash). */
+  issuer: string
+  /** Accepted audience(s): the token must carry one of them. `false` skips the check explicitly. */
+  audience: string | readonly string[] | false
+  /** JWKS address; when absent it is discovered from `issuer`. */
+  jwksUri?: string
+  /** Allowed algorithms. @default ['RS256', 'PS256', 'ES256', 'EdDSA'] */
+  algorithms?: readonly Algorithm[]
+  /** RFC 7662 introspection for this issuer's opaque tokens (at most one issuer may have it). */
+  introspection?: IntrospectionOptions
+}
+
+/** One issuer, validated and frozen. */
+export interface ResolvedIssuer {
+  readonly issuer: string
+  readonly audience: readonly string[] | false
+  readonly jwksUri: string | undefined
+  readonly algorithms: readonly Algorithm[]
+  readonly introspection: ResolvedIntrospection | undefined
+}
+
+/** Validates and freezes the list of trusted issuers. */
+export function resolveIssuers(
+  options: VerifierOptions,
+  allowInsecureHttp: boolean,
+): ResolvedIssuer[] {
+  const single =
+    options.issuer !== undefined ||
+    options.jwksUri !== undefined ||
+    options.introspection !== undefined
+  if (single && options.issuers !== undefined)
+    fail('give either issuer/audience or issuers, not both')
+  const list: unknown = single
+    ? [
+        {
+          issuer: options.issuer as string,
+          audience: options.audience as IssuerConfig['audience'],
+          ...(options.jwksUri === undefined ? {} : { jwksUri: options.jwksUri }),
+          ...(options.algorithms === undefined ? {} : { algorithms: options.algorithms }),
+          ...(options.introspection === undefined ? {} : { introspection: options.introspection }),
+        },
+      ]
+    : (options.issuers ?? fail('issuer (or issuers) is required'))
+  if (!Array.isArray(list) || list.length === 0) fail('issuers must be a non-empty array')
+  const seen = new Set<string>()
+  const introspecting = (list as readonly IssuerConfig[]).filter(
+    (c) => (c as Partial<IssuerConfig>).introspection !== undefined,
+  )
+  // An opaque token names no issuer: with two introspection endpoints it would be sent to the wrong one.
+  if (introspecting.length > 1) fail('introspection may be configured for one issuer only')
+  return (list as readonly IssuerConfig[]).map((config, i) => {
+    const at = list.length > 1 ? `issuers[${i}].` : ''
+    const issuer = assertUrl(`${at}issuer`, config.issuer, allowInsecureHttp, false)
+    if (seen.has(issuer)) fail(`issuer ${issuer} is configured twice`)
+    seen.add(issuer)
+    return Object.freeze({
+      issuer,
+      audience: resolveAudience(`${at}audience`, config.audience),
+      jwksUri:
+        config.jwksUri === undefined
+          ? undefined
+          : assertUrl(`${at}jwksUri`, config.jwksUri, allowInsecureHttp),
+      algorithms: resolveAlgorithms(`${at}algorithms`, config.algorithms),
+      introspection:
+        config.introspection === undefined
+          ? undefined
+          : resolveIntrospection(`${at}introspection`, config.introspection, allowInsecureHttp),
+    })
+  })
+}
+
+function resolveAudience(name: string, audience: unknown): readonly string[] | false {
+  if (audience === false) return false
+  if (audience === undefined) {
+    fail(`${name} is required: the audience this service accepts, or false to skip the check`)
+  }
+  const list = typeof audience === 'string' ? [audience] : audience
+  if (!Array.isArray(list) || list.length === 0 || !list.every((a) => typeof a === 'string' && a)) {
+    fail(`${name} must be a non-empty string, a non-empty array of strings, or false`)
+  }
+  return Object.freeze([...(list as string[])])
+}
+
+function resolveAlgorithms(name: string, algorithms: unknown): readonly Algorithm[] {
+  if (algorithms === undefined) return DEFAULT_ALGORITHMS
+  if (!Array.isArray(algorithms) || algorithms.length === 0) {
+    fail(`${name} must be a non-empty array`)
+  }
+  for (const alg of algorithms as unknown[]) {
+    if (typeof alg === 'string' && /^HS\d+$/i.test(alg)) {
+      fail(`${name}: ${alg} is a shared-secret algorithm and cannot be used with a JWKS`)
+    }
+    if (typeof alg !== 'string' || !ASYMMETRIC.has(alg)) {
+      fail(`${name}: unsupported algorithm ${String(alg)}`)
+    }
+  }
+  return Object.freeze([...(algorithms as Algorithm[])])
+}
