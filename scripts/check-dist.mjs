@@ -21,8 +21,9 @@ const expected = {
     'auditRecord',
   ],
   '@svcauth/core/internal': [
-    'attachAuthState',
-    'checkGuard',
+    'authenticateFlow',
+    'guardFlow',
+    'httpRequest',
     'outcomeOf',
     'runWithRequest',
     'assertDiscoveredUrl',

@@ -82,6 +82,12 @@ describe('httpRequest', () => {
     expect(err).toMatchObject({ kind: 'redirect', status: 302 })
   })
 
+  it('returns a 3xx as an answer when asked (the token endpoint reports it), still unfollowed', async () => {
+    const res = await httpRequest(`${base}/redirect`, { redirects: 'answer' }, limits)
+    expect(res.status).toBe(302)
+    expect(res.headers.location).toBe('/json')
+  })
+
   it('refuses a status outside expect without reading its body', async () => {
     const err = await failure(httpRequest(`${base}/bad-request`, { expect: [200] }, limits))
     expect(err).toMatchObject({ kind: 'status', status: 400 })

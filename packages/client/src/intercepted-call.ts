@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { TokenEndpointError } from './errors.js'
 import type { TokenPlan } from './interceptor.js'
-import { B64TOKEN } from './lib/bounded.js'
+import { B64TOKEN } from './lib/b64token.js'
 import type { Headers } from './lib/dispatch-options.js'
 import { plainBody, prepareBody, type PreparedBody } from './lib/replay-body.js'
 

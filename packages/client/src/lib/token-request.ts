@@ -1,13 +1,14 @@
 /**
- * One token request (RFC 6749 §4.4, RFC 8693 §2.1): a form POST with a timeout over the whole
- * exchange, a response byte cap, no redirects (undici's `request` follows none), and strict checks
- * of the answer (RFC 6749 §5.1): `access_token` a non-empty b64token, `token_type` Bearer in any
- * case, `expires_in` a number or a digit string. A 401 or 403 without a usable OAuth error body is
+ * One token request (RFC 6749 §4.4, RFC 8693 §2.1): a form POST through the bounded exchange
+ * (exchange.ts: one deadline, a response byte cap, no redirects), and strict checks of the answer
+ * (RFC 6749 §5.1): `access_token` a non-empty b64token, `token_type` Bearer in any case,
+ * `expires_in` a number or a digit string. A 401 or 403 without a usable OAuth error body is
  * taken as `invalid_client` (the credentials were refused), whatever the server's body.
  */
-import { request, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
 import { TokenEndpointError } from '../errors.js'
-import { B64TOKEN, readCapped } from './bounded.js'
+import { B64TOKEN } from './b64token.js'
+import { exchange, type ExchangeError } from './exchange.js'
 
 export interface TokenLimits {
   readonly timeout: number
@@ -25,6 +26,8 @@ export interface IssuedToken {
   readonly response: Readonly<Record<string, unknown>>
 }
 
+const tokenError: ExchangeError = (code, options) => new TokenEndpointError(code, options)
+
 export async function postToken(
   endpoint: string,
   form: URLSearchParams,
@@ -32,52 +35,46 @@ export async function postToken(
   limits: TokenLimits,
 ): Promise<IssuedToken> {
   const sentAt = performance.now()
-  let res: Dispatcher.ResponseData
-  try {
-    res = await request(endpoint, {
+  const res = await exchange(
+    endpoint,
+    {
       method: 'POST',
       headers: {
         ...headers,
         'content-type': 'application/x-www-form-urlencoded',
         accept: 'application/json',
-        'user-agent': 'svcauth',
       },
       body: form.toString(),
-      signal: AbortSignal.timeout(limits.timeout),
-      headersTimeout: limits.timeout,
-      bodyTimeout: limits.timeout,
-      ...(limits.dispatcher === undefined ? {} : { dispatcher: limits.dispatcher }),
-    })
-  } catch (cause) {
-    throw new TokenEndpointError('network_error', { cause })
-  }
-  const body = await readCapped(res, limits.maxBytes, (code, o) => new TokenEndpointError(code, o))
+    },
+    limits,
+    tokenError,
+  )
   const retryAfter = parseRetryAfter(res.headers['retry-after'])
   let json: unknown
   try {
-    json = JSON.parse(body)
+    json = JSON.parse(res.body.toString('utf8'))
   } catch {
     json = undefined
   }
   const obj = (
     typeof json === 'object' && json !== null && !Array.isArray(json) ? json : {}
   ) as Record<string, unknown>
-  if (res.statusCode !== 200 || obj.error !== undefined) {
+  if (res.status !== 200 || obj.error !== undefined) {
     const error =
       typeof obj.error === 'string' && /^[\x20-\x7e]{1,64}$/.test(obj.error) ? obj.error : undefined
-    if (error === undefined && (res.statusCode === 401 || res.statusCode === 403)) {
+    if (error === undefined && (res.status === 401 || res.status === 403)) {
       // RFC 6749 §5.2 asks for a JSON invalid_client here, but some servers (and proxies in front
       // of them) answer a wrong secret with a bare 401/403. It is a refusal of the credentials,
       // not a broken server: not retried, and the next secret of a rotation is tried.
       throw new TokenEndpointError('invalid_client', {
-        status: res.statusCode,
+        status: res.status,
         description: 'the server refused the client credentials without an OAuth error body',
       })
     }
     throw new TokenEndpointError(
-      error ?? (res.statusCode >= 500 ? 'server_error' : 'invalid_response'),
+      error ?? (res.status >= 500 ? 'server_error' : 'invalid_response'),
       {
-        status: res.statusCode,
+        status: res.status,
         ...(typeof obj.error_description === 'string'
           ? { description: obj.error_description }
           : {}),
@@ -85,7 +82,7 @@ export async function postToken(
       },
     )
   }
-  return { ...checkSuccess(obj, res.statusCode), sentAt }
+  return { ...checkSuccess(obj, res.status), sentAt }
 }
 
 function checkSuccess(obj: Record<string, unknown>, status: number): Omit<IssuedToken, 'sentAt'> {

@@ -6,7 +6,7 @@
  * requests and answers go through transport.ts.
  */
 import { assertUrl } from '@svcauth/core/internal'
-import { B64TOKEN } from '../lib/bounded.js'
+import { B64TOKEN } from '../lib/b64token.js'
 import { RegistrationError } from './errors.js'
 import { failure, parseClient, send } from './transport.js'
 import type {

@@ -1,46 +1,42 @@
 /**
- * One registration request and its answer: JSON, a timeout over the whole exchange, a 256 KiB
- * answer cap and no redirects (undici's `request` follows none). A failed answer becomes a typed
- * RegistrationError carrying the server's OAuth error (RFC 7591 §3.2.2) and never a secret; a
- * successful one a RegisteredClient with the secret and the registration access token taken out
- * of its `metadata`.
+ * One registration request and its answer (RFC 7591, RFC 7592, Hydra's admin API): JSON through
+ * the bounded exchange (lib/exchange.ts: one deadline, a 256 KiB answer cap, no redirects). A
+ * failed answer becomes a typed RegistrationError carrying the server's OAuth error (RFC 7591
+ * §3.2.2) and never a secret; a successful one a RegisteredClient with the secret and the
+ * registration access token taken out of its `metadata`.
  */
-import { request, type Dispatcher } from 'undici'
-import { readCapped } from '../lib/bounded.js'
+import type { HttpMethod } from '@svcauth/core/internal'
+import { exchange, type ExchangeError } from '../lib/exchange.js'
 import { RegistrationError } from './errors.js'
 import { nonEmpty, recordToClient, type RegisteredClient, type Transport } from './types.js'
 
 const MAX_BYTES = 262_144
 
+const registrationError: ExchangeError = (code, options) => new RegistrationError(code, options)
+
 /** Sends one JSON request; the answer's status and JSON object (`{}` for an empty or non-JSON error). */
 export async function send(
   options: Transport,
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  method: HttpMethod,
   url: string,
   headers: Record<string, string>,
   body: Record<string, unknown> | undefined,
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  const timeout = options.timeout ?? 10_000
-  let res: Dispatcher.ResponseData
-  try {
-    res = await request(url, {
+  const res = await exchange(
+    url,
+    {
       method,
       headers: {
         ...headers,
         accept: 'application/json',
-        'user-agent': 'svcauth',
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(timeout),
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
-      ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
-    })
-  } catch (cause) {
-    throw new RegistrationError('network_error', { cause })
-  }
-  const text = await readCapped(res, MAX_BYTES, (code, o) => new RegistrationError(code, o))
+    },
+    { timeout: options.timeout ?? 10_000, maxBytes: MAX_BYTES, dispatcher: options.dispatcher },
+    registrationError,
+  )
+  const text = res.body.toString('utf8')
   let json: unknown
   try {
     json = text === '' ? {} : JSON.parse(text)
@@ -52,13 +48,13 @@ export async function send(
       ? (json as Record<string, unknown>)
       : undefined
   if (obj === undefined) {
-    if (res.statusCode >= 300) return { status: res.statusCode, body: {} }
+    if (res.status >= 300) return { status: res.status, body: {} }
     throw new RegistrationError('invalid_response', {
-      status: res.statusCode,
+      status: res.status,
       description: 'the answer is not a JSON object',
     })
   }
-  return { status: res.statusCode, body: obj }
+  return { status: res.status, body: obj }
 }
 
 /** The RegistrationError for a failed answer: the server's OAuth error, or one by status. */

@@ -7,8 +7,8 @@
  * - A response byte cap, checked on `Content-Length` and again while the body streams, so a huge
  *   answer is cut as soon as it passes the cap and never held in memory (catalogue G6).
  * - Redirects are never followed (undici's `request` follows none without the redirect
- *   interceptor): a 3xx is a failure of its own, so a request that may carry a client secret or a
- *   token never reaches a second host (catalogue G4).
+ *   interceptor): a 3xx is a failure of its own (or, when asked, an answer to report), so a
+ *   request that may carry a client secret or a token never reaches a second host (catalogue G4).
  * - Failures are one typed {@link HttpError} with a `kind` and the status when there was one. Its
  *   message names what went wrong and never a URL, header or body: those may hold a secret or be
  *   written by an attacker.
@@ -37,10 +37,17 @@ export interface HttpRequest {
   readonly body?: string | Uint8Array
   /**
    * The statuses that count as an answer: any other is a `status` failure and its body is not
-   * read. When absent every status but a 3xx is returned with its body (the token endpoint's 400
-   * carries the OAuth error the caller needs).
+   * read. When absent every status but a 3xx (see `redirects`) is returned with its body (the
+   * token endpoint's 400 carries the OAuth error the caller needs).
    */
   readonly expect?: readonly number[]
+  /**
+   * What a 3xx is: a `redirect` failure (`'fail'`), or an answer read like any other status
+   * (`'answer'`: the token endpoint and registration report a 3xx with the OAuth error and
+   * `Retry-After` it carries). Either way it is never followed.
+   * @default 'fail'
+   */
+  readonly redirects?: 'fail' | 'answer'
 }
 
 /** A complete answer within the limits. */
@@ -104,7 +111,7 @@ export async function httpRequest(
     throw failed('request failed', cause, undefined, signal, limits)
   }
   const status = res.statusCode
-  if (status >= 300 && status < 400) {
+  if (status >= 300 && status < 400 && req.redirects !== 'answer') {
     discard(res.body)
     throw new HttpError('redirect', `got a ${status} redirect, which is never followed`, status)
   }
