@@ -47,7 +47,7 @@ const tokenArgs = () => [
 ]
 
 describe('svcauth token', () => {
-  it('prints the token response with the secret from the environment or a file', async () => {
+  it('prints only the token on stdout (details on stderr), or the token response with --json, with the secret from the environment or a file', async () => {
     const r = await cli([...tokenArgs(), '--json'], { SVCAUTH_CLIENT_SECRET: SECRET })
     expect(r.code).toBe(0)
     const body = JSON.parse(r.out) as Record<string, unknown>
@@ -69,7 +69,8 @@ describe('svcauth token', () => {
       'client_secret_post',
     ])
     expect(plain.code).toBe(0)
-    expect(plain.out).toMatch(/^ey[\w-]+\.[\w-]+\.[\w-]+\ntoken_type: bearer\nexpires_in: 3599/)
+    expect(plain.out).toMatch(/^ey[\w-]+\.[\w-]+\.[\w-]+\n$/)
+    expect(plain.err).toMatch(/^token_type: bearer\nexpires_in: 3599/)
     expect(issuer.tokenRequests.at(-1)?.form.client_secret).toBe(SECRET)
   })
 
@@ -132,7 +133,7 @@ describe('svcauth token', () => {
       })
       const right = await cli(args, { SVCAUTH_CLIENT_SECRET: SECRET })
       expect(right.code).toBe(0)
-      expect(right.out).toMatch(/^bare-1\n/)
+      expect(right.out).toBe('bare-1\n')
     } finally {
       await server.close()
     }
@@ -360,7 +361,8 @@ describe('the installed bin', () => {
       ['--conditions=@svcauth/source', '--import', 'tsx', bin, 'token', ...tokenArgs().slice(1)],
       { env: { ...process.env, SVCAUTH_CLIENT_SECRET: SECRET } },
     )
-    expect(result.stdout).toMatch(/^ey/)
+    expect(result.stdout).toMatch(/^ey[\w-]+\.[\w-]+\.[\w-]+\n$/)
+    expect(result.stderr).toContain('expires_in: 3599')
     const failed = await run(process.execPath, [
       '--conditions=@svcauth/source',
       '--import',

@@ -22,9 +22,11 @@ export const HELP = `svcauth: service-to-service auth from a shell
 usage: svcauth <command> [options]
 
 commands:
-  token          get a client-credentials token (prints the token response)
-  inspect        decode a token, verify it against the issuer's keys, and show the principal
-                 svcauth would build, or the exact reason and status it would refuse it with
+  token          get a client-credentials token (prints only the access token, so
+                 TOKEN=$(svcauth token ...) works; --json prints the token response)
+  inspect        decode a token, verify it against the issuer's keys (or introspect an opaque
+                 one), and show the principal svcauth would build, or the exact reason and
+                 status it would refuse it with
   register       register an OAuth client (RFC 7591 or Hydra's admin API), save its credentials
   rotate-secret  give a registered client a new secret and update its credentials file
 

@@ -1,21 +1,21 @@
 /**
  * `svcauth inspect`: decode a token and, given the issuer (or a key set), verify it with the same
  * authenticator a service runs (@svcauth/core), so the result is the principal a service would
- * build or the reason, status and code (RFC 6750 §3.1) it would refuse the token with.
+ * build or the reason, status and code (RFC 6750 §3.1) it would refuse the token with. An opaque
+ * token (Hydra's `ory_at_…`) is introspected (RFC 7662) through the core's `introspection`
+ * option, at `--introspection-endpoint` or the issuer's discovered `introspection_endpoint`
+ * (issue 16, item 7).
  */
-import {
-  auditRecord,
-  createAuthenticator,
-  isAuthError,
-  requireScopes,
-  type Principal,
-} from '@svcauth/core'
+import { createAuthenticator, type AuthenticatorOptions } from '@svcauth/core'
 import { decodeJwt, decodeProtectedHeader } from 'jose'
+import { secretFrom, storedClient, type SecretOptions } from '../credentials.js'
 import { firstLine, readStdin, type CliIo } from '../io.js'
 import { emit, EXIT } from '../output.js'
 import { list, parse, UsageError, type Command } from '../parser.js'
+import { judge, timingOf } from '../verdict.js'
 
 const HELP = `usage: svcauth inspect [TOKEN | - | --token-file F] [--issuer I] [--audience A] [--jwks-uri U]
+       svcauth inspect [TOKEN | - | --token-file F] --issuer I [--introspection-endpoint U] [--client-id ID]
 
   TOKEN is taken from the argument, stdin (-), --token-file, or SVCAUTH_TOKEN.
   Without --issuer or --jwks-uri the token is only decoded, not verified.
@@ -24,30 +24,31 @@ const HELP = `usage: svcauth inspect [TOKEN | - | --token-file F] [--issuer I] [
   --audience A     the audience this service expects (without it, any audience passes)
   --scope S        scopes a route would require (space-separated or repeated)
   --json           print the result as JSON
+
+  An opaque token (not a JWT, e.g. Hydra's ory_at_...) is introspected (RFC 7662) with --issuer:
+  --introspection-endpoint U  where (Hydra: {admin}/admin/oauth2/introspect); default: the
+                              introspection_endpoint of the issuer's discovery metadata
+  --client-id ID              authenticate the introspection call as this client (Hydra's admin
+                              API needs none); the secret from --client-secret-file F, the
+                              credentials file, or SVCAUTH_CLIENT_SECRET
+  --credentials-file F        the file svcauth register wrote: its client id, secret and auth
+                              method are the defaults; explicit options win over it
+  --auth-method M             client_secret_basic (default) or client_secret_post
 `
 
-/** What each rejection reason means for an operator. */
-const REASON_HINTS: Readonly<Partial<Record<string, string>>> = {
-  expired: 'the token is past its exp (with the clock tolerance): get a new one',
-  not_yet_valid: 'nbf is in the future: a clock is wrong, here or at the issuer',
-  iat_invalid: 'iat is in the future: a clock is wrong, here or at the issuer',
-  aud_invalid:
-    'the token is not for this audience: request it with this service audience (Hydra: audience=..., and the client audience allow-list)',
-  iss_invalid: 'the token comes from another issuer than the one this service trusts',
-  signature_invalid: 'the signature does not match the issuer keys: a forged or altered token',
-  key_not_found:
-    'the token kid is not in the issuer key set (a key from elsewhere, or a removed key)',
-  alg_not_allowed: 'the token algorithm is not allowed (none, HS*, or outside the allow-list)',
-  malformed_jws: 'not a well-formed JWT',
-  typ_invalid: 'the token typ header is not an access-token type (an ID token?)',
-  lifetime_too_long: 'exp is too far after iat',
-  claim_missing: 'a required claim is missing',
-  claim_type_invalid: 'a claim has the wrong type',
-  sender_constrained: 'a sender-constrained (cnf) token presented as a plain bearer token',
-  insufficient_scope:
-    'the token lacks a scope the route requires (the client may not be allowed it)',
-  jwks_unavailable: 'the issuer keys could not be fetched',
-  crit_unsupported: 'the token has critical header parameters svcauth does not process',
+const INTROSPECTION_METHODS: readonly string[] = ['client_secret_basic', 'client_secret_post']
+
+/** The parsed options the verification helpers read. */
+interface Values extends SecretOptions {
+  readonly json?: boolean | undefined
+  readonly issuer?: string | undefined
+  readonly audience?: string[] | undefined
+  readonly scope?: string[] | undefined
+  readonly 'allow-insecure-http'?: boolean | undefined
+  readonly 'introspection-endpoint'?: string | undefined
+  readonly 'client-id'?: string | undefined
+  readonly 'credentials-file'?: string | undefined
+  readonly 'auth-method'?: string | undefined
 }
 
 async function run(args: readonly string[], io: CliIo): Promise<number> {
@@ -61,6 +62,13 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       'jwks-uri': { type: 'string' },
       scope: { type: 'string', multiple: true },
       'token-file': { type: 'string' },
+      'introspection-endpoint': { type: 'string' },
+      'client-id': { type: 'string' },
+      'client-secret-file': { type: 'string' },
+      'client-secret': { type: 'string' },
+      'allow-secret-arg': { type: 'boolean' },
+      'credentials-file': { type: 'string' },
+      'auth-method': { type: 'string' },
     },
     true,
   )
@@ -74,27 +82,9 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     header = decodeProtectedHeader(token)
     claims = decodeJwt(token)
   } catch {
-    const result = {
-      verified: false,
-      format: 'opaque',
-      note: 'not a JWT: only the issuer can say what it means (introspection)',
-    }
-    emit(
-      io,
-      json,
-      result,
-      `not a JWT (an opaque token?): only introspection at the issuer can tell what it means\n`,
-    )
-    return EXIT.refused
+    return inspectOpaque(token, values, io)
   }
-  const now = Math.floor(Date.now() / 1000)
-  const exp = typeof claims.exp === 'number' ? claims.exp : undefined
-  const timing =
-    exp === undefined
-      ? 'no exp'
-      : exp <= now
-        ? `expired ${human(now - exp)} ago`
-        : `expires in ${human(exp - now)}`
+  const timing = timingOf(typeof claims.exp === 'number' ? claims.exp : undefined)
   const issuer = values.issuer
   const jwksUri = values['jwks-uri']
   if (issuer === undefined && jwksUri === undefined) {
@@ -108,98 +98,108 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     )
     return EXIT.ok
   }
-  const allowHttp = values['allow-insecure-http'] === true
-  const audience = values.audience ?? []
   const iss = issuer ?? (typeof claims.iss === 'string' ? claims.iss : undefined)
   if (iss === undefined) throw new UsageError('the token has no iss: give --issuer')
-  const silent = { info() {}, warn() {}, error() {} }
   const auth = createAuthenticator({
-    issuer: iss,
-    audience: audience.length === 0 ? false : audience,
+    ...serviceOptions(iss, values),
     ...(jwksUri === undefined ? {} : { jwksUri }),
-    allowInsecureHttp: allowHttp,
-    logger: silent,
   })
   try {
-    const principal = await auth.verify(token)
-    const required = list(values.scope)
-    if (required.length > 0) requireScopes(...required)(principal)
-    const result = {
-      verified: true,
-      result: 'accepted',
-      status: 200,
-      principal: describe(principal),
-      expiry: timing,
-      audienceChecked: audience.length > 0,
-    }
-    emit(
-      io,
-      json,
-      result,
-      `accepted (a service would answer 200)\n${principalText(principal)}  ${timing}\n` +
-        (audience.length === 0
-          ? 'note: no --audience given, so the audience was not checked\n'
-          : ''),
-    )
-    return EXIT.ok
-  } catch (err) {
-    if (!isAuthError(err)) throw err
-    const e = err
-    const hint = REASON_HINTS[e.reason] ?? ''
-    const result = {
-      verified: true,
-      result: 'rejected',
-      status: e.status,
-      error: e.code,
-      reason: e.reason,
-      hint,
-      claims,
-      expiry: timing,
-    }
-    emit(
-      io,
-      json,
-      result,
-      `rejected: ${e.reason} (a service would answer ${String(e.status)} ${e.code})\n` +
-        (hint === '' ? '' : `  meaning: ${hint}\n`) +
-        `  ${timing}\n`,
-    )
-    return e.reason === 'jwks_unavailable' ? EXIT.unreachable : EXIT.refused
+    return await judge(auth, token, { ...context(values), timing, claims, format: 'jwt' }, io)
   } finally {
     auth.close()
   }
 }
 
-function describe(p: Principal): Record<string, unknown> {
-  return {
-    ...auditRecord(p),
-    scopes: [...p.scopes],
-    issuer: p.issuer,
-    audience: p.audience,
-    expires_at: p.expiresAt.toISOString(),
+/**
+ * A token that is not a JWT: only its issuer can say what it means. With `--issuer`, the core's
+ * introspection decides, exactly as for a service configured with `introspection`; the issuer is
+ * required because a service checks the answer's `iss` against it.
+ */
+async function inspectOpaque(token: string, values: Values, io: CliIo): Promise<number> {
+  const issuer = values.issuer
+  const endpoint = values['introspection-endpoint']
+  if (issuer === undefined) {
+    if (endpoint !== undefined) {
+      throw new UsageError('--introspection-endpoint needs --issuer (the answer iss is checked)')
+    }
+    const result = {
+      verified: false,
+      format: 'opaque',
+      note: 'not a JWT: only the issuer can say what it means (introspection: give --issuer)',
+    }
+    emit(
+      io,
+      values.json === true,
+      result,
+      'not a JWT (an opaque token?): only introspection at the issuer can tell what it means;\n' +
+        'give --issuer (and --introspection-endpoint unless the issuer metadata names one)\n',
+    )
+    return EXIT.refused
+  }
+  const auth = createAuthenticator({
+    ...serviceOptions(issuer, values),
+    introspection: {
+      ...(endpoint === undefined ? {} : { endpoint }),
+      ...(await introspectionClient(values, io)),
+      // One look, no reuse: the CLI runs once.
+      cacheTtl: 0,
+    },
+  })
+  try {
+    return await judge(auth, token, { ...context(values), format: 'opaque' }, io)
+  } finally {
+    auth.close()
   }
 }
 
-function principalText(p: Principal): string {
-  const r = auditRecord(p) as unknown as Record<string, unknown>
-  const lines = [
-    `  actor_type: ${String(r.actor_type)}`,
-    `  actor_id:   ${String(r.actor_id)}`,
-    `  sub:        ${String(r.sub)}`,
-    `  client_id:  ${String(r.client_id)}`,
-    `  scopes:     ${[...p.scopes].join(' ')}`,
-    `  issuer:     ${p.issuer}`,
-    `  audience:   ${p.audience.join(' ')}`,
-    ...(r.act === undefined ? [] : [`  act:        ${JSON.stringify(r.act)}`]),
-    `  expires_at: ${p.expiresAt.toISOString()}`,
-  ]
-  return `${lines.join('\n')}\n`
+/** The options a service would have: the issuer, the audience (or none), silent logs. */
+function serviceOptions(issuer: string, values: Values): AuthenticatorOptions {
+  const audience = values.audience ?? []
+  return {
+    issuer,
+    audience: audience.length === 0 ? false : audience,
+    allowInsecureHttp: values['allow-insecure-http'] === true,
+    logger: { warn() {}, error() {} },
+  }
 }
 
-function human(seconds: number): string {
-  if (seconds < 120) return `${String(seconds)} s`
-  if (seconds < 7200) return `${String(Math.round(seconds / 60))} min`
-  return `${String(Math.round(seconds / 3600))} h`
+function context(values: Values): { required: string[]; audienceChecked: boolean; json: boolean } {
+  return {
+    required: list(values.scope),
+    audienceChecked: (values.audience ?? []).length > 0,
+    json: values.json === true,
+  }
+}
+
+/**
+ * Client authentication for the introspection call: none unless a client id is given or a
+ * credentials file names one (Hydra's admin API has none; oidc-provider requires it).
+ */
+async function introspectionClient(
+  values: Values,
+  io: CliIo,
+): Promise<NonNullable<AuthenticatorOptions['introspection']>> {
+  const file = values['credentials-file']
+  const stored = file === undefined ? undefined : await storedClient(file)
+  const clientId = values['client-id'] ?? stored?.clientId
+  if (clientId === undefined) return {}
+  const fromFile = stored?.clientId === clientId ? stored.authMethod : undefined
+  const method =
+    values['auth-method'] ??
+    (fromFile !== undefined && INTROSPECTION_METHODS.includes(fromFile)
+      ? fromFile
+      : 'client_secret_basic')
+  if (!INTROSPECTION_METHODS.includes(method)) {
+    throw new UsageError(
+      `unknown --auth-method ${method} (introspection: ${INTROSPECTION_METHODS.join(', ')})`,
+    )
+  }
+  return {
+    clientId,
+    clientSecret: await secretFrom(values, io, clientId, stored),
+    authMethod: method as 'client_secret_basic' | 'client_secret_post',
+  }
 }
 
 async function tokenFrom(

@@ -3,6 +3,8 @@
  * `client_secret_post` or `private_key_jwt` (RFC 7523), from a configured or a discovered token
  * endpoint, by the client library's `requestToken`. The secret comes from a file or the
  * environment; on the command line only when forced. OAuth errors are explained in plain words.
+ * stdout carries only the access token (issue 16, item 7), so `TOKEN=$(svcauth token …)` works;
+ * the details go to stderr, or everything to stdout as JSON with `--json`.
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
@@ -13,14 +15,22 @@ import {
   type TokenEndpointError,
 } from '@svcauth/client'
 import type { JWK } from 'jose'
-import { firstLine, type CliIo } from '../io.js'
+import { secretFrom, storedClient, type StoredClient } from '../credentials.js'
+import type { CliIo } from '../io.js'
 import { emit, EXIT } from '../output.js'
 import { list, parse, timeoutOf, UsageError, type Command } from '../parser.js'
 
-const HELP = `usage: svcauth token (--token-endpoint URL | --issuer URL) --client-id ID [options]
+const HELP = `usage: svcauth token (--token-endpoint URL | --issuer URL) (--client-id ID | --credentials-file F) [options]
 
+  Prints only the access token on stdout (TOKEN=$(svcauth token ...) works); the token type,
+  lifetime and scope go to stderr. With --json the whole token response goes to stdout.
+
+  --credentials-file F       the file svcauth register wrote: its client id, secret and auth
+                             method are the defaults; --client-id, --client-secret-file and
+                             --auth-method given explicitly win over it
   --client-secret-file F     read the secret from a file (first line)
-                             default: the SVCAUTH_CLIENT_SECRET environment variable
+                             default: the credentials file, then the SVCAUTH_CLIENT_SECRET
+                             environment variable
   --client-secret S          the secret on the command line; refused unless --allow-secret-arg
                              (argv is visible to every user of the machine)
   --private-key-file F       for --auth-method private_key_jwt: a PEM (PKCS#8) or JWK file
@@ -63,6 +73,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     'token-endpoint': { type: 'string' },
     issuer: { type: 'string' },
     'client-id': { type: 'string' },
+    'credentials-file': { type: 'string' },
     'client-secret-file': { type: 'string' },
     'client-secret': { type: 'string' },
     'allow-secret-arg': { type: 'boolean' },
@@ -77,9 +88,11 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   const { values } = parsed
   const json = values.json === true
   const timeout = timeoutOf(values.timeout)
-  const clientId = values['client-id']
+  const file = values['credentials-file']
+  const stored = file === undefined ? undefined : await storedClient(file)
+  const clientId = values['client-id'] ?? stored?.clientId
   if (clientId === undefined) throw new UsageError('--client-id is required')
-  const method = (values['auth-method'] ?? 'client_secret_basic') as AuthMethod
+  const method = (values['auth-method'] ?? storedMethod(stored, clientId)) as AuthMethod
   if (!METHODS.includes(method)) throw new UsageError(`unknown --auth-method ${method}`)
   const tokenEndpoint = values['token-endpoint']
   const issuer = values.issuer
@@ -88,9 +101,9 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   }
   let signing: { key: KeyObject | JWK; alg: string } | undefined
   if (method === 'private_key_jwt') {
-    const file = values['private-key-file']
-    if (file === undefined) throw new UsageError('private_key_jwt needs --private-key-file')
-    signing = await privateKeyFrom(file)
+    const keyFile = values['private-key-file']
+    if (keyFile === undefined) throw new UsageError('private_key_jwt needs --private-key-file')
+    signing = await privateKeyFrom(keyFile)
   }
   // Set once the token endpoint is known: a TokenEndpointError before that is discovery's.
   const endpoint = { known: false }
@@ -101,7 +114,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       clientId,
       authMethod: method,
       ...(signing === undefined
-        ? { clientSecret: () => secretFrom(values, io) }
+        ? { clientSecret: () => secretFrom(values, io, clientId, stored) }
         : {
             privateKey: signing.key,
             privateKeyAlg: signing.alg,
@@ -121,15 +134,15 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       issued.expiresIn === undefined
         ? ''
         : ` (expires ${new Date(Date.now() + issued.expiresIn * 1000).toISOString()})`
-    emit(
-      io,
-      json,
-      response,
-      `${issued.accessToken}\n` +
+    emit(io, json, response, `${issued.accessToken}\n`)
+    // Details for the person at the terminal; a command substitution captures stdout alone.
+    if (!json) {
+      io.stderr.write(
         `token_type: ${String(response.token_type)}\n` +
-        `expires_in: ${String(issued.expiresIn ?? 'not given')}${expires}\n` +
-        (typeof response.scope === 'string' ? `scope: ${response.scope}\n` : ''),
-    )
+          `expires_in: ${String(issued.expiresIn ?? 'not given')}${expires}\n` +
+          (typeof response.scope === 'string' ? `scope: ${response.scope}\n` : ''),
+      )
+    }
     return EXIT.ok
   } catch (err) {
     if (err instanceof TypeError) throw new TypeError(flagged(err.message), { cause: err })
@@ -184,22 +197,10 @@ function flagged(message: string): string {
   )
 }
 
-async function secretFrom(
-  values: { 'client-secret-file'?: string; 'client-secret'?: string; 'allow-secret-arg'?: boolean },
-  io: CliIo,
-): Promise<string> {
-  if (values['client-secret'] !== undefined) {
-    if (values['allow-secret-arg'] !== true) {
-      throw new UsageError(
-        'a secret on the command line is visible to every user of this machine: use --client-secret-file or SVCAUTH_CLIENT_SECRET (or add --allow-secret-arg)',
-      )
-    }
-    return values['client-secret']
-  }
-  if (values['client-secret-file'] !== undefined) return firstLine(values['client-secret-file'])
-  const env = io.env.SVCAUTH_CLIENT_SECRET
-  if (env !== undefined && env !== '') return env
-  throw new UsageError('no client secret: give --client-secret-file or set SVCAUTH_CLIENT_SECRET')
+/** The credentials file's auth method for its own client, when it is one this command speaks. */
+function storedMethod(stored: StoredClient | undefined, clientId: string): string {
+  const method = stored?.clientId === clientId ? stored.authMethod : undefined
+  return method !== undefined && METHODS.includes(method) ? method : 'client_secret_basic'
 }
 
 async function privateKeyFrom(file: string): Promise<{ key: KeyObject | JWK; alg: string }> {
