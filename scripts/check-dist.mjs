@@ -13,6 +13,7 @@ const expected = {
   ],
   '@svcauth/core': [
     'createAuthenticator',
+    'CHANNELS',
     'extractBearer',
     'AuthError',
     'isAuthError',
@@ -44,6 +45,7 @@ const expected = {
     'requireActor',
     'requireClaim',
   ],
+  '@svcauth/otel': ['instrument', 'METER_NAME'],
   '@svcauth/testing': ['createTestIssuer'],
 }
 let failed = false

@@ -6,7 +6,11 @@
  * try at a newly discovered endpoint (issue 14, R11). Every grant is logged with the client id,
  * the target, scope and audience, never a token or a secret: `token_fetched` (info), and
  * `token_refresh_failed` (warn: a valid token is still in use) or `token_fetch_failed` (error).
+ * Each grant is published on `svcauth:outbound:token_request` (result, duration) when someone
+ * listens (core's `diagnostics.ts`); a cached token makes no grant, so costs nothing.
  */
+import type { TokenRequestEvent } from '@svcauth/core'
+import { tokenRequestChannel } from '@svcauth/core/internal'
 import type { ClientIdentity } from './client-identity.js'
 import { isTokenEndpointError, TokenEndpointError } from './errors.js'
 import { postGrant, type GrantAuth } from './lib/grant-request.js'
@@ -38,7 +42,7 @@ export function createGrant(
   const authenticated = (url: string, form: URLSearchParams): Promise<IssuedToken> =>
     postGrant(url, form, identity.id, auth, limits)
 
-  return async function grant(form, target, refresh) {
+  const grant: Grant = async (form, target, refresh) => {
     const url = await endpoints.current()
     try {
       await identity.ready()
@@ -81,4 +85,29 @@ export function createGrant(
       throw e
     }
   }
+
+  /** The grant, timed and published; the clock is read only when someone listens. */
+  const observed: Grant = async (form, target, refresh) => {
+    const start = performance.now()
+    const event = (result: 'ok' | 'error', error?: string): TokenRequestEvent => ({
+      clientId: identity.id,
+      grantType: form.get('grant_type') ?? 'unknown',
+      result,
+      ...(error === undefined ? {} : { error }),
+      duration: (performance.now() - start) / 1000,
+    })
+    try {
+      const issued = await grant(form, target, refresh)
+      tokenRequestChannel.publish(event('ok'))
+      return issued
+    } catch (err) {
+      tokenRequestChannel.publish(event('error', (err as TokenEndpointError).error))
+      throw err
+    }
+  }
+
+  return (form, target, refresh) =>
+    tokenRequestChannel.hasSubscribers
+      ? observed(form, target, refresh)
+      : grant(form, target, refresh)
 }

@@ -5,8 +5,11 @@
  * A token no target has accepted yet is dropped at most once per `retry.minDelay` (K8); one that
  * was accepted and is now rejected was revoked and is dropped at once (issue 14, R12). No
  * renewal for a token this very call waited for, and no replay when the renewal hands back the
- * rejected token. Each forced refresh logs one `token_rejected` warning, never the token.
+ * rejected token. Each forced refresh logs one `token_rejected` warning, never the token. Each
+ * renewal that leads to a replay is published on `svcauth:outbound:retry` when someone listens.
  */
+import type { RetryEvent } from '@svcauth/core'
+import { retryChannel } from '@svcauth/core/internal'
 import type { ClientIdentity } from './client-identity.js'
 import { TokenEndpointError } from './errors.js'
 import type { TokenPlan } from './interceptor.js'
@@ -48,6 +51,11 @@ export function createRenewal(
             // Still the rejected token (a token no target accepted yet is renewed at most once
             // per retry.minDelay): do not replay in vain.
             if (next === lease.token) throw new TokenEndpointError('invalid_grant')
+            // A new token: the interceptor replays the call with it, once.
+            if (retryChannel.hasSubscribers) {
+              const event: RetryEvent = { clientId: identity.id }
+              retryChannel.publish(event)
+            }
             return next
           },
     }

@@ -8,6 +8,15 @@ export type { AdapterOptions, AuthOutcome } from './adapter.js'
 export { auditRecord } from './audit-record.js'
 export type { AuditActor, AuditRecord } from './audit-record.js'
 export { extractBearer } from './bearer.js'
+export { CHANNELS } from './diagnostics.js'
+export type {
+  InboundRequestEvent,
+  IntrospectionEvent,
+  JwksFetchEvent,
+  RetryEvent,
+  TokenRequestEvent,
+  VerifyEvent,
+} from './diagnostics.js'
 export type { RequestLike } from './bearer.js'
 export { currentAuthContext, runWithPrincipal } from './context.js'
 export type { AuthContext } from './context.js'

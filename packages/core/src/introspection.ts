@@ -7,12 +7,14 @@
  * come back), in its own smaller LRU, so junk tokens cannot evict valid answers (issue 14, R7);
  * concurrent lookups of one token share one request. An unreachable or broken endpoint is 503
  * `temporarily_unavailable`, like a JWKS outage, and is never cached. A discovered endpoint is
- * discovered again after a failed call (issue 14, R11; `lib/discovered-address.ts`).
+ * discovered again after a failed call (issue 14, R11; `lib/discovered-address.ts`). Each call
+ * to the endpoint is published on `svcauth:introspection:request` when someone listens.
  */
 import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import type { Dispatcher } from 'undici'
 import { checkClaims, type ClaimPolicy } from './claims.js'
+import { introspectionChannel, type IntrospectionEvent } from './diagnostics.js'
 import { isAuthError, type AuthErrorReason, type Reject } from './errors.js'
 import { DiscoveredAddress } from './lib/discovered-address.js'
 import { basicAuthorization } from './lib/form.js'
@@ -124,6 +126,7 @@ export class Introspector {
       body = await this.#introspect(token)
     } catch (cause) {
       this.#logFailure(cause)
+      this.#publish('error')
       return { reason: 'introspection_unavailable', cause }
     }
     const now = Math.floor(Date.now() / 1000)
@@ -134,10 +137,12 @@ export class Introspector {
       if (!isAuthError(err)) throw err
       if (err.code === 'temporarily_unavailable') {
         this.#logFailure(err)
+        this.#publish('error')
         return { reason: err.reason, cause: err.cause }
       }
       result = { reason: err.reason }
     }
+    this.#publish('ok')
     if (isRefusal(result)) {
       if (options.cacheTtl > 0) {
         this.#accepted.delete(key)
@@ -235,6 +240,12 @@ export class Introspector {
     headers.accept = 'application/json'
     headers['content-type'] = 'application/x-www-form-urlencoded'
     return httpJson(endpoint, { method: 'POST', headers, body: form.toString() }, limits)
+  }
+
+  #publish(result: IntrospectionEvent['result']): void {
+    if (!introspectionChannel.hasSubscribers) return
+    const event: IntrospectionEvent = { issuer: this.#config.issuer, result }
+    introspectionChannel.publish(event)
   }
 
   /** One error line per interval, with how many failures it stands for. */

@@ -14,9 +14,11 @@
  * - Byte cap, key-count cap, timeout, no redirects, no private keys (catalogue G3–G7, D10).
  * - Each installed set carries what every kid stands for (RFC 7638 thumbprint and use
  *   restrictions), so the verified-token cache is tied to keys, not kids (issue 14, R6).
+ * - Each fetch attempt is published on `svcauth:jwks:fetch` when someone listens (`diagnostics.ts`).
  */
 import type { JWTVerifyGetKey } from 'jose'
 import type { Dispatcher } from 'undici'
+import { jwksFetchChannel, type JwksFetchEvent } from './diagnostics.js'
 import type { AuthError, Reject } from './errors.js'
 import type { ResolvedJwksOptions } from './jwks-options.js'
 import { DiscoveredAddress } from './lib/discovered-address.js'
@@ -188,11 +190,13 @@ export class KeySource {
     const pending = this.#fetch(background).then(
       () => {
         this.#failures = 0
+        this.#publish('ok')
         return true
       },
       (err: unknown) => {
         this.#failures++
         this.#logFailure(err)
+        this.#publish('error')
         return false
       },
     )
@@ -251,6 +255,17 @@ export class KeySource {
     const { set, identities } = await parseKeySet(body, this.#config.jwks.maxKeys)
     this.#keys = { set, identities, version: ++this.#version }
     this.#lastSuccess = Date.now()
+  }
+
+  #publish(result: JwksFetchEvent['result']): void {
+    if (!jwksFetchChannel.hasSubscribers) return
+    const last = this.#lastSuccess
+    const event: JwksFetchEvent = {
+      issuer: this.#config.issuer,
+      result,
+      lastSuccess: Number.isFinite(last) ? last : undefined,
+    }
+    jwksFetchChannel.publish(event)
   }
 
   #logFailure(err: unknown): void {

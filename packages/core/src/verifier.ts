@@ -3,9 +3,17 @@
  * RFC 4648 §3.5) → verified-token cache → the JWT path (`jwt-verifier.ts`: issuer by `iss`,
  * header policy, jose, claim checks, Principal) → revocation hook. A token that is not a
  * three-part JWS goes to the introspection endpoint instead, when one is configured. The realm
- * is bound here once, so every error of one authenticator carries it.
+ * is bound here once, so every error of one authenticator carries it. Each decided request is
+ * published once on `svcauth:inbound:request` and each uncached JWT verification on
+ * `svcauth:inbound:verify` (`diagnostics.ts`), only when someone subscribed.
  */
 import { readBearer, type RequestLike } from './bearer.js'
+import {
+  INBOUND_EVENTS,
+  inboundRequestChannel,
+  inboundVerifyChannel,
+  publishRejection,
+} from './diagnostics.js'
 import { isAuthError, rejecter } from './errors.js'
 import { Introspector, isOpaque } from './introspection.js'
 import { createJwtVerifier } from './jwt-verifier.js'
@@ -91,7 +99,24 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
           reject,
         })
 
-  const verify = async (token: string): Promise<Principal> => {
+  /** An uncached JWT verification, timed for `svcauth:inbound:verify` when someone listens. */
+  const verifyJwt = (token: string): Promise<Principal> =>
+    inboundVerifyChannel.hasSubscribers ? timed(token) : jwt.verify(token)
+
+  const timed = async (token: string): Promise<Principal> => {
+    const start = performance.now()
+    let result: 'ok' | 'error' = 'error'
+    try {
+      const principal = await jwt.verify(token)
+      result = 'ok'
+      return principal
+    } finally {
+      inboundVerifyChannel.publish({ result, duration: (performance.now() - start) / 1000 })
+    }
+  }
+
+  /** `seen`, when given (a subscriber listens), learns whether the cache answered. */
+  const verifyToken = async (token: string, seen?: { hit: boolean }): Promise<Principal> => {
     // The size cap also guards direct verify() calls, before any decoding (catalogue A9, B6).
     if (token.length > resolved.maxTokenBytes) {
       throw reject('token_too_large')
@@ -104,10 +129,11 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       throw reject('malformed_jws')
     } else if (cache !== undefined) {
       const hit = cache.get(token, Math.floor(Date.now() / 1000))
+      if (seen !== undefined) seen.hit = hit !== undefined
       if (typeof hit === 'string') throw reject(hit)
-      principal = hit ?? (await jwt.verify(token))
+      principal = hit ?? (await verifyJwt(token))
     } else {
-      principal = await jwt.verify(token)
+      principal = await verifyJwt(token)
     }
     if (resolved.isRevoked !== undefined) await checkRevoked(principal)
     return principal
@@ -132,22 +158,52 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     if (revoked) throw reject('revoked')
   }
 
+  const authenticateRequest = async (
+    req: RequestLike,
+    seen?: { hit: boolean },
+  ): Promise<Principal | undefined> => {
+    const token = readBearer(req, resolved.maxTokenBytes, reject)
+    if (token === undefined) {
+      if (optional) return undefined
+      throw reject('missing_token')
+    }
+    try {
+      return await verifyToken(token, seen)
+    } catch (err) {
+      throw isAuthError(err) ? err : toAuthError(err, token, reject)
+    }
+  }
+
+  /** The request, published once on `svcauth:inbound:request` (its outcome, reason and cache use). */
+  const observed = async (req: RequestLike): Promise<Principal | undefined> => {
+    const seen = { hit: false }
+    let principal: Principal | undefined
+    try {
+      principal = await authenticateRequest(req, seen)
+    } catch (err) {
+      if (isAuthError(err)) publishRejection(err.reason, seen.hit)
+      throw err
+    }
+    inboundRequestChannel.publish(
+      principal === undefined
+        ? INBOUND_EVENTS.anonymous
+        : seen.hit
+          ? INBOUND_EVENTS.authenticatedHit
+          : INBOUND_EVENTS.authenticatedMiss,
+    )
+    return principal
+  }
+
+  const verify = (token: string): Promise<Principal> => verifyToken(token)
+
   return Object.freeze({
     options: resolved,
     optional,
     realm,
     verify,
-    async authenticate(req: RequestLike): Promise<Principal | undefined> {
-      const token = readBearer(req, resolved.maxTokenBytes, reject)
-      if (token === undefined) {
-        if (optional) return undefined
-        throw reject('missing_token')
-      }
-      try {
-        return await verify(token)
-      } catch (err) {
-        throw isAuthError(err) ? err : toAuthError(err, token, reject)
-      }
+    authenticate(req: RequestLike): Promise<Principal | undefined> {
+      // Checked per call: nothing is allocated for the event unless someone subscribed.
+      return inboundRequestChannel.hasSubscribers ? observed(req) : authenticateRequest(req)
     },
     authenticateCached(req: RequestLike): Principal | undefined {
       // Only the plain case: no revocation hook to await and no introspection to route to.
@@ -162,7 +218,12 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       // No canonical-encoding scan here: only verify() fills the cache, after that check, and
       // keys are exact strings, so another spelling of a cached token is a miss (R5).
       const hit = cache.get(token, Math.floor(Date.now() / 1000))
-      return typeof hit === 'string' ? undefined : hit
+      if (typeof hit === 'string' || hit === undefined) return undefined
+      // A frozen, shared payload: the cache-hit path allocates nothing for it.
+      if (inboundRequestChannel.hasSubscribers) {
+        inboundRequestChannel.publish(INBOUND_EVENTS.authenticatedHit)
+      }
+      return hit
     },
     ready(): Promise<boolean> {
       return jwt.ready()

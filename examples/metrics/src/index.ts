@@ -1,0 +1,2 @@
+export { startMetricsService } from './service.js'
+export type { MetricsService, MetricsServiceOptions } from './service.js'
