@@ -92,6 +92,7 @@ export function discoveredEndpoint(
           cause instanceof TypeError ? 'invalid_response' : 'network_error',
           {
             description: cause instanceof TypeError ? cause.message : 'discovery failed',
+            origin: new URL(issuer).origin,
             cause,
           },
         )
