@@ -196,7 +196,7 @@ describe("Hydra's admin API", () => {
     })
     clients.push(old)
     await expect(old.fetch(`${smd.origin}/x`)).rejects.toMatchObject({
-      cause: { error: 'invalid_client' },
+      error: 'invalid_client',
     })
   })
 })
@@ -378,10 +378,11 @@ describe('createServiceClient({ registration })', () => {
     })
     clients.push(svc)
     const err = await svc.fetch(`${smd.origin}/x`).catch((e: unknown) => e)
-    // fetch() wraps dispatcher errors in a TypeError; the cause is the typed error, and its
-    // cause the registration's.
+    // fetch() rejects with the typed error itself (issue 16, item 4); its cause is the
+    // registration's.
     expect(err).toMatchObject({
-      cause: { error: 'invalid_client', cause: { error: 'invalid_token', status: 401 } },
+      error: 'invalid_client',
+      cause: { error: 'invalid_token', status: 401 },
     })
     expect(smd.seen).toHaveLength(0)
     issuer.setRegistrationInitialToken(undefined)

@@ -310,7 +310,10 @@ describe('J: client-credentials acquisition', () => {
 
   it('J12: refuses unsafe token endpoint URLs at construction', () => {
     for (const [url, message] of [
-      ['http://as.example/token', /tokenEndpoint must use https \(set allowInsecureHttp/],
+      [
+        'http://as.example/token',
+        /tokenEndpoint must use https: http:\/\/as.example is plain HTTP off loopback \(allow it with allowInsecureHttp/,
+      ],
       ['https://u:p@as.test/token', /tokenEndpoint must not carry credentials/],
       ['https://as.test/token?x=1', /tokenEndpoint must not have a query/],
       ['https://as.test/token#f', /tokenEndpoint must not have a fragment/],

@@ -105,10 +105,18 @@ describe('configuration', () => {
   it('G8: requires TLS for non-loopback issuer and JWKS URLs unless allowInsecureHttp', () => {
     expect(() => {
       build({ ...base, jwksUri: 'http://as.test/jwks' })
-    }).toThrow(typeError(/jwksUri must use https \(set allowInsecureHttp/))
+    }).toThrow(
+      typeError(
+        /jwksUri must use https: http:\/\/as.test is plain HTTP off loopback \(allow it with allowInsecureHttp/,
+      ),
+    )
     expect(() => {
       build({ ...base, issuer: 'http://as.test/' })
-    }).toThrow(typeError(/issuer must use https \(set allowInsecureHttp/))
+    }).toThrow(
+      typeError(
+        /issuer must use https: http:\/\/as.test is plain HTTP off loopback \(allow it with allowInsecureHttp/,
+      ),
+    )
     expect(() => {
       build({ ...base, jwksUri: 'http://opaal:3333/keys', allowInsecureHttp: true })
     }).not.toThrow()

@@ -490,7 +490,10 @@ describe('L4: issuer URL configuration', () => {
       ['https://u:p@as.test/', /issuer must not carry credentials/],
       ['https://as.test/?debug=1', /issuer must not have a query/],
       ['https://as.test/#x', /issuer must not have a fragment/],
-      ['http://as.test/', /issuer must use https \(set allowInsecureHttp/],
+      [
+        'http://as.test/',
+        /issuer must use https: http:\/\/as.test is plain HTTP off loopback \(allow it with allowInsecureHttp/,
+      ],
     ] as const) {
       expect(() => createAuthenticator({ issuer: bad, audience: 'smd' }), bad).toThrow(
         typeError(message),

@@ -65,6 +65,11 @@ export interface ServerFailureOptions {
   status?: number
   /** The server's `error_description` (truncated to 200 characters), or a local explanation. */
   description?: string
+  /**
+   * The endpoint's origin (`scheme://host[:port]`, never a path or query, which may carry a
+   * secret), when the failure is about reaching it (`network_error`, `invalid_response`).
+   */
+  origin?: string
   cause?: unknown
 }
 
@@ -77,16 +82,24 @@ export abstract class AuthorizationServerError<E extends string> extends Outboun
   readonly error: E
   readonly status: number | undefined
   readonly description: string | undefined
+  /** The endpoint's origin, when the failure is about reaching it (see ServerFailureOptions). */
+  readonly origin: string | undefined
 
-  /** `what` names the operation in the message: "`what` failed: `error` (HTTP `status`)". */
+  /**
+   * `what` names the operation in the message: "`what` failed: `error` (HTTP `status`)", and
+   * "`what` to `origin` failed: …" when the origin is known (issue 16, item 4: a network_error
+   * that names no server sends the operator looking in the wrong place).
+   */
   protected constructor(what: string, error: E, options: ServerFailureOptions) {
+    const to = options.origin === undefined ? '' : ` to ${options.origin}`
     super(
-      `${what} failed: ${error}${options.status === undefined ? '' : ` (HTTP ${options.status})`}`,
+      `${what}${to} failed: ${error}${options.status === undefined ? '' : ` (HTTP ${options.status})`}`,
       options.cause === undefined ? undefined : { cause: options.cause },
     )
     this.error = error
     this.status = options.status
     this.description = options.description?.slice(0, 200)
+    this.origin = options.origin
   }
 }
 
@@ -123,7 +136,8 @@ const PERMANENT: ReadonlySet<string> = new Set([
  * @example
  * ```ts
  * try { await svc.fetch(url) } catch (err) {
- *   if (isTokenEndpointError(err.cause ?? err) && err.error === 'invalid_client') alertOps()
+ *   if (isTokenEndpointError(err) && err.error === 'invalid_client') alertOps()
+ *   throw err
  * }
  * ```
  */
@@ -159,8 +173,7 @@ export function isTokenEndpointError(err: unknown): err is TokenEndpointError {
  * @example
  * ```ts
  * try { await req.outbound!.fetch(url) } catch (err) {
- *   const cause = err instanceof TypeError ? err.cause : err // fetch wraps dispatcher errors
- *   if (isUserTokenRefusedError(cause)) return res.status(cause.status).json({ error: cause.code })
+ *   if (isUserTokenRefusedError(err)) return res.status(err.status).json({ error: err.code })
  *   throw err
  * }
  * ```

@@ -98,8 +98,14 @@ export interface ServiceClientOptions {
   maxReplayBytes?: number
   /** Most cached tokens (service and exchanged), a whole number from 1 to 1000000. @default 1000 */
   maxCachedTokens?: number
-  /** Allow plain-HTTP token endpoints on non-loopback hosts. @default false */
-  allowInsecureHttp?: boolean
+  /**
+   * Plain HTTP off loopback (in-cluster servers): `true` for every host, or the origins allowed,
+   * e.g. `['http://hydra:4444', 'http://hydra:4445']`. Applies to `issuer`, `tokenEndpoint`, the
+   * discovered token endpoint and `registration` (unless it has its own); checked at
+   * construction. Not to `targets`: each target origin is named explicitly, so listing an
+   * `http://` target is the opt-in for it. @default false
+   */
+  allowInsecureHttp?: boolean | readonly string[]
   /** Dispatcher the downstream calls go through (composed with the token interceptor). @default a new undici Agent */
   dispatcher?: Dispatcher
   /** Dispatcher for token requests. @default undici's global dispatcher */

@@ -8,7 +8,7 @@
  * or provider is rotated through on `invalid_client` as the service client does.
  */
 import type { KeyObject } from 'node:crypto'
-import { assertUrl } from '@svcauth/core/internal'
+import { assertUrl, resolveHttpAllowance } from '@svcauth/core/internal'
 import type { CryptoKey, JWK } from 'jose'
 import type { Dispatcher } from 'undici'
 import type { AuthMethod } from './lib/client-auth.js'
@@ -48,8 +48,11 @@ export interface TokenRequestOptions {
   timeout?: number
   /** Token response cap, bytes. @default 65536 */
   maxResponseBytes?: number
-  /** Allow plain-HTTP endpoints on non-loopback hosts. @default false */
-  allowInsecureHttp?: boolean
+  /**
+   * Plain HTTP off loopback: `true` for every host, or the origins allowed, e.g.
+   * `['http://hydra:4444']` (the issuer, the token endpoint, the discovered one). @default false
+   */
+  allowInsecureHttp?: boolean | readonly string[]
   /** Dispatcher for discovery and the token request. @default undici's global dispatcher */
   dispatcher?: Dispatcher
   /**
@@ -97,7 +100,7 @@ export async function requestToken(options: TokenRequestOptions): Promise<Reques
   if (authMethod !== 'private_key_jwt' && options.clientSecret === undefined) {
     fail(`${authMethod} needs clientSecret`)
   }
-  const allowHttp = options.allowInsecureHttp === true
+  const allowHttp = resolveHttpAllowance('allowInsecureHttp', options.allowInsecureHttp)
   const limits: TokenLimits = {
     timeout: positive('timeout', options.timeout, 10_000),
     maxBytes: positive('maxResponseBytes', options.maxResponseBytes, 65_536),

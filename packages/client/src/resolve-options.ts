@@ -5,7 +5,7 @@
  * frozen, and the rest of the client reads only it.
  */
 import type { KeyObject } from 'node:crypto'
-import { assertUrl } from '@svcauth/core/internal'
+import { assertUrl, resolveHttpAllowance, type HttpAllowance } from '@svcauth/core/internal'
 import type { CryptoKey, JWK } from 'jose'
 import type { Dispatcher } from 'undici'
 import type { AssertionKey, AuthMethod } from './lib/client-auth.js'
@@ -38,7 +38,7 @@ export interface ResolvedOptions {
   /** The configured token endpoint, checked; undefined when it is discovered from `issuer`. */
   readonly tokenEndpoint: string | undefined
   readonly issuer: string | undefined
-  readonly allowInsecureHttp: boolean
+  readonly allowInsecureHttp: HttpAllowance
   readonly targets: ReadonlyMap<string, ResolvedTarget>
   /** Timeout, byte cap and dispatcher of token requests (and of discovery). */
   readonly limits: TokenLimits
@@ -53,7 +53,13 @@ export interface ResolvedOptions {
 export function resolveOptions(options: ServiceClientOptions): ResolvedOptions {
   const given: unknown = options
   if (typeof given !== 'object' || given === null) optionError('options must be an object')
-  const { registration } = options
+  // Registration talks to the same authorization server: it inherits the client's allowance.
+  const registration =
+    options.registration === undefined ||
+    options.registration.allowInsecureHttp !== undefined ||
+    options.allowInsecureHttp === undefined
+      ? options.registration
+      : { ...options.registration, allowInsecureHttp: options.allowInsecureHttp }
   if (registration === undefined && (options.clientId === undefined || options.clientId === '')) {
     optionError('clientId is required (or registration, to register the client on first start)')
   }
@@ -83,7 +89,7 @@ export function resolveOptions(options: ServiceClientOptions): ResolvedOptions {
   if (options.tokenEndpoint === undefined && options.issuer === undefined) {
     optionError('give tokenEndpoint or issuer')
   }
-  const allowInsecureHttp = options.allowInsecureHttp === true
+  const allowInsecureHttp = resolveHttpAllowance('allowInsecureHttp', options.allowInsecureHttp)
   const tokenEndpoint =
     options.tokenEndpoint === undefined
       ? undefined

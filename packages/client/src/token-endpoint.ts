@@ -11,7 +11,7 @@
  *   the background and uses the current endpoint meanwhile.
  * A failed discovery keeps the last good endpoint; concurrent discoveries share one request.
  */
-import { assertDiscoveredUrl, discoverMetadata } from '@svcauth/core/internal'
+import { assertDiscoveredUrl, discoverMetadata, type HttpAllowance } from '@svcauth/core/internal'
 import { TokenEndpointError } from './errors.js'
 import type { TokenLimits } from './lib/token-request.js'
 import type { ClientLogger } from './options.js'
@@ -43,7 +43,7 @@ export function fixedEndpoint(url: string): TokenEndpoints {
 export function discoveredEndpoint(
   issuer: string,
   limits: TokenLimits,
-  allowInsecureHttp: boolean,
+  allowInsecureHttp: HttpAllowance,
   timing: DiscoveryTiming,
   logger: ClientLogger | undefined,
 ): TokenEndpoints {
@@ -92,6 +92,7 @@ export function discoveredEndpoint(
           cause instanceof TypeError ? 'invalid_response' : 'network_error',
           {
             description: cause instanceof TypeError ? cause.message : 'discovery failed',
+            origin: new URL(issuer).origin,
             cause,
           },
         )

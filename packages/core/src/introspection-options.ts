@@ -3,7 +3,7 @@
  * documented defaults, validated once at construction. What they govern is in `introspection.ts`.
  */
 import { fail, num } from './lib/checks.js'
-import { assertUrl } from './lib/urls.js'
+import { assertUrl, type HttpAllowance } from './lib/urls.js'
 
 /** How to reach the introspection endpoint of an issuer. */
 export interface IntrospectionOptions {
@@ -55,7 +55,7 @@ export interface ResolvedIntrospection {
 export function resolveIntrospection(
   name: string,
   value: unknown,
-  allowInsecureHttp: boolean,
+  allowInsecureHttp: HttpAllowance,
 ): ResolvedIntrospection {
   if (typeof value !== 'object' || value === null) fail(`${name} must be an object`)
   const o = value as IntrospectionOptions

@@ -19,6 +19,7 @@ import { isAuthError, type AuthErrorReason, type Reject } from './errors.js'
 import { DiscoveredAddress } from './lib/discovered-address.js'
 import { basicAuthorization } from './lib/form.js'
 import { httpJson, type HttpLimits } from './lib/http.js'
+import type { HttpAllowance } from './lib/urls.js'
 import type { ResolvedIntrospection } from './introspection-options.js'
 import type { Logger } from './logger.js'
 import { buildPrincipal, type ActorTypeRule, type Principal } from './principal.js'
@@ -29,7 +30,7 @@ export interface IntrospectorConfig {
   readonly options: ResolvedIntrospection
   readonly policy: ClaimPolicy
   readonly actorType: ActorTypeRule | undefined
-  readonly allowInsecureHttp: boolean
+  readonly allowInsecureHttp: HttpAllowance
   /** Minimum time between two discoveries of the endpoint, ms (the `jwks.cooldown`). */
   readonly discoveryCooldown: number
   readonly dispatcher: Dispatcher | undefined

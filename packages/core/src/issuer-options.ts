@@ -9,7 +9,7 @@ import {
   type ResolvedIntrospection,
 } from './introspection-options.js'
 import { fail } from './lib/checks.js'
-import { assertUrl } from './lib/urls.js'
+import { assertUrl, type HttpAllowance } from './lib/urls.js'
 import type { VerifierOptions } from './options.js'
 
 /** Asymmetric JWS algorithms that may be allow-listed. */
@@ -73,7 +73,7 @@ export interface ResolvedIssuer {
 /** Validates and freezes the list of trusted issuers. */
 export function resolveIssuers(
   options: VerifierOptions,
-  allowInsecureHttp: boolean,
+  allowInsecureHttp: HttpAllowance,
 ): ResolvedIssuer[] {
   const single =
     options.issuer !== undefined ||

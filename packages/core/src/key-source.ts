@@ -24,6 +24,7 @@ import type { ResolvedJwksOptions } from './jwks-options.js'
 import { DiscoveredAddress } from './lib/discovered-address.js'
 import { httpJson, type HttpLimits } from './lib/http.js'
 import { parseKeySet, resolveKey, type Keys, type KeyUse, type LocalSet } from './lib/key-set.js'
+import type { HttpAllowance } from './lib/urls.js'
 import type { Logger } from './logger.js'
 
 export type { KeyUse } from './lib/key-set.js'
@@ -32,7 +33,7 @@ interface KeySourceConfig {
   readonly issuer: string
   readonly jwksUri: string | undefined
   readonly jwks: ResolvedJwksOptions
-  readonly allowInsecureHttp: boolean
+  readonly allowInsecureHttp: HttpAllowance
   readonly dispatcher: Dispatcher | undefined
   readonly logger: Logger
   /** Makes the verifier's errors, in its realm. */

@@ -15,6 +15,7 @@ import {
 } from './issuer-options.js'
 import { resolveJwks, type JwksOptions, type ResolvedJwksOptions } from './jwks-options.js'
 import { fail, num, optionalFn } from './lib/checks.js'
+import { resolveHttpAllowance, type HttpAllowance } from './lib/urls.js'
 import { defaultLogger, type Logger } from './logger.js'
 import type { ActorTypeRule, Principal } from './principal.js'
 
@@ -54,8 +55,12 @@ export interface VerifierOptions {
   cache?: false | { max?: number; maxTtl?: number; maxBytes?: number }
   /** JWKS fetching and resilience tuning. */
   jwks?: JwksOptions
-  /** Allow plain-HTTP issuer and JWKS URLs on non-loopback hosts (in-cluster issuers). @default false */
-  allowInsecureHttp?: boolean
+  /**
+   * Plain HTTP off loopback (in-cluster issuers): `true` for every host, or a list of the origins
+   * allowed, e.g. `['http://hydra:4444']`. Applies to the issuer, `jwksUri`, the introspection
+   * endpoint and the addresses discovery finds; checked at construction. @default false
+   */
+  allowInsecureHttp?: boolean | readonly string[]
   /** undici dispatcher for JWKS and discovery requests (proxies, tests). @default undici's global dispatcher */
   dispatcher?: Dispatcher
   /** pino-compatible logger for start-up warnings and key-fetch failures. */
@@ -77,7 +82,7 @@ export interface ResolvedOptions {
   readonly cache:
     false | { readonly max: number; readonly maxTtl: number; readonly maxBytes: number }
   readonly jwks: ResolvedJwksOptions
-  readonly allowInsecureHttp: boolean
+  readonly allowInsecureHttp: HttpAllowance
   readonly dispatcher: Dispatcher | undefined
   readonly logger: Logger
 }
@@ -87,7 +92,7 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
   if (typeof (options as unknown) !== 'object' || (options as unknown) === null) {
     fail('options must be an object')
   }
-  const allowInsecureHttp = options.allowInsecureHttp === true
+  const allowInsecureHttp = resolveHttpAllowance('allowInsecureHttp', options.allowInsecureHttp)
   const issuers = resolveIssuers(options, allowInsecureHttp)
   const realm = options.realm ?? DEFAULT_REALM
   if (typeof realm !== 'string' || /[^\x20\x21\x23-\x5b\x5d-\x7e]/.test(realm)) {

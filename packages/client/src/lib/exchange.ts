@@ -4,7 +4,8 @@
  * RFC 7592) send through it. A 3xx is read as an answer like any other refusal (its OAuth error,
  * its `Retry-After`), never followed. A transport failure becomes the caller's typed error:
  * `network_error` when no complete answer came (refused, reset, past the deadline), with the
- * status when the headers had arrived; `invalid_response` for an answer over the byte cap.
+ * status when the headers had arrived; `invalid_response` for an answer over the byte cap. Both
+ * name the endpoint's origin (issue 16, item 4), never its path or query.
  */
 import {
   HttpError,
@@ -17,7 +18,7 @@ import {
 /** Builds the caller's typed error (TokenEndpointError, RegistrationError) for a failed exchange. */
 export type ExchangeError = (
   code: 'invalid_response' | 'network_error',
-  options: { status?: number; description?: string; cause?: unknown },
+  options: { status?: number; description?: string; origin: string; cause?: unknown },
 ) => Error
 
 /** Sends `req` to `url` within `limits`; any status is an answer, failures come from `toError`. */
@@ -32,10 +33,11 @@ export async function exchange(
   } catch (err) {
     if (!(err instanceof HttpError)) throw err
     const status = err.status === undefined ? {} : { status: err.status }
+    const { origin } = new URL(url)
     if (err.kind === 'timeout' || err.kind === 'network') {
       // The transport's own error is the cause, as before the exchange was shared: the HttpError
       // around it adds nothing a caller branches on.
-      throw toError('network_error', { ...status, cause: err.cause })
+      throw toError('network_error', { ...status, origin, cause: err.cause })
     }
     // too_large; a redirect, status or bad_json failure cannot happen here (a 3xx is an answer,
     // no `expect`, no JSON parsing), but would be an invalid response too.
@@ -43,6 +45,6 @@ export async function exchange(
       err.kind === 'too_large'
         ? `response larger than ${String(limits.maxBytes)} bytes`
         : err.message
-    throw toError('invalid_response', { ...status, description })
+    throw toError('invalid_response', { ...status, origin, description })
   }
 }

@@ -5,7 +5,7 @@
  * at start-up. Each call checks its options first (a mistake is a TypeError, before any request);
  * requests and answers go through transport.ts.
  */
-import { assertUrl } from '@svcauth/core/internal'
+import { assertUrl, resolveHttpAllowance, type HttpAllowance } from '@svcauth/core/internal'
 import { B64TOKEN } from '../lib/b64token.js'
 import { RegistrationError } from './errors.js'
 import { failure, parseClient, send } from './transport.js'
@@ -190,7 +190,7 @@ function where(options: RegistrationOptions): { mode: 'dcr' | 'hydra-admin'; url
   if (!['dcr', 'hydra-admin'].includes(mode)) {
     throw new TypeError("svcauth registration: mode must be 'dcr' or 'hydra-admin'")
   }
-  const allowHttp = options.allowInsecureHttp === true
+  const allowHttp = allowance(options)
   if (mode === 'dcr') {
     if (options.registrationEndpoint === undefined) {
       throw new TypeError('svcauth registration: dcr needs registrationEndpoint')
@@ -205,12 +205,12 @@ function where(options: RegistrationOptions): { mode: 'dcr' | 'hydra-admin'; url
 
 function adminBase(options: {
   readonly adminUrl?: string | undefined
-  readonly allowInsecureHttp?: boolean | undefined
+  readonly allowInsecureHttp?: boolean | readonly string[] | undefined
 }): string {
   if (options.adminUrl === undefined) {
     throw new TypeError('svcauth registration: hydra-admin needs adminUrl')
   }
-  const url = assertUrl('adminUrl', options.adminUrl, options.allowInsecureHttp === true, false)
+  const url = assertUrl('adminUrl', options.adminUrl, allowance(options), false)
   return url.replace(/\/+$/, '')
 }
 
@@ -233,7 +233,7 @@ function manage(
   const url = assertUrl(
     'registrationClientUri',
     handle.registrationClientUri,
-    options.allowInsecureHttp === true,
+    allowance(options),
     false,
   )
   return {
@@ -241,6 +241,13 @@ function manage(
     headers: { authorization: `Bearer ${checkToken(handle.registrationAccessToken)}` },
     mode: 'dcr',
   }
+}
+
+/** The `allowInsecureHttp` of registration options, checked (a TypeError for a bad value). */
+function allowance(options: {
+  readonly allowInsecureHttp?: boolean | readonly string[] | undefined
+}): HttpAllowance {
+  return resolveHttpAllowance('allowInsecureHttp', options.allowInsecureHttp)
 }
 
 /** A timeout of zero, negative or not a number would abort every request before it is sent. */

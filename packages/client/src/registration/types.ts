@@ -21,8 +21,12 @@ export interface RegistrationOptions {
   initialAccessToken?: string
   /** Client metadata (RFC 7591 §2); `grant_types` defaults to client credentials only. */
   metadata?: ClientMetadata
-  /** Allow plain-HTTP URLs on non-loopback hosts (in-cluster servers). @default false */
-  allowInsecureHttp?: boolean
+  /**
+   * Plain HTTP off loopback (in-cluster servers): `true` for every host, or the origins allowed,
+   * e.g. `['http://hydra:4445']`. Within createServiceClient: the client's `allowInsecureHttp`
+   * when not given here. @default false
+   */
+  allowInsecureHttp?: boolean | readonly string[]
   /** ms for the whole request. @default 10000 */
   timeout?: number
   /** undici dispatcher for the requests (proxies, private CAs). */

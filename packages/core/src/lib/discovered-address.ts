@@ -11,7 +11,7 @@
  */
 import { discover } from './discovery.js'
 import type { HttpLimits } from './http.js'
-import { assertDiscoveredUrl } from './urls.js'
+import { assertDiscoveredUrl, type HttpAllowance } from './urls.js'
 
 export interface DiscoveredAddressConfig {
   readonly issuer: string
@@ -19,7 +19,7 @@ export interface DiscoveredAddressConfig {
   readonly member: 'jwks_uri' | 'introspection_endpoint'
   /** The configured address, when there is one: never discovered, never changed. */
   readonly configured: string | undefined
-  readonly allowInsecureHttp: boolean
+  readonly allowInsecureHttp: HttpAllowance
   /** Least time between two discoveries, ms; 0 when the caller paces its fetches itself. */
   readonly cooldown: number
   /** Metadata requests get their own body cap (metadata is small; key sets may not be). */

@@ -5,7 +5,7 @@
  * configured one is refused (RFC 8414 §3.3). Discovery only ever starts from configured issuers.
  */
 import { httpJson, type HttpLimits } from './http.js'
-import { discoveredUrlProblem } from './urls.js'
+import { discoveredUrlProblem, type HttpAllowance } from './urls.js'
 
 export interface Metadata {
   readonly issuer: string
@@ -25,7 +25,7 @@ export function discoveryUrls(issuer: string): string[] {
 export async function discover(
   issuer: string,
   limits: HttpLimits,
-  allowInsecureHttp: boolean,
+  allowInsecureHttp: HttpAllowance,
 ): Promise<Metadata> {
   let lastError: unknown
   for (const url of discoveryUrls(issuer)) {
@@ -41,7 +41,7 @@ export async function discover(
   throw lastError instanceof Error ? lastError : new Error('discovery failed')
 }
 
-function checkMetadata(body: unknown, issuer: string, allowInsecureHttp: boolean): Metadata {
+function checkMetadata(body: unknown, issuer: string, allowInsecureHttp: HttpAllowance): Metadata {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new Error('metadata is not a JSON object')
   }

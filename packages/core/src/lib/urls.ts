@@ -1,9 +1,55 @@
 /**
- * URL policy for issuer, discovery and JWKS addresses: TLS unless the host is loopback or the
- * caller opted in to plain HTTP (RFC 6750 §5.3, catalogue G8); no userinfo or fragment. Addresses
- * found in discovery metadata are also judged by where they lead (catalogue L2, RFC 8725 §3.10).
+ * URL policy for every address svcauth talks to (issuer, discovery, JWKS, introspection, token,
+ * registration and admin URLs): TLS unless the host is loopback or the caller allowed plain HTTP
+ * (RFC 6750 §5.3, catalogue G8), for every host (`allowInsecureHttp: true`) or for a list of
+ * origins (`['http://hydra:4444']`, issue 16 item 5); no userinfo or fragment. Addresses found in
+ * discovery metadata are judged by the same allowance and by where they lead (catalogue L2,
+ * RFC 8725 §3.10).
  */
 import { hostKind, type HostKind } from './address.js'
+
+/** `allowInsecureHttp` resolved: every host (`true`), none (`false`), or these origins only. */
+export type HttpAllowance = boolean | ReadonlySet<string>
+
+/**
+ * Checks an `allowInsecureHttp` option (`name` is its path, for messages): a boolean, or a list
+ * of `http://host[:port]` origins, kept in the WHATWG serialization (`http://hydra:80` is
+ * `http://hydra`) so that a URL's `origin` is looked up as is. A TypeError otherwise.
+ *
+ * @example
+ * ```ts
+ * const allowance = resolveHttpAllowance('allowInsecureHttp', ['http://hydra:4444'])
+ * urlProblem('http://hydra:4444/oauth2/token', allowance) // undefined: allowed
+ * ```
+ */
+export function resolveHttpAllowance(name: string, value: unknown): HttpAllowance {
+  if (value === undefined || typeof value === 'boolean') return value === true
+  const bad = (): never => {
+    throw new TypeError(
+      `svcauth: ${name} must be true, false, or a list of plain-HTTP origins such as ['http://hydra:4444']`,
+    )
+  }
+  if (!Array.isArray(value)) return bad()
+  const origins = new Set<string>()
+  for (const item of value as unknown[]) {
+    if (typeof item !== 'string' || !URL.canParse(item)) return bad()
+    const url = new URL(item)
+    const bare = url.pathname === '/' && url.search === '' && url.hash === ''
+    if (url.protocol !== 'http:' || !bare || url.username !== '' || url.password !== '') {
+      throw new TypeError(
+        `svcauth: ${name}: ${JSON.stringify(item)} must be an http:// origin (scheme://host[:port], no path)`,
+      )
+    }
+    origins.add(url.origin)
+  }
+  return origins
+}
+
+/** True when plain HTTP to `url` is allowed: loopback always, else by the allowance. */
+function httpAllowed(url: URL, allowance: HttpAllowance): boolean {
+  if (allowance === true || isLoopbackHost(url.hostname)) return true
+  return allowance !== false && allowance.has(url.origin)
+}
 
 /** Loopback by name (`localhost`) or by address bytes, including `[::ffff:127.0.0.1]`. */
 export function isLoopbackHost(hostname: string): boolean {
@@ -13,7 +59,7 @@ export function isLoopbackHost(hostname: string): boolean {
 /** Returns the reason a URL is not acceptable, or undefined when it is. */
 export function urlProblem(
   value: string,
-  allowInsecureHttp: boolean,
+  allowInsecureHttp: HttpAllowance,
   allowQuery = true,
 ): string | undefined {
   let url: URL
@@ -27,18 +73,18 @@ export function urlProblem(
   if (!allowQuery && url.search !== '') return 'must not have a query'
   if (url.protocol === 'https:') return undefined
   if (url.protocol !== 'http:') return 'must use https'
-  if (allowInsecureHttp || isLoopbackHost(url.hostname)) return undefined
-  return 'must use https (set allowInsecureHttp for a plain-HTTP in-cluster issuer)'
+  if (httpAllowed(url, allowInsecureHttp)) return undefined
+  return `must use https: ${url.origin} is plain HTTP off loopback (allow it with allowInsecureHttp: ['${url.origin}'], or true for every host)`
 }
 
 /**
- * Checks a configured URL: TLS unless loopback or `allowInsecureHttp`, no credentials, no fragment,
+ * Checks a configured URL: TLS unless loopback or allowed by `allowInsecureHttp`, no credentials, no fragment,
  * and no query unless `allowQuery`. Throws a TypeError naming the option.
  */
 export function assertUrl(
   name: string,
   value: unknown,
-  allowInsecureHttp: boolean,
+  allowInsecureHttp: HttpAllowance,
   allowQuery = true,
 ): string {
   return asserted(name, value, (url) => urlProblem(url, allowInsecureHttp, allowQuery))
@@ -77,7 +123,7 @@ const REFUSED: Partial<Record<HostKind, string>> = {
 export function discoveredUrlProblem(
   issuer: string,
   value: string,
-  allowInsecureHttp: boolean,
+  allowInsecureHttp: HttpAllowance,
 ): string | undefined {
   const problem = urlProblem(value, allowInsecureHttp)
   if (problem !== undefined) return problem
@@ -95,7 +141,7 @@ export function assertDiscoveredUrl(
   name: string,
   issuer: string,
   value: unknown,
-  allowInsecureHttp: boolean,
+  allowInsecureHttp: HttpAllowance,
 ): string {
   return asserted(name, value, (url) => discoveredUrlProblem(issuer, url, allowInsecureHttp))
 }
