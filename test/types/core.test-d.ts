@@ -25,6 +25,10 @@ import {
   type AuthOutcome,
   type Guard,
   type IssuerConfig,
+  type IssuerStatus,
+  type KeyFailureReason,
+  type Logger,
+  createWarningLogger,
   type Principal,
   type RequestLike,
 } from '@svcauth/core'
@@ -129,4 +133,19 @@ test('request context, bearer extraction and audit records', () => {
   expectTypeOf<AuthOutcome['result']>().toEqualTypeOf<'authenticated' | 'anonymous' | 'rejected'>()
   expectTypeOf<AuthOutcome['principal']>().toEqualTypeOf<Principal | undefined>()
   expectTypeOf<AuthOutcome['reason']>().toEqualTypeOf<AuthErrorReason | undefined>()
+})
+
+test('status() for readiness probes and the warning logger (issue 16)', () => {
+  expectTypeOf<Authenticator['status']>().returns.toEqualTypeOf<IssuerStatus[]>()
+  expectTypeOf<IssuerStatus['jwksUri']>().toEqualTypeOf<string | undefined>()
+  expectTypeOf<IssuerStatus['keys']>().toEqualTypeOf<number>()
+  expectTypeOf<IssuerStatus['fetchedAt']>().toEqualTypeOf<Date | undefined>()
+  expectTypeOf<
+    NonNullable<IssuerStatus['lastFailure']>['reason']
+  >().toEqualTypeOf<KeyFailureReason>()
+  expectTypeOf<NonNullable<IssuerStatus['lastFailure']>['at']>().toEqualTypeOf<Date>()
+  expectTypeOf<NonNullable<IssuerStatus['introspection']>['endpoint']>().toEqualTypeOf<
+    string | undefined
+  >()
+  expectTypeOf(createWarningLogger).returns.toEqualTypeOf<Logger>()
 })

@@ -43,8 +43,9 @@ export function createGrant(
     postGrant(url, form, identity.id, auth, limits)
 
   const grant: Grant = async (form, target, refresh) => {
-    const url = await endpoints.current()
     try {
+      // Inside the try: a failed first discovery is logged like any failed request (issue 16).
+      const url = await endpoints.current()
       await identity.ready()
       const issued = await authenticated(url, form).catch(async (err: unknown) => {
         // R11: an endpoint that stopped answering may have moved; if discovery names another, one

@@ -5,6 +5,7 @@
  * frozen, and the rest of the client reads only it.
  */
 import type { KeyObject } from 'node:crypto'
+import { defaultLogger } from '@svcauth/core'
 import { assertUrl, resolveHttpAllowance, type HttpAllowance } from '@svcauth/core/internal'
 import type { CryptoKey, JWK } from 'jose'
 import type { Dispatcher } from 'undici'
@@ -167,11 +168,15 @@ function optionalString(name: string, value: unknown): string | undefined {
   return value
 }
 
-function checkLogger(logger: ClientLogger | undefined): ClientLogger | undefined {
+/**
+ * Without a logger, the core's default: token-endpoint failures become rate-limited Node process
+ * warnings (`SVCAUTH_TOKEN_REQUEST_FAILED`, …; issue 16, item 1), never silence.
+ */
+function checkLogger(logger: ClientLogger | undefined): ClientLogger {
   if (logger !== undefined && !hasMethods(logger, 'warn', 'error')) {
     optionError('logger must be pino-compatible: an object with warn and error methods')
   }
-  return logger
+  return logger ?? defaultLogger
 }
 
 function hasMethods(value: unknown, ...names: readonly string[]): boolean {

@@ -55,6 +55,18 @@ function isRefusal(result: Result): result is Refusal {
 
 const LOG_INTERVAL_MS = 10_000
 
+/** The introspection endpoint's state in `authenticator.status()` (issue 16, item 2). */
+export interface IntrospectionStatus {
+  /** The endpoint in use: configured, or the last one discovered; undefined before discovery. */
+  readonly endpoint: string | undefined
+  /** The last failed call (never an inactive answer: that is the token's fault). */
+  readonly lastFailure?: {
+    readonly reason: 'introspection_failed'
+    readonly message: string
+    readonly at: Date
+  }
+}
+
 /** A compact JWS has exactly three dot-separated parts; anything else is opaque. */
 export function isOpaque(token: string): boolean {
   const first = token.indexOf('.')
@@ -72,6 +84,7 @@ export class Introspector {
   readonly #endpoint: DiscoveredAddress
   #lastLog = -Infinity
   #suppressed = 0
+  #lastFailure: IntrospectionStatus['lastFailure']
 
   constructor(config: IntrospectorConfig) {
     this.#config = config
@@ -113,6 +126,12 @@ export class Introspector {
       )
     }
     return result
+  }
+
+  status(): IntrospectionStatus {
+    const endpoint = this.#endpoint.current
+    const lastFailure = this.#lastFailure
+    return Object.freeze(lastFailure === undefined ? { endpoint } : { endpoint, lastFailure })
   }
 
   clear(): void {
@@ -251,6 +270,12 @@ export class Introspector {
 
   /** One error line per interval, with how many failures it stands for. */
   #logFailure(cause: unknown): void {
+    const message = cause instanceof Error ? cause.message : 'error'
+    this.#lastFailure = Object.freeze({
+      reason: 'introspection_failed' as const,
+      message,
+      at: new Date(),
+    })
     const now = performance.now()
     if (now - this.#lastLog < LOG_INTERVAL_MS) {
       this.#suppressed += 1
@@ -263,7 +288,7 @@ export class Introspector {
       {
         event: 'introspection_failed',
         issuer: this.#config.issuer,
-        error: cause instanceof Error ? cause.message : 'error',
+        error: message,
         ...(suppressed > 0 ? { suppressed } : {}),
       },
       'svcauth: token introspection failed',

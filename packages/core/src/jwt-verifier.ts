@@ -16,7 +16,7 @@ import {
 import { checkClaims } from './claims.js'
 import type { Reject } from './errors.js'
 import type { ResolvedIssuer } from './issuer-options.js'
-import { KeySource, type KeyUse } from './key-source.js'
+import { KeySource, type KeyStatus, type KeyUse } from './key-source.js'
 import { toAuthError } from './lib/jose-errors.js'
 import type { ResolvedOptions } from './options.js'
 import { buildPrincipal, type Principal } from './principal.js'
@@ -28,6 +28,8 @@ export interface JwtVerifier {
   verify(token: string): Promise<Principal>
   /** Resolves when every issuer's first key fetch has settled; true when all have keys. */
   ready(): Promise<boolean>
+  /** Each issuer's key state, in configuration order. */
+  status(): KeyStatus[]
   /** Stops background key refreshes. */
   close(): void
 }
@@ -139,6 +141,9 @@ export function createJwtVerifier(
     async ready(): Promise<boolean> {
       const results = await Promise.all([...runtimes.values()].map((r) => r.source.ready()))
       return results.every(Boolean)
+    },
+    status(): KeyStatus[] {
+      return [...runtimes.values()].map((r) => r.source.status())
     },
     close(): void {
       for (const runtime of runtimes.values()) runtime.source.close()

@@ -15,6 +15,8 @@
  * - Each installed set carries what every kid stands for (RFC 7638 thumbprint and use
  *   restrictions), so the verified-token cache is tied to keys, not kids (issue 14, R6).
  * - Each fetch attempt is published on `svcauth:jwks:fetch` when someone listens (`diagnostics.ts`).
+ * - Every failure is classified (`lib/key-failure.ts`), logged with its `SVCAUTH_…` code, and
+ *   kept as the issuer's `lastFailure` in {@link KeySource.status} (issue 16, items 1 and 2).
  */
 import type { JWTVerifyGetKey } from 'jose'
 import type { Dispatcher } from 'undici'
@@ -23,11 +25,20 @@ import type { AuthError, Reject } from './errors.js'
 import type { ResolvedJwksOptions } from './jwks-options.js'
 import { DiscoveredAddress } from './lib/discovered-address.js'
 import { httpJson, type HttpLimits } from './lib/http.js'
+import {
+  asDiscoveryFailure,
+  asKeySetFailure,
+  keyFailure,
+  warningCode,
+  type KeyFailure,
+  type KeyStatus,
+} from './lib/key-failure.js'
 import { parseKeySet, resolveKey, type Keys, type KeyUse, type LocalSet } from './lib/key-set.js'
 import type { HttpAllowance } from './lib/urls.js'
 import type { Logger } from './logger.js'
 
 export type { KeyUse } from './lib/key-set.js'
+export type { KeyFailure, KeyFailureReason, KeyStatus } from './lib/key-failure.js'
 
 interface KeySourceConfig {
   readonly issuer: string
@@ -50,6 +61,8 @@ export class KeySource {
   #pending: Promise<boolean> | undefined
   #timer: NodeJS.Timeout | undefined
   #failures = 0
+  #keyCount = 0
+  #lastFailure: KeyFailure | undefined
 
   constructor(config: KeySourceConfig) {
     this.#config = config
@@ -92,6 +105,18 @@ export class KeySource {
   close(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer)
     this.#timer = undefined
+  }
+
+  /** This issuer's key state now; allocates only when called. */
+  status(): KeyStatus {
+    const fetched = this.#keys === undefined ? undefined : new Date(this.#lastSuccess)
+    return Object.freeze({
+      issuer: this.#config.issuer,
+      jwksUri: this.#address.current,
+      keys: this.#keys === undefined ? 0 : this.#keyCount,
+      fetchedAt: fetched,
+      ...(this.#lastFailure === undefined ? {} : { lastFailure: this.#lastFailure }),
+    })
   }
 
   /** Increases whenever a new key set is installed. */
@@ -214,13 +239,20 @@ export class KeySource {
     const known = address.current !== undefined
     if (background && known) await this.#rediscover(limits)
     try {
-      await this.#load(await address.get(limits), limits)
+      await this.#load(await this.#addressToFetch(limits), limits)
     } catch (err) {
       // The issuer may have moved its keys: look again (once per attempt, so once per cooldown),
       // and try the new address if there is one. Not when discovery just ran in this attempt.
       if (background || !known || !(await this.#rediscover(limits))) throw err
-      await this.#load(await address.get(limits), limits)
+      await this.#load(await this.#addressToFetch(limits), limits)
     }
+  }
+
+  /** The address to fetch; a failure to discover it is a discovery failure, not a fetch one. */
+  #addressToFetch(limits: HttpLimits): Promise<string> {
+    return this.#address.get(limits).catch((err: unknown) => {
+      throw asDiscoveryFailure(err)
+    })
   }
 
   /**
@@ -232,12 +264,15 @@ export class KeySource {
     const before = this.#address.current
     if (before === undefined) return false
     const found = await this.#address.moved(before, limits, (err) => {
+      const failure = keyFailure(asDiscoveryFailure(err))
+      this.#lastFailure = failure
       logger.error(
         {
           event: 'jwks_discovery_failed',
+          code: warningCode(failure.reason),
           issuer,
           jwks_uri: before,
-          error: err instanceof Error ? err.message : 'unknown error',
+          error: failure.message,
         },
         'svcauth: discovering the issuer metadata again failed; keeping the last good jwks_uri',
       )
@@ -252,8 +287,11 @@ export class KeySource {
 
   async #load(jwksUri: string, limits: HttpLimits): Promise<void> {
     const accept = 'application/jwk-set+json, application/json'
-    const body = await httpJson(jwksUri, { headers: { accept } }, limits)
+    const body = await httpJson(jwksUri, { headers: { accept } }, limits).catch((err: unknown) => {
+      throw asKeySetFailure(err) // a body that is not JSON is an unusable key set
+    })
     const { set, identities } = await parseKeySet(body, this.#config.jwks.maxKeys)
+    this.#keyCount = (body as { keys: unknown[] }).keys.length
     this.#keys = { set, identities, version: ++this.#version }
     this.#lastSuccess = Date.now()
   }
@@ -271,13 +309,17 @@ export class KeySource {
 
   #logFailure(err: unknown): void {
     const stale = this.#keys !== undefined
+    const failure = keyFailure(err)
+    this.#lastFailure = failure
     // Rate-limited by construction: at most one attempt per cooldown reaches this line.
     this.#config.logger.error(
       {
         event: 'jwks_fetch_failed',
+        code: warningCode(failure.reason),
+        reason: failure.reason,
         issuer: this.#config.issuer,
         jwks_uri: this.#address.current,
-        error: err instanceof Error ? err.message : 'unknown error',
+        error: failure.message,
         consecutive_failures: this.#failures,
         serving_last_good_keys: stale,
       },

@@ -15,8 +15,9 @@ import {
   publishRejection,
 } from './diagnostics.js'
 import { isAuthError, rejecter } from './errors.js'
-import { Introspector, isOpaque } from './introspection.js'
+import { Introspector, isOpaque, type IntrospectionStatus } from './introspection.js'
 import { createJwtVerifier } from './jwt-verifier.js'
+import type { KeyStatus } from './key-source.js'
 import { isCanonicalCompactJws } from './lib/canonical.js'
 import { toAuthError } from './lib/jose-errors.js'
 import { resolveOptions, type ResolvedOptions, type VerifierOptions } from './options.js'
@@ -27,6 +28,14 @@ import { TokenCache } from './token-cache.js'
 export interface AuthenticatorOptions extends VerifierOptions {
   /** No token → the request continues anonymously; a present but invalid token is still 401. @default false */
   optional?: boolean
+}
+
+/**
+ * One configured issuer's state in {@link Authenticator.status}: its keys (address in use, count,
+ * last good fetch, last failure) and, for the issuer that has one, the introspection endpoint.
+ */
+export interface IssuerStatus extends KeyStatus {
+  readonly introspection?: IntrospectionStatus
 }
 
 /** Verifies bearer tokens for one service. Framework-free: the adapters call it. */
@@ -57,6 +66,20 @@ export interface Authenticator {
   authenticateCached(req: RequestLike): Principal | undefined
   /** Resolves when every issuer's first key fetch has settled; true when all have keys. */
   ready(): Promise<boolean>
+  /**
+   * Each configured issuer's state now, for readiness probes and dashboards: the JWKS address in
+   * use, the key count, when keys were last fetched, the last failure (reason, message, time) and
+   * the introspection endpoint when configured. Synchronous; never fetches.
+   *
+   * @example
+   * ```ts
+   * app.get('/ready', async (_req, res) => {
+   *   const ready = await auth.ready()
+   *   res.status(ready ? 200 : 503).json({ ready, issuers: auth.status() })
+   * })
+   * ```
+   */
+  status(): IssuerStatus[]
   /** Stops background key refreshes. */
   close(): void
 }
@@ -227,6 +250,15 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     },
     ready(): Promise<boolean> {
       return jwt.ready()
+    },
+    status(): IssuerStatus[] {
+      return jwt
+        .status()
+        .map((keys) =>
+          introspector !== undefined && keys.issuer === introspected?.issuer
+            ? Object.freeze({ ...keys, introspection: introspector.status() })
+            : keys,
+        )
     },
     close(): void {
       jwt.close()

@@ -2,6 +2,8 @@
  * @svcauth/testing: an in-process issuer on loopback for svcauth's tests and yours.
  * Every public export is listed here by name, with every type its interface uses.
  */
+export { captureAuditLines } from './audit-lines.js'
+export type { AuditCapture, AuditLine } from './audit-lines.js'
 export { createTestIssuer } from './issuer.js'
 export type { TestIssuer, TestIssuerOptions } from './issuer.js'
 export type { DiscoveryMode } from './discovery.js'

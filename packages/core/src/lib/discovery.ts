@@ -22,6 +22,19 @@ export function discoveryUrls(issuer: string): string[] {
   ]
 }
 
+/**
+ * A discovery that failed, with its condition: `issuer_mismatch` when the metadata names another
+ * issuer (the message names both values: they are public), else `discovery_failed`.
+ */
+export class DiscoveryError extends Error {
+  readonly code: 'issuer_mismatch' | 'discovery_failed'
+  constructor(code: DiscoveryError['code'], message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'DiscoveryError'
+    this.code = code
+  }
+}
+
 export async function discover(
   issuer: string,
   limits: HttpLimits,
@@ -38,7 +51,11 @@ export async function discover(
     }
     return checkMetadata(body, issuer, allowInsecureHttp)
   }
-  throw lastError instanceof Error ? lastError : new Error('discovery failed')
+  throw new DiscoveryError(
+    'discovery_failed',
+    `discovery failed: ${lastError instanceof Error ? lastError.message : 'no answer'}`,
+    { cause: lastError },
+  )
 }
 
 function checkMetadata(body: unknown, issuer: string, allowInsecureHttp: HttpAllowance): Metadata {
@@ -47,7 +64,11 @@ function checkMetadata(body: unknown, issuer: string, allowInsecureHttp: HttpAll
   }
   const meta = body as Record<string, unknown>
   if (meta.issuer !== issuer) {
-    throw new Error('metadata issuer does not match the configured issuer')
+    const named = typeof meta.issuer === 'string' ? `"${meta.issuer}"` : 'no issuer'
+    throw new DiscoveryError(
+      'issuer_mismatch',
+      `metadata names ${named}, not the configured issuer "${issuer}"`,
+    )
   }
   const jwksUri = meta.jwks_uri
   if (typeof jwksUri !== 'string') throw new Error('metadata has no jwks_uri')

@@ -9,6 +9,7 @@ import {
   type JWTHeaderParameters,
   type FlattenedJWSInput,
 } from 'jose'
+import { InvalidKeySetError } from './key-failure.js'
 import { keyIdentities, type KeyIdentities } from './key-identity.js'
 
 export type LocalSet = ReturnType<typeof createLocalJWKSet>
@@ -43,25 +44,25 @@ export function resolveKey(
   return keys.set(header, token)
 }
 
-/** Checks a fetched body and builds the resolver and identities; throws an Error saying why not. */
+/** Checks a fetched body and builds the resolver and identities; throws an InvalidKeySetError saying why not. */
 export async function parseKeySet(
   body: unknown,
   maxKeys: number,
 ): Promise<Pick<Keys, 'set' | 'identities'>> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new Error('JWKS is not a JSON object')
+    throw new InvalidKeySetError('JWKS is not a JSON object')
   }
   const keys = (body as { keys?: unknown }).keys
-  if (!Array.isArray(keys)) throw new Error('JWKS has no "keys" array')
+  if (!Array.isArray(keys)) throw new InvalidKeySetError('JWKS has no "keys" array')
   if (keys.length > maxKeys)
-    throw new Error(`JWKS has ${keys.length} keys, over the cap of ${maxKeys}`)
+    throw new InvalidKeySetError(`JWKS has ${keys.length} keys, over the cap of ${maxKeys}`)
   for (const key of keys as unknown[]) {
     if (typeof key !== 'object' || key === null || Array.isArray(key)) {
-      throw new Error('JWKS member is not an object')
+      throw new InvalidKeySetError('JWKS member is not an object')
     }
     for (const member of PRIVATE_MEMBERS) {
       if (Object.prototype.hasOwnProperty.call(key, member)) {
-        throw new Error('JWKS members must be public keys')
+        throw new InvalidKeySetError('JWKS members must be public keys')
       }
     }
   }
