@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net'
 import {
   createServiceClient,
   isUserTokenRefusedError,
+  type OutboundCalls,
   type ServiceClient,
   type TargetConfig,
   type UserTokenMode,
@@ -87,16 +88,30 @@ function serviceClient(mode: UserTokenMode): ServiceClient {
   })
 }
 
-/** BSS on Express or Koa: authenticates its caller, then asks SMD who it thinks is calling. */
-function bssApp(framework: 'Express' | 'Koa', svc: ServiceClient) {
+/** What BSS's `/call` route answers, given the outbound call to SMD's `/whoami`. */
+type Route = (
+  call: () => ReturnType<OutboundCalls['fetch']>,
+) => Promise<{ status: number; body: unknown }>
+
+/** By default: SMD's own answer, passed through. */
+const passThrough: Route = async (call) => {
+  const answer = await call()
+  return { status: answer.status, body: await answer.json() }
+}
+
+/**
+ * BSS on Express or Koa: authenticates its caller, then asks SMD who it thinks is calling and
+ * answers as `route` says.
+ */
+function bssApp(framework: 'Express' | 'Koa', svc: ServiceClient, route: Route = passThrough) {
   const options = { issuer: issuer.issuer, audience: 'bss', jwksUri: issuer.jwksUri }
   if (framework === 'Express') {
     const app = express()
     const auth = ex.authenticate(options)
     app.use(auth, ex.outbound(svc))
     app.get('/call', async (req, res) => {
-      const answer = await req.outbound!.fetch(`${smd.origin}/whoami`)
-      res.status(answer.status).json(await answer.json())
+      const { status, body } = await route(() => req.outbound!.fetch(`${smd.origin}/whoami`))
+      res.status(status).json(body)
     })
     return {
       handler: app,
@@ -109,9 +124,9 @@ function bssApp(framework: 'Express' | 'Koa', svc: ServiceClient) {
   const auth = ko.authenticate(options)
   const router = new Router<ko.AuthState, ko.OutboundContext>()
   router.get('/call', async (ctx) => {
-    const answer = await ctx.outbound.fetch(`${smd.origin}/whoami`)
-    ctx.status = answer.status
-    ctx.body = await answer.json()
+    const { status, body } = await route(() => ctx.outbound.fetch(`${smd.origin}/whoami`))
+    ctx.status = status
+    ctx.body = body
   })
   app.use(auth).use(ko.outbound(svc)).use(router.routes())
   return {
@@ -411,41 +426,10 @@ describe.each(['Express', 'Koa'] as const)('R1 through %s', (framework) => {
 
 /** A BSS whose handler answers with the refusal it met, the way an application would map it. */
 function refusingApp(framework: 'Express' | 'Koa', svc: ServiceClient) {
-  const options = { issuer: issuer.issuer, audience: 'bss', jwksUri: issuer.jwksUri }
-  const answer = async (call: () => Promise<unknown>) => {
+  return bssApp(framework, svc, async (call) => {
     const err = await refusal(call())
     return isUserTokenRefusedError(err)
       ? { status: err.status, body: { refused: err.code, origin: err.origin } }
       : { status: 200, body: { refused: null } }
-  }
-  if (framework === 'Express') {
-    const app = express()
-    const auth = ex.authenticate(options)
-    app.use(auth, ex.outbound(svc))
-    app.get('/call', async (req, res) => {
-      const { status, body } = await answer(() => req.outbound!.fetch(`${smd.origin}/whoami`))
-      res.status(status).json(body)
-    })
-    return {
-      handler: app,
-      close: () => {
-        auth.authenticator.close()
-      },
-    }
-  }
-  const app = new Koa<ko.AuthState, ko.OutboundContext>()
-  const auth = ko.authenticate(options)
-  const router = new Router<ko.AuthState, ko.OutboundContext>()
-  router.get('/call', async (ctx) => {
-    const { status, body } = await answer(() => ctx.outbound.fetch(`${smd.origin}/whoami`))
-    ctx.status = status
-    ctx.body = body
   })
-  app.use(auth).use(ko.outbound(svc)).use(router.routes())
-  return {
-    handler: app.callback(),
-    close: () => {
-      auth.authenticator.close()
-    },
-  }
 }
