@@ -7,7 +7,7 @@
  * would write the fields twice.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { currentAuthContext, type Principal } from '@svcauth/core'
+import { currentAuthContext, enableRequestContext, type Principal } from '@svcauth/core'
 import {
   activePrincipal,
   outcomeOf,
@@ -199,6 +199,9 @@ export function createAuditLogger(
   ) {
     throw new TypeError('svcauth audit: service must be { clientId: string }')
   }
+  // `eventAs` without an actor names the request's caller from the request context: requests run
+  // inside it from now on (issue 17).
+  enableRequestContext()
   const http = pinoHttp(auditHttpOptions(httpOptions, hooks))
   const rules = scrubRules(options.redactHeaders, options.redactQueryParams)
   const logger = http.logger as unknown as Logger

@@ -1,7 +1,9 @@
 /**
  * The planner: which token a call to a configured origin carries. The caller is read from the
  * request context (currentAuthContext(), which ends with the inbound response: work that outlives
- * the request acts as the service, issue 14 R4). During a request made with a *user's* token:
+ * the request acts as the service, issue 14 R4), and only for targets that take user tokens, so a
+ * client whose targets are all `'never'` leaves the request context off (issue 17). During a
+ * request made with a *user's* token:
  * - a `forward` target gets that token unchanged, but only when its `aud` names the target's
  *   audience or resource (RFC 6750 §5.3, catalogue K4, issue 14 R1); otherwise the call fails with
  *   UserTokenRefusedError and is not sent, never silently switched to the service's own authority;
@@ -47,11 +49,9 @@ export function createPlanner(
   return function plan(origin) {
     const target = targets.get(origin)
     if (target === undefined) return undefined
-    const principal: Principal | undefined = currentAuthContext()?.principal
-    const userToken =
-      principal?.actorType === 'user' && target.userToken !== 'never'
-        ? rawToken(principal)
-        : undefined
+    const principal: Principal | undefined =
+      target.userToken === 'never' ? undefined : currentAuthContext()?.principal
+    const userToken = principal?.actorType === 'user' ? rawToken(principal) : undefined
     if (userToken !== undefined && target.userToken === 'forward') {
       // Catalogue K4, RFC 6750 §5.3: a user's token goes only to a target it was issued for.
       if (principal?.audience.some((aud) => target.accepts.includes(aud)) !== true) {

@@ -7,7 +7,7 @@
  * (token-source.ts), the grant client (grant.ts), the token leases (leases.ts), renewal after a
  * 401 (renewal.ts), the planner (planner.ts), the interceptor and the dispatcher (dispatcher.ts).
  */
-import type { Principal } from '@svcauth/core'
+import { enableRequestContext, type Principal } from '@svcauth/core'
 import type { ResponseLike } from '@svcauth/core/internal'
 import type { Dispatcher, fetch as undiciFetch } from 'undici'
 import { ClientIdentity } from './client-identity.js'
@@ -74,6 +74,9 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
   const resolved = resolveOptions(options)
   const { targets, tokenEndpoint, issuer, logger } = resolved
   const identity = new ClientIdentity(resolved)
+  // A target that takes user tokens reads the caller from the request context in svc.fetch:
+  // requests must run inside it from now on (issue 17: otherwise it stays off, and free).
+  if ([...targets.values()].some((t) => t.userToken !== 'never')) enableRequestContext()
   const endpoints =
     tokenEndpoint === undefined
       ? discoveredEndpoint(

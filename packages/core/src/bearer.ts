@@ -58,16 +58,30 @@ export function readBearer(
   return token
 }
 
+/**
+ * For a request whose `Authorization` value is one already parsed and verified (the cache's
+ * recent headers): true when nothing else about the request makes {@link readBearer} refuse it,
+ * i.e. that header is the only one and no token rides in the query or body.
+ */
+export function onlyAuthorization(req: RequestLike): boolean {
+  const raw = req.rawHeaders
+  if (raw !== undefined && authorizationCount(raw) > 1) return false
+  return !queryToken(req.url) && !bodyToken(req.body)
+}
+
+/** How many `Authorization` fields the raw header list has (Node keeps only the first). */
+function authorizationCount(raw: readonly string[]): number {
+  let seen = 0
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]
+    if (name !== undefined && name.length === 13 && name.toLowerCase() === 'authorization') seen++
+  }
+  return seen
+}
+
 function singleAuthorization(req: RequestLike, reject: Reject): string | undefined {
   const raw = req.rawHeaders
-  if (raw !== undefined) {
-    let seen = 0
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]
-      if (name !== undefined && name.length === 13 && name.toLowerCase() === 'authorization') seen++
-    }
-    if (seen > 1) throw reject('multiple_methods')
-  }
+  if (raw !== undefined && authorizationCount(raw) > 1) throw reject('multiple_methods')
   const header = req.headers.authorization
   if (header === undefined) return undefined
   if (typeof header !== 'string') {
@@ -81,6 +95,8 @@ function queryToken(url: string | undefined): boolean {
   if (url === undefined) return false
   const q = url.indexOf('?')
   if (q === -1) return false
+  // Parsed only when the name could be there, spelled plainly or percent-encoded.
+  if (!url.includes('access_token', q) && !url.includes('%', q)) return false
   return new URLSearchParams(url.slice(q + 1)).has('access_token')
 }
 

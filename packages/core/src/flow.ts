@@ -1,7 +1,7 @@
 /**
  * The request flow both adapters run, written once: build the request view, take the synchronous
  * verified-cache fast path or else authenticate, record the outcome on the Node request
- * (`attachAuthState`), then either continue inside the request scope (`runWithRequest`, so the
+ * (`attachAuthState`), then either continue inside the request scope (`enterRequest`, so the
  * outbound client and audit events see the caller) or refuse; and the same for a route guard.
  * An adapter passes a constant set of framework callbacks ({@link FrameworkBindings}), so its own
  * files are translation only (graphql-http's shape: a neutral core, one thin file per framework).
@@ -17,7 +17,7 @@ import {
   type AdapterOptions,
 } from './adapter.js'
 import type { RequestLike } from './bearer.js'
-import { runWithRequest, type ResponseLike } from './context.js'
+import { enterRequest, type ResponseLike } from './context.js'
 import type { AuthError } from './errors.js'
 import type { Guard } from './guards.js'
 import type { Principal } from './principal.js'
@@ -78,7 +78,7 @@ export function authenticateFlow<C, S extends ResponseLike, N extends () => unkn
   const accept = (ctx: C, res: S, next: N, principal: Principal | undefined): ReturnType<N> => {
     attachAuthState(host(ctx), { principal, realm, respond, response: res })
     expose(ctx, principal)
-    return runWithRequest(principal, res, next) as ReturnType<N>
+    return enterRequest(principal, res, next) as ReturnType<N>
   }
 
   const verify = async (ctx: C, res: S, next: N, request: RequestLike): Promise<Settled<N>> => {

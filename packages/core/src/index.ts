@@ -18,7 +18,7 @@ export type {
   VerifyEvent,
 } from './diagnostics.js'
 export type { RequestLike } from './bearer.js'
-export { currentAuthContext, runWithPrincipal } from './context.js'
+export { currentAuthContext, enableRequestContext, runWithPrincipal } from './context.js'
 export type { AuthContext } from './context.js'
 export { AuthError, errorResponse, formatChallenge, isAuthError, STATUS_BY_CODE } from './errors.js'
 export type { AuthErrorCode, AuthErrorOptions, AuthErrorReason, ErrorResponse } from './errors.js'

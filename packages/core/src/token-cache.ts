@@ -6,6 +6,12 @@
  * claims are re-checked on every hit. An entry is tied to the key that verified it (its RFC 7638
  * thumbprint and use restrictions, not just its `kid`): once the issuer's key set changes, it is
  * dropped unless the same key is still published under that `kid` (issue 14, R6).
+ *
+ * In front of the LRU sits a handful of exact `Authorization` header values recently answered
+ * from it (issue 17): a service sends the same header on every call, and comparing it with a few
+ * known strings is cheaper than hashing a ~800-character token for the LRU and re-parsing its
+ * header. A recent header stands for the entry it was answered with, checked exactly as an LRU hit
+ * is (expiry, deadline, key set), and the byte-for-byte same header parses to the same token.
  */
 import { LRUCache } from 'lru-cache'
 import type { AuthErrorReason } from './errors.js'
@@ -34,6 +40,9 @@ export interface CacheEntryMeta {
 /** Approximate bytes of a cached principal beyond its token string. */
 const ENTRY_OVERHEAD = 2048
 
+/** Recent header values kept in front of the LRU: a few callers' services, compared in turn. */
+const RECENT = 8
+
 interface Entry extends Omit<CacheEntryMeta, 'version'> {
   /** The key-set version last seen to publish this key; moves forward on a hit after a rotation. */
   version: number
@@ -43,9 +52,18 @@ interface Entry extends Omit<CacheEntryMeta, 'version'> {
   readonly deadline: number
 }
 
+/** One recent header value, the token it carries and the entry it was answered with. */
+interface Recent {
+  readonly header: string
+  readonly token: string
+  readonly entry: Entry
+}
+
 export class TokenCache {
   readonly #lru: LRUCache<string, Entry>
   readonly #maxTtl: number
+  readonly #recent: (Recent | undefined)[] = new Array<Recent | undefined>(RECENT).fill(undefined)
+  #nextRecent = 0
 
   constructor(options: {
     readonly max: number
@@ -68,6 +86,36 @@ export class TokenCache {
   get(token: string, now: number): Principal | AuthErrorReason | undefined {
     const entry = this.#lru.get(token)
     if (entry === undefined) return undefined
+    return this.#check(token, entry, now)
+  }
+
+  /**
+   * {@link get} by a whole `Authorization` header value seen before (see {@link remember}):
+   * undefined when it is not one of the recent ones, or its entry is no longer good.
+   */
+  getRecent(header: string, now: number): Principal | undefined {
+    const recent = this.#recent
+    for (let i = 0; i < RECENT; i++) {
+      const slot = recent[i]
+      if (slot === undefined || slot.header !== header) continue
+      const result = this.#check(slot.token, slot.entry, now)
+      if (typeof result === 'object') return result
+      // Expired, too old, re-keyed or evicted: the LRU (or a verification) decides from now on.
+      recent[i] = undefined
+      return undefined
+    }
+    return undefined
+  }
+
+  /** Remembers `header`, which carries `token`, a live LRU entry, for {@link getRecent}. */
+  remember(header: string, token: string): void {
+    const entry = this.#lru.peek(token)
+    if (entry === undefined) return
+    this.#recent[this.#nextRecent] = { header, token, entry }
+    this.#nextRecent = (this.#nextRecent + 1) % RECENT
+  }
+
+  #check(token: string, entry: Entry, now: number): Principal | AuthErrorReason | undefined {
     if (entry.exp <= now - entry.tolerance) {
       this.#lru.delete(token)
       return 'expired'
@@ -129,5 +177,6 @@ export class TokenCache {
 
   clear(): void {
     this.#lru.clear()
+    this.#recent.fill(undefined)
   }
 }

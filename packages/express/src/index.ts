@@ -10,6 +10,12 @@ export type { AuthenticateMiddleware, AuthenticateOptions } from './authenticate
 export { requireActor, requireAnyScope, requireClaim, requireScopes } from './guards.js'
 export { outbound } from './outbound.js'
 export { authOutcome } from './outcome.js'
-export { AuthError, currentAuthContext, isAuthError, rawToken } from '@svcauth/core'
+export {
+  AuthError,
+  currentAuthContext,
+  enableRequestContext,
+  isAuthError,
+  rawToken,
+} from '@svcauth/core'
 export type { AuditDetails, AuditLoggerOptions } from '@svcauth/audit'
 export type { AuthErrorCode, AuthErrorReason, AuthOutcome, Principal } from '@svcauth/core'

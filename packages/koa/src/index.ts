@@ -9,6 +9,12 @@ export { requireActor, requireAnyScope, requireClaim, requireScopes } from './gu
 export { outbound } from './outbound.js'
 export { authOutcome } from './outcome.js'
 export type { AuditContext, AuthState, OutboundContext } from './state.js'
-export { AuthError, currentAuthContext, isAuthError, rawToken } from '@svcauth/core'
+export {
+  AuthError,
+  currentAuthContext,
+  enableRequestContext,
+  isAuthError,
+  rawToken,
+} from '@svcauth/core'
 export type { AuditDetails, AuditLoggerOptions } from '@svcauth/audit'
 export type { AuthErrorCode, AuthErrorReason, AuthOutcome, Principal } from '@svcauth/core'
