@@ -14,6 +14,7 @@ import {
   requireActor,
   requireClaim,
   runWithPrincipal,
+  enableRequestContext,
   type Actor,
   type ActorType,
   type AuditRecord,
@@ -126,6 +127,8 @@ test('request context, bearer extraction and audit records', () => {
   expectTypeOf(currentAuthContext).returns.toEqualTypeOf<AuthContext | undefined>()
   expectTypeOf<AuthContext['principal']>().toEqualTypeOf<Principal | undefined>()
   expectTypeOf(runWithPrincipal<number>).returns.toEqualTypeOf<number>()
+  expectTypeOf(enableRequestContext).parameters.toEqualTypeOf<[]>()
+  expectTypeOf(enableRequestContext).returns.toBeVoid()
   expectTypeOf(extractBearer).parameter(0).toEqualTypeOf<RequestLike>()
   expectTypeOf(extractBearer).returns.toEqualTypeOf<string | undefined>()
   expectTypeOf(auditRecord).parameter(0).toEqualTypeOf<Principal | undefined>()
