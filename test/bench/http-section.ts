@@ -21,10 +21,20 @@ import { median, perRound, summarize } from './stats.js'
  */
 export type HttpRuns = Record<string, number[]>
 
-const GROUPS: readonly (readonly Contender[])[] = [
-  ['bare-express', 'svcauth-express', 'express-oauth2-jwt-bearer', 'express-jwt+jwks-rsa'],
-  ['bare-koa', 'svcauth-koa', 'koa-jwt+jwks-rsa'],
-]
+/**
+ * `BENCH_CONTENDERS=a,b` keeps only those (each group keeps its bare framework, the baseline) and
+ * `BENCH_MODES=repeated` or `fresh` one token mode: for A/B runs while working on one line.
+ */
+const only = process.env.BENCH_CONTENDERS?.split(',')
+const GROUPS: readonly (readonly Contender[])[] = (
+  [
+    ['bare-express', 'svcauth-express', 'express-oauth2-jwt-bearer', 'express-jwt+jwks-rsa'],
+    ['bare-koa', 'svcauth-koa', 'koa-jwt+jwks-rsa'],
+  ] as const
+)
+  .map((group) => group.filter((c, i) => i === 0 || only === undefined || only.includes(c)))
+  .filter((group) => group.length > 1)
+const MODES = (process.env.BENCH_MODES ?? 'repeated,fresh').split(',')
 
 /** Informative lines: svcauth against each peer, within each round. */
 const PEERS: readonly (readonly [Contender, Contender])[] = [
@@ -152,6 +162,7 @@ export async function httpSection(): Promise<HttpRuns> {
   say('|---|---|---:|---:|---:|---:|---:|---:|---:|')
   try {
     for (const fresh of [false, true]) {
+      if (!MODES.includes(fresh ? 'fresh' : 'repeated')) continue
       const tokens = fresh ? many : repeated
       const mode = fresh ? 'fresh' : 'repeated'
       for (const group of GROUPS) {
@@ -188,6 +199,7 @@ export async function httpSection(): Promise<HttpRuns> {
   say('|---|---|---|---:|---:|')
   for (const mode of ['repeated', 'fresh'] as const) {
     for (const [ours, peer] of PEERS) {
+      if (out[`${ours}/${mode}`] === undefined || out[`${peer}/${mode}`] === undefined) continue
       const byRps = perRound(out[`${ours}/${mode}`] ?? [], out[`${peer}/${mode}`] ?? [])
       const byCpu = perRound(out[`${peer}/${mode}/cpu`] ?? [], out[`${ours}/${mode}/cpu`] ?? [])
       say(
