@@ -24,7 +24,6 @@ import {
   type HeaderPolicy,
   type KnownHeader,
 } from './lib/header-policy.js'
-import { toAuthError } from './lib/jose-errors.js'
 import { algorithmTable, MIN_RSA_BITS } from './lib/jws-algorithms.js'
 import { decodeJsonObject, signatureValid, splitCompact } from './lib/jws.js'
 import { selectKey, type Keys } from './lib/key-set.js'
@@ -97,10 +96,11 @@ export function createJwtVerifier(
   for (const runtime of runtimes.values()) runtime.source.start()
 
   /** The header bound to its key, refusing a key jose would refuse to use. */
-  const known = (header: CheckedHeader, keys: Keys, key: VerifyKey, token: string): KnownHeader => {
+  const known = (header: CheckedHeader, keys: Keys, key: VerifyKey): KnownHeader => {
     const input = key.inputs.get(header.alg.name)
-    // The key was published but could not be imported (jose fails the same token at import).
-    if (input === undefined) throw toAuthError(key.failure, token, reject)
+    // Published but not importable (WebCrypto refused its material or its key_ops): jose fails
+    // the same token when it imports the key.
+    if (input === undefined) throw reject('key_invalid', { cause: key.failure })
     if (header.alg.kty === 'RSA' && key.rsaBits < MIN_RSA_BITS) throw reject('key_invalid')
     const { kid } = header
     const identity = typeof kid === 'string' ? (keys.identities.get(kid) ?? undefined) : undefined
@@ -133,9 +133,9 @@ export function createJwtVerifier(
       if (found === 'none') {
         // No keys yet, or an unknown kid: the key source waits or refetches (once per cooldown).
         const { keys, key } = await runtime.source.keyFor(checked.alg, checked.kid)
-        header = known(checked, keys, key, token)
+        header = known(checked, keys, key)
       } else {
-        header = known(checked, current as Keys, found, token)
+        header = known(checked, current as Keys, found)
       }
     }
     if (!signatureValid(header.alg, header.input, token, segments.payload)) {
