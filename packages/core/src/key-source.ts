@@ -40,7 +40,6 @@ import type { VerifyKey } from './lib/verify-keys.js'
 import type { HttpAllowance } from './lib/urls.js'
 import type { Logger } from './logger.js'
 
-export type { KeyUse } from './lib/key-set.js'
 export type { KeyFailure, KeyFailureReason, KeyStatus } from './lib/key-failure.js'
 
 interface KeySourceConfig {
@@ -167,8 +166,9 @@ export class KeySource {
   /** The key set when it is usable now (starting a background refresh when one is due). */
   #currentKeys(): Keys | undefined {
     const keys = this.#keys
-    if (keys === undefined || !this.usable) return undefined
+    // `usable`, with the clock read once: this runs for every verification.
     const age = Date.now() - this.#lastSuccess
+    if (keys === undefined || age > this.#config.jwks.maxStale) return undefined
     if (
       age > this.#config.jwks.refreshInterval &&
       this.#pending === undefined &&

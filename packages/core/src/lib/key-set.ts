@@ -21,12 +21,6 @@ export interface Keys {
   readonly byAlg: Map<string, readonly VerifyKey[]>
 }
 
-/** Filled by a key lookup: the key a verification used, and the set it came from. */
-export interface KeyUse {
-  identity: string | undefined
-  version: number
-}
-
 /** Outcome of a selection that found no single key. */
 export type NoSingleKey = 'none' | 'ambiguous'
 
@@ -50,12 +44,6 @@ export function selectKey(keys: Keys, alg: JwsAlgorithm, kid: unknown): VerifyKe
     found = key
   }
   return found ?? 'none'
-}
-
-/** Records which key of which set verifies a token (issue 14, R6: cache entries are tied to it). */
-export function recordUse(keys: Keys, kid: unknown, used: KeyUse): void {
-  used.identity = typeof kid === 'string' ? (keys.identities.get(kid) ?? undefined) : undefined
-  used.version = keys.version
 }
 
 /** Checks a fetched body and imports its keys; throws an InvalidKeySetError saying why not. */
