@@ -2,7 +2,7 @@
  * Claim checks jose does not do (RFC 9068 §2.2, RFC 8725, catalogue E7–E12, F5):
  * finite `exp` and a bounded lifetime, no future `iat`, string types for identity claims, `aud`
  * shape, a rejected `cnf` (sender-constrained token presented as Bearer), and typed scope claims.
- * Also the read-only, null-prototype copy of the claim set that the Principal exposes.
+ * Also the read-only, null-prototype claim set that the Principal exposes.
  */
 import type { Reject } from './errors.js'
 import type { Actor } from './principal.js'
@@ -24,11 +24,12 @@ export interface CheckedClaims {
 }
 
 /**
- * Validates a jose-verified payload and returns the frozen claims, scopes and actor chain; a
- * failure is thrown as `reject(reason)`.
+ * Validates a verified payload and returns the frozen claims, scopes and actor chain; a failure
+ * is thrown as `reject(reason)`. The payload must be a fresh JSON parse that nothing else holds:
+ * on success it is frozen in place and becomes the claim set.
  */
 export function checkClaims(
-  payload: Readonly<Record<string, unknown>>,
+  payload: Record<string, unknown>,
   policy: ClaimPolicy,
   nowSeconds: number,
   reject: Reject,
@@ -63,7 +64,7 @@ export function checkClaims(
   if (scopes === undefined) throw reject('claim_type_invalid')
   const act = payload.act === undefined ? undefined : readActor(payload.act, 0)
   if (act === null) throw reject('claim_type_invalid')
-  return { claims: freezeClone(payload, 0) as Readonly<Record<string, unknown>>, scopes, act }
+  return { claims: freezeClaims(payload, 0) as Readonly<Record<string, unknown>>, scopes, act }
 }
 
 /**
@@ -131,16 +132,23 @@ function readActor(value: unknown, depth: number): Actor | null {
 }
 
 /**
- * Deep copy into null-prototype frozen objects (own data properties only). Plain assignment is
- * safe here: with no prototype there is no `__proto__` setter, so `__proto__` stays a plain key.
+ * Freezes a parsed claim set in place, its objects turned null-prototype (arrays stay arrays).
+ * Issue 17: a deep copy into `Object.create(null)` objects cost more than parsing the token, as
+ * those start in dictionary mode and freezing one rewrites every property. A JSON parse has only
+ * own data properties, so a `__proto__` key stays an ordinary key (an own data property shadows
+ * the accessor, and the prototype is gone afterwards). Parts deeper than MAX_CLONE_DEPTH are
+ * dropped.
  */
-function freezeClone(value: unknown, depth: number): unknown {
+function freezeClaims(value: unknown, depth: number): unknown {
   if (typeof value !== 'object' || value === null) return value
   if (depth > MAX_CLONE_DEPTH) return undefined
-  if (Array.isArray(value)) return Object.freeze(value.map((v) => freezeClone(v, depth + 1)))
-  const out = Object.create(null) as Record<string, unknown>
-  for (const key of Object.keys(value)) {
-    out[key] = freezeClone((value as Record<string, unknown>)[key], depth + 1)
+  const target = value as Record<string, unknown>
+  for (const key of Object.keys(target)) {
+    const v = target[key]
+    if (typeof v !== 'object' || v === null) continue
+    const frozen = freezeClaims(v, depth + 1)
+    if (frozen !== v) target[key] = frozen
   }
-  return Object.freeze(out)
+  if (!Array.isArray(value)) Object.setPrototypeOf(value, null)
+  return Object.freeze(value)
 }

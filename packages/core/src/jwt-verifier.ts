@@ -1,30 +1,48 @@
 /**
  * The JWT path of the pipeline: issuer selection by the allow-listed `iss` (never by anything
- * else in the token: keys, audience and algorithms are that issuer's) → header policy (`typ`,
- * `crit`: RFC 9068 §4, RFC 8725 §3.11, RFC 7515 §4.1.11) → jose signature and registered-claim
- * checks against that issuer's keys → the claim checks jose does not do → Principal, which fills
+ * else in the token: keys, audience and algorithms are that issuer's) → protected header (jose's
+ * rules, then `crit` and `typ` policy: RFC 7515 §4.1, RFC 9068 §4, RFC 8725 §3.11) → key
+ * selection in that issuer's JWKS (jose's `createLocalJWKSet` rules) → the signature on
+ * `node:crypto` with the key imported once (RFC 7515 §5.2, RFC 7518 §3) → the registered claims
+ * as jose checks them (RFC 7519 §4.1) → the claim checks jose does not do → Principal, which fills
  * the verified-token cache tied to the key that verified it (issue 14, R6). Each issuer has its
  * own key source (`key-source.ts`), started here.
+ *
+ * Issue 17: jose 6 verifies through WebCrypto, asynchronously, at about half the speed of
+ * `crypto.verify` on an imported `KeyObject`. jose still parses and imports the JWKs
+ * (`lib/verify-keys.ts`) and is the oracle of a differential test
+ * (`test/core/jws-differential.test.ts`); once keys are installed the path is synchronous.
  */
-import {
-  decodeJwt,
-  jwtVerify,
-  type JWTHeaderParameters,
-  type JWTVerifyGetKey,
-  type JWTVerifyOptions,
-} from 'jose'
 import { checkClaims } from './claims.js'
 import type { Reject } from './errors.js'
 import type { ResolvedIssuer } from './issuer-options.js'
-import { KeySource, type KeyStatus, type KeyUse } from './key-source.js'
-import { toAuthError } from './lib/jose-errors.js'
+import { KeySource, type KeyStatus } from './key-source.js'
+import {
+  checkHeader,
+  HeaderMemo,
+  type CheckedHeader,
+  type HeaderPolicy,
+  type KnownHeader,
+} from './lib/header-policy.js'
+import { algorithmTable, MIN_RSA_BITS } from './lib/jws-algorithms.js'
+import { decodeJsonObject, signatureValid, splitCompact } from './lib/jws.js'
+import { selectKey, type Keys } from './lib/key-set.js'
+import {
+  checkRegisteredClaims,
+  registeredClaimPolicy,
+  type RegisteredClaimPolicy,
+} from './lib/registered-claims.js'
+import type { VerifyKey } from './lib/verify-keys.js'
 import type { ResolvedOptions } from './options.js'
 import { buildPrincipal, type Principal } from './principal.js'
 import type { TokenCache } from './token-cache.js'
 
 /** Verifies compact JWS tokens against the configured issuers. */
 export interface JwtVerifier {
-  /** The Principal for a token not found in the cache; rejects with an AuthError. */
+  /**
+   * The Principal for a token not found in the cache; rejects with an AuthError. The token has
+   * passed the pipeline's canonical-encoding check (`verifier.ts`, `lib/canonical.ts`).
+   */
   verify(token: string): Promise<Principal>
   /** Resolves when every issuer's first key fetch has settled; true when all have keys. */
   ready(): Promise<boolean>
@@ -34,13 +52,13 @@ export interface JwtVerifier {
   close(): void
 }
 
-/** One issuer at run time: its configuration, keys, and jose's options and key resolver. */
+/** One issuer at run time: its configuration, keys, header and claim policies, header memo. */
 interface IssuerRuntime {
   readonly config: ResolvedIssuer
   readonly source: KeySource
-  readonly verifyOptions: JWTVerifyOptions
-  /** jose's key resolver: the header policy, then this issuer's keys. */
-  readonly getKey: JWTVerifyGetKey
+  readonly headers: HeaderPolicy
+  readonly claims: RegisteredClaimPolicy
+  readonly memo: HeaderMemo
 }
 
 /** Builds the issuers' runtimes and starts fetching their keys (boot never fails on it). */
@@ -49,11 +67,6 @@ export function createJwtVerifier(
   reject: Reject,
   cache: TokenCache | undefined,
 ): JwtVerifier {
-  const checkHeader = (header: JWTHeaderParameters): void => {
-    if (header.crit !== undefined) throw reject('crit_unsupported')
-    if (!typAllowed(header.typ, resolved.strict)) throw reject('typ_invalid')
-  }
-
   const runtimes = new Map<string, IssuerRuntime>()
   for (const config of resolved.issuers) {
     const source = new KeySource({
@@ -68,11 +81,9 @@ export function createJwtVerifier(
     runtimes.set(config.issuer, {
       config,
       source,
-      verifyOptions: verifyOptionsFor(config, resolved),
-      getKey: (header, input) => {
-        checkHeader(header)
-        return source.getKey(header, input)
-      },
+      headers: { algorithms: algorithmTable(config.algorithms), strict: resolved.strict },
+      claims: registeredClaimPolicy(config.issuer, config.audience, resolved),
+      memo: new HeaderMemo(),
     })
     if (config.audience === false) {
       resolved.logger.warn(
@@ -84,49 +95,66 @@ export function createJwtVerifier(
   const only = runtimes.size === 1 ? [...runtimes.values()][0] : undefined
   for (const runtime of runtimes.values()) runtime.source.start()
 
-  const select = (token: string): IssuerRuntime => {
-    if (only !== undefined) return only // jose still checks `iss` exactly
-    let iss: unknown
-    try {
-      iss = decodeJwt(token).iss
-    } catch (err) {
-      throw toAuthError(err, token, reject)
-    }
-    const runtime = typeof iss === 'string' ? runtimes.get(iss) : undefined
-    if (runtime === undefined) throw reject('iss_invalid')
-    return runtime
+  /** The header bound to its key, refusing a key jose would refuse to use. */
+  const known = (header: CheckedHeader, keys: Keys, key: VerifyKey): KnownHeader => {
+    const input = key.inputs.get(header.alg.name)
+    // Published but not importable (WebCrypto refused its material or its key_ops): jose fails
+    // the same token when it imports the key.
+    if (input === undefined) throw reject('key_invalid', { cause: key.failure })
+    if (header.alg.kty === 'RSA' && key.rsaBits < MIN_RSA_BITS) throw reject('key_invalid')
+    const { kid } = header
+    const identity = typeof kid === 'string' ? (keys.identities.get(kid) ?? undefined) : undefined
+    return { alg: header.alg, kid, keys, input, identity }
   }
 
   const verify = async (token: string): Promise<Principal> => {
-    const runtime = select(token)
-    let payload: Record<string, unknown>
-    let kid: string | undefined
-    // A cache entry is tied to the key that verified the token and its key set, not just the kid
-    // (R6); without a cache the shared resolver is enough.
-    const used: KeyUse | undefined =
-      cache === undefined ? undefined : { identity: undefined, version: 0 }
-    const getKey: JWTVerifyGetKey =
-      used === undefined
-        ? runtime.getKey
-        : (header, input) => {
-            checkHeader(header)
-            return runtime.source.getKey(header, input, used)
-          }
-    try {
-      const result = await jwtVerify(token, getKey, runtime.verifyOptions)
-      payload = result.payload
-      kid = typeof result.protectedHeader.kid === 'string' ? result.protectedHeader.kid : undefined
-    } catch (err) {
-      throw toAuthError(err, token, reject)
+    const segments = splitCompact(token)
+    if (segments === undefined) throw reject('malformed_jws')
+    let runtime = only
+    let payload: Record<string, unknown> | undefined
+    if (runtime === undefined) {
+      // Several issuers: the unverified `iss` picks whose keys and policy apply, nothing else.
+      payload = decodeJsonObject(token, segments.header + 1, segments.payload)
+      if (payload === undefined) throw reject('malformed_jws')
+      const { iss } = payload
+      runtime = typeof iss === 'string' ? runtimes.get(iss) : undefined
+      if (runtime === undefined) throw reject('iss_invalid')
     }
-    const checked = checkClaims(payload, resolved, Math.floor(Date.now() / 1000), reject)
+    const segment = token.slice(0, segments.header)
+    const current = runtime.source.current()
+    let header = current === undefined ? undefined : runtime.memo.get(segment, current)
+    const remembered = header !== undefined
+    if (header === undefined) {
+      const parsed = decodeJsonObject(token, 0, segments.header)
+      if (parsed === undefined) throw reject('malformed_jws')
+      const checked = checkHeader(parsed, runtime.headers, reject)
+      const found = current === undefined ? 'none' : selectKey(current, checked.alg, checked.kid)
+      if (found === 'ambiguous') throw reject('jwks_ambiguous')
+      if (found === 'none') {
+        // No keys yet, or an unknown kid: the key source waits or refetches (once per cooldown).
+        const { keys, key } = await runtime.source.keyFor(checked.alg, checked.kid)
+        header = known(checked, keys, key)
+      } else {
+        header = known(checked, current as Keys, found)
+      }
+    }
+    if (!signatureValid(header.alg, header.input, token, segments.payload)) {
+      throw reject('signature_invalid')
+    }
+    if (!remembered) runtime.memo.set(segment, header)
+    payload ??= decodeJsonObject(token, segments.header + 1, segments.payload)
+    if (payload === undefined) throw reject('malformed_jws')
+    const now = Math.floor(Date.now() / 1000)
+    checkRegisteredClaims(payload, runtime.claims, now, reject)
+    const checked = checkClaims(payload, resolved, now, reject)
     const principal = buildPrincipal(checked, token, resolved.actorType)
-    if (cache !== undefined && used !== undefined) {
+    if (cache !== undefined) {
+      // A cache entry is tied to the key that verified the token and its key set (R6).
       cache.set(token, principal, {
-        kid,
-        keyIdentity: used.identity,
+        kid: typeof header.kid === 'string' ? header.kid : undefined,
+        keyIdentity: header.identity,
         source: runtime.source,
-        version: used.version,
+        version: header.keys.version,
         nbf: typeof payload.nbf === 'number' ? payload.nbf : undefined,
         iat: typeof payload.iat === 'number' ? payload.iat : undefined,
         tolerance: resolved.clockTolerance,
@@ -149,27 +177,4 @@ export function createJwtVerifier(
       for (const runtime of runtimes.values()) runtime.source.close()
     },
   })
-}
-
-function verifyOptionsFor(config: ResolvedIssuer, resolved: ResolvedOptions): JWTVerifyOptions {
-  const required = resolved.strict ? ['exp', 'iat', 'sub', 'client_id', 'jti'] : ['exp']
-  return Object.freeze({
-    issuer: config.issuer,
-    ...(config.audience === false ? {} : { audience: [...config.audience] }),
-    algorithms: [...config.algorithms],
-    clockTolerance: resolved.clockTolerance,
-    ...(resolved.maxTokenAge === undefined ? {} : { maxTokenAge: resolved.maxTokenAge }),
-    requiredClaims: required,
-  })
-}
-
-/**
- * `typ` policy (RFC 9068 §4, RFC 8725 §3.11): by default `at+jwt`, `application/at+jwt`, `JWT`
- * (Hydra) or none; strict mode requires `at+jwt`. Media types compare case-insensitively.
- */
-function typAllowed(typ: unknown, strict: boolean): boolean {
-  if (typ === undefined) return !strict
-  if (typeof typ !== 'string') return false
-  const t = typ.toLowerCase().replace(/^application\//, '')
-  return t === 'at+jwt' || (!strict && t === 'jwt')
 }

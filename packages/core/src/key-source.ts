@@ -12,13 +12,14 @@
  * - Outage: the last good key set keeps serving up to `maxStale` after its fetch; past that, or
  *   with no keys at all, verification fails with 503 `temporarily_unavailable` and `Retry-After`.
  * - Byte cap, key-count cap, timeout, no redirects, no private keys (catalogue G3–G7, D10).
- * - Each installed set carries what every kid stands for (RFC 7638 thumbprint and use
- *   restrictions), so the verified-token cache is tied to keys, not kids (issue 14, R6).
+ * - Each installed set carries its keys imported once for `node:crypto` (`lib/verify-keys.ts`),
+ *   so a verification with loaded keys is synchronous, and what every kid stands for (RFC 7638
+ *   thumbprint and use restrictions), so the verified-token cache is tied to keys, not kids
+ *   (issue 14, R6; issue 17).
  * - Each fetch attempt is published on `svcauth:jwks:fetch` when someone listens (`diagnostics.ts`).
  * - Every failure is classified (`lib/key-failure.ts`), logged with its `SVCAUTH_…` code, and
  *   kept as the issuer's `lastFailure` in {@link KeySource.status} (issue 16, items 1 and 2).
  */
-import type { JWTVerifyGetKey } from 'jose'
 import type { Dispatcher } from 'undici'
 import { jwksFetchChannel, type JwksFetchEvent } from './diagnostics.js'
 import type { AuthError, Reject } from './errors.js'
@@ -33,11 +34,12 @@ import {
   type KeyFailure,
   type KeyStatus,
 } from './lib/key-failure.js'
-import { parseKeySet, resolveKey, type Keys, type KeyUse, type LocalSet } from './lib/key-set.js'
+import type { JwsAlgorithm } from './lib/jws-algorithms.js'
+import { parseKeySet, selectKey, type Keys } from './lib/key-set.js'
+import type { VerifyKey } from './lib/verify-keys.js'
 import type { HttpAllowance } from './lib/urls.js'
 import type { Logger } from './logger.js'
 
-export type { KeyUse } from './lib/key-set.js'
 export type { KeyFailure, KeyFailureReason, KeyStatus } from './lib/key-failure.js'
 
 interface KeySourceConfig {
@@ -133,51 +135,40 @@ export class KeySource {
   }
 
   /**
-   * A jose key resolver bound to this source. With `used`, it also records the identity of the
-   * key it resolved, taken from the same key set (issue 14, R6: cache entries are tied to it).
+   * The installed key set when it is usable now, starting a background refresh when one is due:
+   * the synchronous path every verification takes once keys are loaded (no promise, no fetch).
    */
-  readonly getKey = (
-    header: Parameters<JWTVerifyGetKey>[0],
-    token: Parameters<JWTVerifyGetKey>[1],
-    used?: KeyUse,
-  ): ReturnType<LocalSet> => {
-    // Fast path, taken on every verification once keys are loaded: no extra async layer.
-    const keys = this.#currentKeys()
-    if (keys === undefined) return this.#getKeySlow(header, token, used)
-    return resolveKey(keys, header, token, used).catch((err: unknown) =>
-      this.#onNoMatch(err, header, token, used),
-    )
+  current(): Keys | undefined {
+    return this.#currentKeys()
   }
 
-  async #getKeySlow(
-    ...[header, token, used]: Parameters<KeySource['getKey']>
-  ): ReturnType<LocalSet> {
-    const keys = await this.#usableKeys()
-    try {
-      return await resolveKey(keys, header, token, used)
-    } catch (err) {
-      return this.#onNoMatch(err, header, token, used)
-    }
-  }
-
-  async #onNoMatch(
-    err: unknown,
-    ...[header, token, used]: Parameters<KeySource['getKey']>
-  ): ReturnType<LocalSet> {
-    if ((err as { code?: unknown }).code !== 'ERR_JWKS_NO_MATCHING_KEY') throw err
+  /**
+   * The slow path, taken when {@link current} holds no single key for `alg` and `kid`: waits for
+   * keys (before the first fetch settled, or past the hard limit), refetches once per cooldown on
+   * an unknown kid (a key rotated in at the issuer), then resolves the set and its one key.
+   * Rejects with `key_not_found`, `jwks_ambiguous` or `jwks_unavailable`.
+   */
+  async keyFor(alg: JwsAlgorithm, kid: unknown): Promise<{ keys: Keys; key: VerifyKey }> {
+    let keys = await this.#usableKeys()
+    let found = selectKey(keys, alg, kid)
     // Unknown kid: maybe a key rotated in at the issuer. One refetch per cooldown, shared.
-    if (this.#pending === undefined && !this.#cooledDown()) throw err
-    const ok = await (this.#pending ?? this.#refresh())
-    const keys = this.#keys
-    if (!ok || keys === undefined) throw this.#unavailable()
-    return resolveKey(keys, header, token, used)
+    if (found === 'none' && (this.#pending !== undefined || this.#cooledDown())) {
+      const ok = await (this.#pending ?? this.#refresh())
+      if (!ok || this.#keys === undefined) throw this.#unavailable()
+      keys = this.#keys
+      found = selectKey(keys, alg, kid)
+    }
+    if (found === 'none') throw this.#config.reject('key_not_found')
+    if (found === 'ambiguous') throw this.#config.reject('jwks_ambiguous')
+    return { keys, key: found }
   }
 
   /** The key set when it is usable now (starting a background refresh when one is due). */
   #currentKeys(): Keys | undefined {
     const keys = this.#keys
-    if (keys === undefined || !this.usable) return undefined
+    // `usable`, with the clock read once: this runs for every verification.
     const age = Date.now() - this.#lastSuccess
+    if (keys === undefined || age > this.#config.jwks.maxStale) return undefined
     if (
       age > this.#config.jwks.refreshInterval &&
       this.#pending === undefined &&
@@ -290,9 +281,9 @@ export class KeySource {
     const body = await httpJson(jwksUri, { headers: { accept } }, limits).catch((err: unknown) => {
       throw asKeySetFailure(err) // a body that is not JSON is an unusable key set
     })
-    const { set, identities } = await parseKeySet(body, this.#config.jwks.maxKeys)
-    this.#keyCount = (body as { keys: unknown[] }).keys.length
-    this.#keys = { set, identities, version: ++this.#version }
+    const { keys, identities } = await parseKeySet(body, this.#config.jwks.maxKeys)
+    this.#keyCount = keys.length
+    this.#keys = { keys, identities, version: ++this.#version, byAlg: new Map() }
     this.#lastSuccess = Date.now()
   }
 

@@ -11,27 +11,27 @@ const VALUES = new Int8Array(128).fill(-1)
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 for (let i = 0; i < ALPHABET.length; i++) VALUES[ALPHABET.charCodeAt(i)] = i
 
-const DOT = 0x2e
+/**
+ * Exactly three runs of `[A-Za-z0-9_-]` (`\w` without the `u` flag) separated by dots. One
+ * compiled regular expression scans a 600-character token several times faster than a char-code
+ * loop in JavaScript, which matters on the path of every token not in the cache (issue 17).
+ */
+const SHAPE = /^[\w-]*\.[\w-]*\.[\w-]*$/
 
 /**
  * True when `token` is exactly three segments of canonical unpadded base64url: only
  * `[A-Za-z0-9_-]`, no segment whose length is 1 mod 4, and zero spare bits in each segment's
- * last character. A char-code loop: no regex, no allocation.
+ * last character. No allocation.
  */
 export function isCanonicalCompactJws(token: string): boolean {
-  let start = 0
-  let dots = 0
-  const length = token.length
-  for (let i = 0; i < length; i++) {
-    const c = token.charCodeAt(i)
-    if (c === DOT) {
-      if (++dots > 2 || !canonicalTail(token, start, i)) return false
-      start = i + 1
-    } else if (c > 127 || (VALUES[c] as number) < 0) {
-      return false
-    }
-  }
-  return dots === 2 && canonicalTail(token, start, length)
+  if (!SHAPE.test(token)) return false
+  const first = token.indexOf('.')
+  const second = token.indexOf('.', first + 1)
+  return (
+    canonicalTail(token, 0, first) &&
+    canonicalTail(token, first + 1, second) &&
+    canonicalTail(token, second + 1, token.length)
+  )
 }
 
 /** The segment `token[start, end)` (already known to be in the alphabet) ends canonically. */

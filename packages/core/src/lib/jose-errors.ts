@@ -1,7 +1,9 @@
 /**
- * Maps whatever jose (or a key import) threw to an AuthError with a precise `reason`. Relies on
- * jose's `code` strings, and also handles errors with no code (a weak RSA key is a plain
- * `TypeError`: catalogue C10), so nothing surfaces as a 500.
+ * Maps whatever reached the pipeline without being an AuthError to one with a precise `reason`,
+ * so nothing surfaces as a 500. Since issue 17 the JWT path (`jwt-verifier.ts`) makes its own
+ * AuthErrors and calls jose only to import keys, so this is the pipeline's last line: it still
+ * reads jose's `code` strings, and handles errors with no code (a plain `TypeError` is a key
+ * problem, anything else `verification_failed`).
  */
 import { decodeProtectedHeader } from 'jose'
 import { isAuthError, type AuthError, type AuthErrorReason, type Reject } from '../errors.js'

@@ -1,54 +1,56 @@
 /**
  * One fetched JWKS (RFC 7517 §5), checked before use: a JSON object with a `keys` array of at
  * most `maxKeys` objects, none with a private member (catalogue D10, G6; the whole set is refused
- * otherwise), turned into jose's resolver plus what each kid stands for (`key-identity.ts`).
+ * otherwise), turned into keys imported once for `node:crypto` (`verify-keys.ts`) plus what each
+ * kid stands for (`key-identity.ts`). Key selection follows jose's `createLocalJWKSet` exactly
+ * (RFC 7515 §4.1.4, RFC 7517 §4.2–4.5): the algorithm's key type and curve, the key's `alg`,
+ * `use` and `key_ops`, and the header's `kid` when it has one; no key is "not found", several are
+ * "ambiguous" (jose refuses those too, rather than trying each).
  */
-import {
-  createLocalJWKSet,
-  type JSONWebKeySet,
-  type JWTHeaderParameters,
-  type FlattenedJWSInput,
-} from 'jose'
 import { InvalidKeySetError } from './key-failure.js'
 import { keyIdentities, type KeyIdentities } from './key-identity.js'
+import type { JwsAlgorithm } from './jws-algorithms.js'
+import { importVerifyKeys, keyFits, type VerifyKey } from './verify-keys.js'
 
-export type LocalSet = ReturnType<typeof createLocalJWKSet>
-
-/** One installed key set: jose's resolver, what each kid stands for, and its version. */
+/** One installed key set: its imported keys, what each kid stands for, and its version. */
 export interface Keys {
-  readonly set: LocalSet
+  readonly keys: readonly VerifyKey[]
   readonly identities: KeyIdentities
   readonly version: number
+  /** Per algorithm name, the keys that fit it whatever the kid; filled on first use. */
+  readonly byAlg: Map<string, readonly VerifyKey[]>
 }
 
-/** Filled by a key lookup: the key a verification used, and the set it came from. */
-export interface KeyUse {
-  identity: string | undefined
-  version: number
-}
+/** Outcome of a selection that found no single key. */
+export type NoSingleKey = 'none' | 'ambiguous'
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'priv']
 
-/** Records the identity of the key about to be resolved, from the same key set, then resolves it. */
-export function resolveKey(
-  keys: Keys,
-  header: JWTHeaderParameters,
-  token: FlattenedJWSInput,
-  used: KeyUse | undefined,
-): ReturnType<LocalSet> {
-  if (used !== undefined) {
-    const kid = header.kid
-    used.identity = typeof kid === 'string' ? (keys.identities.get(kid) ?? undefined) : undefined
-    used.version = keys.version
+/**
+ * The one key of `keys` that may verify `alg` under the header's `kid` (any JSON value: only a
+ * string names a key; a missing kid leaves every fitting key in the race). No allocation.
+ */
+export function selectKey(keys: Keys, alg: JwsAlgorithm, kid: unknown): VerifyKey | NoSingleKey {
+  let fitting = keys.byAlg.get(alg.name)
+  if (fitting === undefined) {
+    fitting = keys.keys.filter((key) => keyFits(key, alg))
+    keys.byAlg.set(alg.name, fitting)
   }
-  return keys.set(header, token)
+  if (kid !== undefined && typeof kid !== 'string') return 'none'
+  let found: VerifyKey | undefined
+  for (const key of fitting) {
+    if (kid !== undefined && key.kid !== kid) continue
+    if (found !== undefined) return 'ambiguous'
+    found = key
+  }
+  return found ?? 'none'
 }
 
-/** Checks a fetched body and builds the resolver and identities; throws an InvalidKeySetError saying why not. */
+/** Checks a fetched body and imports its keys; throws an InvalidKeySetError saying why not. */
 export async function parseKeySet(
   body: unknown,
   maxKeys: number,
-): Promise<Pick<Keys, 'set' | 'identities'>> {
+): Promise<Pick<Keys, 'keys' | 'identities'>> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new InvalidKeySetError('JWKS is not a JSON object')
   }
@@ -66,6 +68,9 @@ export async function parseKeySet(
       }
     }
   }
-  const jwks: JSONWebKeySet = { keys: keys as JSONWebKeySet['keys'] }
-  return { set: createLocalJWKSet(jwks), identities: await keyIdentities(keys as object[]) }
+  const [verifyKeys, identities] = await Promise.all([
+    importVerifyKeys(keys as object[]),
+    keyIdentities(keys as object[]),
+  ])
+  return { keys: verifyKeys, identities }
 }
