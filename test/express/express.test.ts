@@ -108,4 +108,55 @@ describe.each(versions)('%s', (_name, express) => {
       expect(res.body.serialized).not.toContain(token.split('.')[2])
     }
   })
+
+  it('req.auth reads the verified caller without a property added to each request (issue 17), and still behaves as a property', async () => {
+    const token = await clientToken()
+    const auth = authenticate({ issuer: issuer.issuer, audience: 'smd', jwksUri: issuer.jwksUri })
+    closers.push(() => {
+      auth.authenticator.close()
+    })
+    const a = express()
+    // Another middleware's req.auth before svcauth's is replaced by svcauth's principal.
+    a.use('/other', (req, _res, next) => {
+      req.auth = { actorId: 'someone-else' } as never
+      next()
+    })
+    a.use(auth)
+    a.get(['/read', '/other/read'], (req, res) => {
+      res.json({
+        actorId: req.auth?.actorId ?? null,
+        own: Object.prototype.hasOwnProperty.call(req, 'auth'),
+        enumerable: Object.keys(req).includes('auth') || 'auth' in req,
+      })
+    })
+    a.get('/assign', (req, res) => {
+      req.auth = undefined
+      res.json({ actorId: req.auth?.actorId ?? null })
+    })
+    // A sub-app that authenticates: the parent's later handlers see the caller too.
+    const sub = express()
+    sub.use(auth)
+    const parent = express()
+    parent.use('/sub', sub)
+    parent.get('/sub/after', (req, res) => {
+      res.json({ actorId: req.auth?.actorId ?? null })
+    })
+    parent.get('/anonymous', (req, res) => {
+      res.json({ actorId: req.auth?.actorId ?? null })
+    })
+    for (let i = 0; i < 2; i++) {
+      const read = await request(a).get('/read').set('Authorization', `Bearer ${token}`)
+      expect(read.body).toEqual({ actorId: 'bss', own: false, enumerable: true })
+      const other = await request(a).get('/other/read').set('Authorization', `Bearer ${token}`)
+      expect(other.body).toMatchObject({ actorId: 'bss', own: true })
+      const assigned = await request(a).get('/assign').set('Authorization', `Bearer ${token}`)
+      expect(assigned.body).toEqual({ actorId: null })
+      const after = await request(parent).get('/sub/after').set('Authorization', `Bearer ${token}`)
+      expect(after.body).toEqual({ actorId: 'bss' })
+    }
+    // Requests that never met authenticate() have no caller.
+    expect((await request(parent).get('/anonymous')).body).toEqual({ actorId: null })
+    const refused = await request(a).get('/read').set('Authorization', 'Bearer x.y.z')
+    expect(refused.status).toBe(401)
+  })
 })

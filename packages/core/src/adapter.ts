@@ -43,8 +43,12 @@ const STATE = Symbol.for('svcauth.requestState')
 
 /**
  * Stores the state on `host` (the Node request) under a symbol key: invisible to `Object.keys`,
- * `for…in`, JSON and pino serializers. A plain assignment, not `defineProperty`: this runs on
- * every request and V8 makes the assignment a cached shape transition.
+ * `for…in`, JSON and pino serializers. A plain assignment, not `defineProperty`, and the only
+ * property svcauth adds to a request: Express gives every request object its own hidden class, so
+ * each property added to one costs V8 a new map and a copy of its ~40 property descriptors
+ * (several µs per request measured, issue 17); Express's `req.auth` is an accessor reading this
+ * state (`express/src/request-auth.ts`). A WeakMap keyed by the request was measured too: its
+ * ephemeron bookkeeping in every garbage collection cost more than the property.
  */
 export function attachAuthState(host: object, state: RequestAuthState): RequestAuthState {
   ;(host as Record<symbol, RequestAuthState>)[STATE] = state
@@ -53,6 +57,11 @@ export function attachAuthState(host: object, state: RequestAuthState): RequestA
 
 export function readAuthState(host: object): RequestAuthState | undefined {
   return (host as Record<symbol, RequestAuthState | undefined>)[STATE]
+}
+
+/** The verified caller recorded for `host` (undefined: anonymous, refused, or never authenticated). */
+export function requestPrincipal(host: object): Principal | undefined {
+  return readAuthState(host)?.principal
 }
 
 /** The outcome recorded on `host`, or undefined when `authenticate()` never ran for it. */

@@ -5,7 +5,7 @@
  * (`httpRequest`: timeout, byte cap, no redirects, typed failures). Not covered by semver: import
  * the main entry instead.
  */
-export { activePrincipal, outcomeOf } from './adapter.js'
+export { activePrincipal, outcomeOf, requestPrincipal } from './adapter.js'
 export type { RequestAuthState } from './adapter.js'
 export { AUDIT_FIELD_LIMIT, requestAuditRecord } from './audit-record.js'
 export type { RequestAuditRecord } from './audit-record.js'

@@ -7,6 +7,7 @@
 import { errorResponse } from '@svcauth/core'
 import type { FrameworkBindings } from '@svcauth/core/internal'
 import type { NextFunction, Request, Response } from 'express'
+import { exposeAuth } from './request-auth.js'
 import './state.js'
 
 type ExpressBindings = FrameworkBindings<Request, Response, NextFunction>
@@ -20,7 +21,7 @@ export const EXPRESS: ExpressBindings = Object.freeze<ExpressBindings>({
   }),
   host: (req) => req,
   expose(req, principal): void {
-    req.auth = principal
+    exposeAuth(req, principal)
   },
   answer(_req, res, _next, error): void {
     const { status, headers, body } = errorResponse(error)
