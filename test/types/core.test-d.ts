@@ -14,6 +14,10 @@ import {
   requireActor,
   requireClaim,
   runWithPrincipal,
+  verifyDpopProof,
+  MemoryReplayStore,
+  type DpopReplayStore,
+  type VerifiedDpopProof,
   enableRequestContext,
   type Actor,
   type ActorType,
@@ -129,6 +133,8 @@ test('request context, bearer extraction and audit records', () => {
   expectTypeOf(runWithPrincipal<number>).returns.toEqualTypeOf<number>()
   expectTypeOf(enableRequestContext).parameters.toEqualTypeOf<[]>()
   expectTypeOf(enableRequestContext).returns.toBeVoid()
+  expectTypeOf(verifyDpopProof).returns.toEqualTypeOf<Promise<VerifiedDpopProof>>()
+  expectTypeOf(new MemoryReplayStore()).toExtend<DpopReplayStore>()
   expectTypeOf(extractBearer).parameter(0).toEqualTypeOf<RequestLike>()
   expectTypeOf(extractBearer).returns.toEqualTypeOf<string | undefined>()
   expectTypeOf(auditRecord).parameter(0).toEqualTypeOf<Principal | undefined>()

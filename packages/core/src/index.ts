@@ -8,6 +8,20 @@ export type { AdapterOptions, AuthOutcome } from './adapter.js'
 export { auditRecord } from './audit-record.js'
 export type { AuditActor, AuditRecord } from './audit-record.js'
 export { extractBearer } from './bearer.js'
+export {
+  accessTokenHash,
+  DpopProofError,
+  MemoryReplayStore,
+  verifyDpopProof,
+} from './dpop-proof.js'
+export type {
+  DpopProofErrorCode,
+  DpopProofPolicy,
+  DpopProofReason,
+  DpopReplayStore,
+  DpopRequest,
+  VerifiedDpopProof,
+} from './dpop-proof.js'
 export { CHANNELS } from './diagnostics.js'
 export type {
   InboundRequestEvent,
