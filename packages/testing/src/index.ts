@@ -4,6 +4,8 @@
  */
 export { captureAuditLines } from './audit-lines.js'
 export type { AuditCapture, AuditLine } from './audit-lines.js'
+export { createDpopKey } from './dpop.js'
+export type { DpopAlgorithm, DpopKey, DpopProofOptions } from './dpop.js'
 export { createTestIssuer } from './issuer.js'
 export type { TestIssuer, TestIssuerOptions } from './issuer.js'
 export type { DiscoveryMode } from './discovery.js'

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { generateKeyPair, SignJWT } from 'jose'
+import type { DpopKey } from './dpop.js'
 import type { KeySet } from './jwks.js'
 import { signRawWith } from './keys.js'
 
@@ -20,6 +21,8 @@ export interface MintOptions {
   header?: Record<string, unknown>
   /** Sign with this (possibly unpublished) key. */
   kid?: string
+  /** Bind the token to a DPoP key (RFC 9449 §6.1): sets `cnf.jkt` to its thumbprint. */
+  dpop?: Pick<DpopKey, 'jkt'>
 }
 
 export class Minter {
@@ -69,6 +72,7 @@ export class Minter {
       exp: iat + this.#ttl,
       jti: randomUUID(),
       scope: 'read write',
+      ...(opts.dpop === undefined ? {} : { cnf: { jkt: opts.dpop.jkt } }),
       ...opts.claims,
     }
     return this.#sign(claims, { typ: 'at+jwt', ...opts.header }, opts.kid)
@@ -115,6 +119,7 @@ export class Minter {
       nbf: issued,
       scp: [...(opts.scope ?? [])],
       sub,
+      ...(opts.dpop === undefined ? {} : { cnf: { jkt: opts.dpop.jkt } }),
       ...opts.claims,
     }
   }
