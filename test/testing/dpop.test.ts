@@ -10,7 +10,8 @@ import {
   type TestIssuer,
 } from '@svcauth/testing'
 import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader } from 'jose'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { request } from 'undici'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 
 let issuer: TestIssuer
 beforeAll(async () => {
@@ -18,6 +19,9 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await issuer.close()
+})
+afterEach(() => {
+  issuer.setDpopNonce(undefined)
 })
 
 const URL_ = 'http://127.0.0.1:27779/hsm/v2/State/Components'
@@ -80,5 +84,79 @@ describe('createDpopKey (issue 18)', () => {
     const key = await createDpopKey('EdDSA')
     expect(decodeJwt(await issuer.mintAccessToken({ dpop: key })).cnf).toEqual({ jkt: key.jkt })
     expect(decodeJwt(await issuer.mintClientToken({ clientId: 'bss' }))).not.toHaveProperty('cnf')
+  })
+})
+
+/** A client-credentials request to the test issuer, with the given DPoP header values. */
+async function tokenRequest(dpop: readonly string[]) {
+  const headers: [string, string][] = [
+    ['authorization', `Basic ${Buffer.from('bss-dpop:s3cret').toString('base64')}`],
+    ['content-type', 'application/x-www-form-urlencoded'],
+    ...dpop.map((value): [string, string] => ['dpop', value]),
+  ]
+  const res = await request(issuer.tokenEndpoint, {
+    method: 'POST',
+    headers: headers.flat(),
+    body: 'grant_type=client_credentials&scope=smd.read',
+  })
+  return {
+    status: res.statusCode,
+    nonce: res.headers['dpop-nonce'],
+    body: (await res.body.json()) as Record<string, unknown>,
+  }
+}
+
+describe('the token endpoint of the test issuer with DPoP (RFC 9449 §5, issue 18)', () => {
+  beforeAll(() => {
+    issuer.addClient({ clientId: 'bss-dpop', secrets: ['s3cret'] })
+  })
+
+  it('issues a DPoP-bound token (cnf.jkt, token_type DPoP) for a valid proof, and a bearer token without one', async () => {
+    const key = await createDpopKey()
+    const bound = await tokenRequest([
+      await key.proof({ method: 'POST', url: issuer.tokenEndpoint }),
+    ])
+    expect(bound.status).toBe(200)
+    expect(bound.body.token_type).toBe('DPoP')
+    expect(decodeJwt(String(bound.body.access_token)).cnf).toEqual({ jkt: key.jkt })
+    const plain = await tokenRequest([])
+    expect(plain.body.token_type).toBe('bearer')
+    expect(decodeJwt(String(plain.body.access_token))).not.toHaveProperty('cnf')
+  })
+
+  it('refuses a proof for another URI or method, a replayed proof and two DPoP headers with 400 invalid_dpop_proof', async () => {
+    const key = await createDpopKey()
+    const refused = async (dpop: readonly string[]) => {
+      const res = await tokenRequest(dpop)
+      return `${String(res.status)} ${String(res.body.error)}`
+    }
+    expect(
+      await refused([await key.proof({ method: 'POST', url: `${issuer.origin}/other` })]),
+    ).toBe('400 invalid_dpop_proof')
+    expect(await refused([await key.proof({ method: 'GET', url: issuer.tokenEndpoint })])).toBe(
+      '400 invalid_dpop_proof',
+    )
+    const once = await key.proof({ method: 'POST', url: issuer.tokenEndpoint })
+    expect((await tokenRequest([once])).status).toBe(200)
+    expect(await refused([once])).toBe('400 invalid_dpop_proof')
+    const a = await key.proof({ method: 'POST', url: issuer.tokenEndpoint })
+    const b = await key.proof({ method: 'POST', url: issuer.tokenEndpoint })
+    expect(await refused([a, b])).toBe('400 invalid_dpop_proof')
+  })
+
+  it('asks for its nonce with 400 use_dpop_nonce and a DPoP-Nonce header, then accepts a proof carrying it', async () => {
+    issuer.setDpopNonce('n-42')
+    const key = await createDpopKey()
+    const first = await tokenRequest([
+      await key.proof({ method: 'POST', url: issuer.tokenEndpoint }),
+    ])
+    expect(first.status).toBe(400)
+    expect(first.body.error).toBe('use_dpop_nonce')
+    expect(first.nonce).toBe('n-42')
+    const retry = await tokenRequest([
+      await key.proof({ method: 'POST', url: issuer.tokenEndpoint, nonce: String(first.nonce) }),
+    ])
+    expect(retry.status).toBe(200)
+    expect(retry.body.token_type).toBe('DPoP')
   })
 })

@@ -89,6 +89,8 @@ export interface TestIssuer {
   rotateClientSecret(clientId: string, secret: string): void
   /** How the token endpoint answers: 'ok', 'down' (connection reset), 'hang', '5xx', '429' (Retry-After: 1), 'garbage', 'redirect', or a custom answer. */
   setTokenMode(mode: TokenMode): void
+  /** Require this nonce in DPoP proofs at the token endpoint (`400 use_dpop_nonce` until sent); undefined: none. */
+  setDpopNonce(nonce: string | undefined): void
   /** Delays successful token responses, ms. */
   setTokenDelay(ms: number): void
   /** Every request the JWKS endpoint received. */
@@ -245,6 +247,9 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     },
     setTokenMode(mode) {
       tokens.mode = mode
+    },
+    setDpopNonce(nonce) {
+      tokens.dpopNonce = nonce
     },
     setTokenDelay(ms) {
       tokens.delay = ms

@@ -3,10 +3,21 @@
  * client credentials with `client_secret_basic` (form-urlencoded id and secret, RFC 6749 §2.3.1),
  * `client_secret_post` or `private_key_jwt` (RFC 7523), RFC 8693 token exchange, Hydra's response
  * shape (`token_type: "bearer"`, `expires_in: ttl - 1`) and errors (`401 invalid_client`,
- * `400 invalid_scope`), plus switches to make it misbehave.
+ * `400 invalid_scope`), plus switches to make it misbehave. A request with a `DPoP` proof (RFC 9449
+ * §5) gets a token bound to the proof key (`cnf.jkt`, `token_type: "DPoP"`); the proof is checked
+ * with jose alone (its embedded key, `typ`, `htm`, `htu`, `iat`, `jti`, and the server nonce when
+ * one is required: `400 use_dpop_nonce` with a `DPoP-Nonce` header), independently of svcauth.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { createLocalJWKSet, decodeJwt, jwtVerify, type JWK, type JWTVerifyGetKey } from 'jose'
+import {
+  calculateJwkThumbprint,
+  createLocalJWKSet,
+  decodeJwt,
+  EmbeddedJWK,
+  jwtVerify,
+  type JWK,
+  type JWTVerifyGetKey,
+} from 'jose'
 import { basicCredentials, playFault, readForm, sendJson, type FaultAnswers } from './http.js'
 
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
@@ -65,10 +76,14 @@ class OAuthFailure extends Error {
     readonly status: number,
     readonly error: string,
     readonly description: string,
+    readonly headers: Record<string, string> = {},
   ) {
     super(error)
   }
 }
+
+const DPOP_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'EdDSA', 'RS256', 'PS256']
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']
 
 export class TokenEndpoint {
   readonly clients = new Map<string, TestClient>()
@@ -79,6 +94,9 @@ export class TokenEndpoint {
   delay = 0
   readonly #hooks: TokenEndpointHooks
   readonly #seenJti = new Set<string>()
+  readonly #seenProofs = new Set<string>()
+  /** When set, every DPoP proof must carry this nonce (RFC 9449 §8). */
+  dpopNonce: string | undefined
 
   constructor(hooks: TokenEndpointHooks) {
     this.#hooks = hooks
@@ -102,11 +120,12 @@ export class TokenEndpoint {
     try {
       if (req.method !== 'POST') throw new OAuthFailure(405, 'invalid_request', 'POST only')
       const client = await this.#authenticate(req, form)
-      const body = await this.#grant(client, form)
+      const jkt = await this.#dpop(req)
+      const body = await this.#grant(client, form, jkt)
       json(res, 200, body, { 'cache-control': 'no-store', pragma: 'no-cache' })
     } catch (err) {
       if (!(err instanceof OAuthFailure)) throw err
-      json(res, err.status, { error: err.error, error_description: err.description })
+      json(res, err.status, { error: err.error, error_description: err.description }, err.headers)
     }
   }
 
@@ -168,7 +187,50 @@ export class TokenEndpoint {
     return client
   }
 
-  async #grant(client: TestClient, form: Record<string, string>): Promise<Record<string, unknown>> {
+  /** The thumbprint of a valid DPoP proof's key; undefined without a proof (RFC 9449 §5). */
+  async #dpop(req: IncomingMessage): Promise<string | undefined> {
+    const fields = req.rawHeaders.filter(
+      (_, i) => i % 2 === 0 && req.rawHeaders[i]?.toLowerCase() === 'dpop',
+    )
+    if (fields.length === 0) return undefined
+    const refuse = (description: string): never => {
+      throw new OAuthFailure(400, 'invalid_dpop_proof', description)
+    }
+    if (fields.length > 1) refuse('More than one DPoP header.')
+    let payload: Record<string, unknown>
+    let jwk: JWK
+    try {
+      const result = await jwtVerify(String(req.headers.dpop), EmbeddedJWK, {
+        typ: 'dpop+jwt',
+        algorithms: DPOP_ALGORITHMS,
+      })
+      payload = result.payload
+      jwk = result.protectedHeader.jwk ?? {}
+    } catch {
+      return refuse('The DPoP proof is not a valid signed dpop+jwt.')
+    }
+    if (PRIVATE_MEMBERS.some((m) => m in jwk)) refuse('The DPoP proof key must be public.')
+    const now = Math.floor(Date.now() / 1000)
+    const { jti, htm, htu, iat } = payload
+    if (typeof jti !== 'string' || typeof iat !== 'number') refuse('jti and iat are required.')
+    if (htm !== 'POST' || htu !== this.#hooks.tokenEndpoint) refuse('htm or htu does not match.')
+    if (Math.abs(now - (iat as number)) > 60)
+      refuse('The DPoP proof is too old or from the future.')
+    if (this.dpopNonce !== undefined && payload.nonce !== this.dpopNonce) {
+      throw new OAuthFailure(400, 'use_dpop_nonce', 'Use the DPoP-Nonce.', {
+        'dpop-nonce': this.dpopNonce,
+      })
+    }
+    if (this.#seenProofs.has(jti as string)) refuse('The DPoP proof was used before.')
+    this.#seenProofs.add(jti as string)
+    return calculateJwkThumbprint(jwk, 'sha256')
+  }
+
+  async #grant(
+    client: TestClient,
+    form: Record<string, string>,
+    jkt: string | undefined,
+  ): Promise<Record<string, unknown>> {
     const scope = (form.scope ?? '').split(' ').filter(Boolean)
     for (const s of scope) {
       if (client.scope !== undefined && !client.scope.includes(s)) {
@@ -194,13 +256,16 @@ export class TokenEndpoint {
     }
     const ttl = this.#hooks.ttl()
     const base = { clientId: client.clientId, scope, audience, ttl }
+    // A DPoP-bound token names its key (RFC 9449 §6.1) and its type (§5).
+    const cnf = jkt === undefined ? {} : { cnf: { jkt } }
+    const tokenType = jkt === undefined ? 'bearer' : 'DPoP'
     if (form.grant_type === 'client_credentials') {
-      const token = await this.#hooks.mint({ ...base, sub: client.clientId })
+      const token = await this.#hooks.mint({ ...base, sub: client.clientId, claims: cnf })
       return {
         access_token: token,
         expires_in: ttl - 1,
         scope: scope.join(' '),
-        token_type: 'bearer',
+        token_type: tokenType,
       }
     }
     if (form.grant_type === TOKEN_EXCHANGE) {
@@ -218,14 +283,14 @@ export class TokenEndpoint {
       const token = await this.#hooks.mint({
         ...base,
         sub: String(subject.sub),
-        claims: { act: { sub: client.clientId } },
+        claims: { act: { sub: client.clientId }, ...cnf },
       })
       return {
         access_token: token,
         issued_token_type: ACCESS_TOKEN_TYPE,
         expires_in: ttl - 1,
         scope: scope.join(' '),
-        token_type: 'bearer',
+        token_type: tokenType,
       }
     }
     throw new OAuthFailure(400, 'unsupported_grant_type', 'The grant type is not supported.')
