@@ -183,7 +183,7 @@ describe('DPoP proofs (RFC 9449 §4.3, issue 18)', () => {
     expect(await outcome(request(altered))).toBe('invalid_dpop_proof/signature_invalid')
   })
 
-  it('refuses private key material in jwk, a missing or symmetric jwk, and a weak RSA key', async () => {
+  it('refuses private key material in jwk, a missing or symmetric jwk, and an RSA key under 2048 or over 4096 bits', async () => {
     const privateJwk = await exportJWK(es256.privateKey as never)
     expect(await outcome(request(await proof(es256, { header: { jwk: privateJwk } })))).toBe(
       'invalid_dpop_proof/jwk_private',
@@ -207,6 +207,15 @@ describe('DPoP proofs (RFC 9449 §4.3, issue 18)', () => {
     const input = `${b64({ alg: 'RS256', typ: 'dpop+jwt', jwk: weakJwk })}.${b64(claims)}`
     const signature = sign('sha256', Buffer.from(input), weak.privateKey).toString('base64url')
     expect(await outcome(request(`${input}.${signature}`))).toBe('invalid_dpop_proof/jwk_invalid')
+    // Above 4096 bits an RSA proof key is refused too: the caller picks it, and its cost.
+    const huge = generateKeyPairSync('rsa', { modulusLength: 4104 })
+    const hugeInput = `${b64({ alg: 'RS256', typ: 'dpop+jwt', jwk: huge.publicKey.export({ format: 'jwk' }) })}.${b64({ ...claims, jti: 'w2' })}`
+    const hugeSignature = sign('sha256', Buffer.from(hugeInput), huge.privateKey).toString(
+      'base64url',
+    )
+    expect(await outcome(request(`${hugeInput}.${hugeSignature}`))).toBe(
+      'invalid_dpop_proof/jwk_invalid',
+    )
   })
 
   it('refuses alg none, HS256 keyed with the public key, and algorithms off the allow-list', async () => {

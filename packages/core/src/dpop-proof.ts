@@ -20,7 +20,7 @@ import type { Algorithm } from './issuer-options.js'
 import { isCanonicalCompactJws } from './lib/canonical.js'
 import { algorithmTable, MIN_RSA_BITS } from './lib/jws-algorithms.js'
 import { decodeJsonObject, signatureValid, splitCompact } from './lib/jws.js'
-import { importVerifyKeys, keyFits } from './lib/verify-keys.js'
+import { importVerifyKeys, keyFits, type VerifyKey } from './lib/verify-keys.js'
 
 /** Why a proof was refused: `code` is what goes in the `WWW-Authenticate: DPoP error=…`. */
 export type DpopProofErrorCode = 'invalid_dpop_proof' | 'use_dpop_nonce'
@@ -173,6 +173,25 @@ export interface VerifiedDpopProof {
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'priv']
 const MAX_JTI = 256
+/**
+ * RSA proof keys above this size are refused: verification cost grows with the square of the
+ * modulus, and a proof's key is the caller's choice (a 16,384-bit key fits in an 8 KiB proof).
+ */
+const MAX_PROOF_RSA_BITS = 4096
+
+/** A proof header already checked and imported: its key, ready for `crypto.verify`, and thumbprint. */
+interface KnownProofKey {
+  readonly key: VerifyKey
+  readonly jkt: string
+}
+
+/**
+ * Proof headers seen lately, by their exact base64url segment: a client sends the same header
+ * (alg, typ, jwk) with every proof, so its key is imported and thumbprinted once. Bounded; emptied
+ * when full. The segment is the signed bytes, so a hit stands for the identical header.
+ */
+const known = new Map<string, KnownProofKey>()
+const KNOWN_MAX = 1024
 
 /**
  * Checks one DPoP proof (RFC 9449 §4.3) and records its `jti`; resolves the proof key's thumbprint
@@ -213,14 +232,24 @@ export async function verifyDpopProof(
   if (PRIVATE_MEMBERS.some((m) => Object.prototype.hasOwnProperty.call(jwk, m))) {
     throw new DpopProofError('jwk_private')
   }
-  const [key] = await importVerifyKeys([jwk])
-  const input = key !== undefined && keyFits(key, alg) ? key.inputs.get(alg.name) : undefined
+  const segment = proof.slice(0, segments.header)
+  let proofKey = known.get(segment)
+  if (proofKey === undefined) {
+    const [key] = await importVerifyKeys([jwk])
+    if (key === undefined || key.failure !== undefined) {
+      throw new DpopProofError('jwk_invalid', { cause: key?.failure })
+    }
+    proofKey = { key, jkt: await calculateJwkThumbprint(jwk, 'sha256') }
+    if (known.size >= KNOWN_MAX) known.clear()
+    known.set(segment, proofKey)
+  }
+  const { key, jkt } = proofKey
+  const input = keyFits(key, alg) ? key.inputs.get(alg.name) : undefined
   if (
-    key === undefined ||
     input === undefined ||
-    (alg.kty === 'RSA' && key.rsaBits < MIN_RSA_BITS)
+    (alg.kty === 'RSA' && (key.rsaBits < MIN_RSA_BITS || key.rsaBits > MAX_PROOF_RSA_BITS))
   ) {
-    throw new DpopProofError('jwk_invalid', { cause: key?.failure })
+    throw new DpopProofError('jwk_invalid')
   }
   if (!signatureValid(alg, input, proof, segments.payload)) {
     throw new DpopProofError('signature_invalid')
@@ -249,7 +278,6 @@ export async function verifyDpopProof(
     if (!request.nonce(claims.nonce)) throw new DpopProofError('nonce_invalid')
   }
 
-  const jkt = await calculateJwkThumbprint(jwk, 'sha256')
   if (request.jkt !== undefined && request.jkt !== jkt) throw new DpopProofError('jkt_mismatch')
   // Held until no clock could still accept it: iat + maxAge + tolerance.
   const expiresAt = (iat + policy.maxAge + policy.clockTolerance) * 1000
