@@ -29,6 +29,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { checkClaims } from '../../packages/core/src/claims.js'
 import { createKeyring } from '../support/jws-keyring.js'
+import { ALGS } from '../support/jws-mutations/index.js'
 import {
   generateMutants,
   type Mutant,
@@ -38,19 +39,7 @@ import {
 
 const ISSUER = 'https://as.differential.example/'
 const OTHER_ISSUER = 'https://other.example/'
-const ALL: Algorithm[] = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'Ed25519',
-]
+const ALL = [...ALGS]
 const SEED = 0x5eed17
 const COUNT = 12_000
 /** Verification time, frozen for both verifiers (tolerance edges are exact seconds). */

@@ -4,10 +4,16 @@
  * headers; which published key the token names (`kid` missing, unknown, another key's, shared,
  * not a string), and tokens signed by another or an unpublished key.
  */
+import type { Algorithm } from '@svcauth/core'
 import { b64u, signAs, type Draft } from '../jws-draft.js'
 import { m, skip, type Mutation } from './mutation.js'
 
-const ALGS = [
+/**
+ * Every asymmetric algorithm svcauth can allow-list (RFC 7518 §3.3–3.5, RFC 8037, RFC 9864),
+ * written out here rather than read from the package, so the differential test's policy does not
+ * follow a change to svcauth's own list.
+ */
+export const ALGS: readonly Algorithm[] = [
   'RS256',
   'RS384',
   'RS512',

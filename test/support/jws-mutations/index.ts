@@ -8,6 +8,7 @@ import { headerMutations, keyMutations } from './header.js'
 import type { Mutation } from './mutation.js'
 import { signatureMutations } from './signature.js'
 
+export { ALGS } from './header.js'
 export { NOT_APPLICABLE, skip } from './mutation.js'
 export type { Mutation } from './mutation.js'
 
