@@ -3,7 +3,7 @@
  * status, `WWW-Authenticate`, `Retry-After`, body and the recorded rejection reason together; the
  * last block checks that the four runs agree exactly.
  */
-import { createTestIssuer } from '@svcauth/testing'
+import { createDpopKey, createTestIssuer } from '@svcauth/testing'
 import request from 'supertest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FRAMEWORKS, startApp, type Framework, type RunningApp } from './harness.js'
@@ -25,10 +25,13 @@ const observed = new Map<Framework, Map<string, Observed>>()
 const allLogs = new Map<Framework, string[]>(FRAMEWORKS.map((f) => [f, []]))
 
 async function makeKit(): Promise<Kit> {
-  const [main, outage, cold] = await Promise.all([
+  const [main, outage, cold, key, otherKey, edKey] = await Promise.all([
     createTestIssuer(),
     createTestIssuer({ keyCount: 1 }),
     createTestIssuer({ keyCount: 1 }),
+    createDpopKey('ES256'),
+    createDpopKey('ES256'),
+    createDpopKey('EdDSA'),
   ])
   cold.setJwksMode('fail')
   const now = () => Math.floor(Date.now() / 1000)
@@ -36,6 +39,9 @@ async function makeKit(): Promise<Kit> {
     main,
     outage,
     cold,
+    key,
+    otherKey,
+    edKey,
     client: (scope = [], extra = {}) =>
       main.mintClientToken({ clientId: 'bss', scope, audience: ['smd'], ...extra }),
     user: (scope = [], extra = {}) =>
@@ -72,6 +78,7 @@ async function send(
   authorizations: Set<string>,
 ): Promise<Observed> {
   await s.before?.(kit)
+  const dpop = await s.dpop?.(kit, app.url)
   app.logs.clear()
   const method = s.method ?? 'GET'
   let req =
@@ -87,6 +94,13 @@ async function send(
     req = req.set('Authorization', value as string)
   }
   for (const [name, value] of Object.entries(s.headers ?? {})) req = req.set(name, value)
+  if (dpop !== undefined) {
+    authorizations.add(dpop.authorization)
+    for (const proof of dpop.proofs) authorizations.add(proof)
+    req = req.set('Authorization', dpop.authorization)
+    // One DPoP field per proof: an array makes Node write the header once per value.
+    if (dpop.proofs.length > 0) req = req.set('DPoP', [...dpop.proofs] as unknown as string)
+  }
   const res = await req
   await new Promise((resolve) => setImmediate(resolve))
   const challenge = res.headers['www-authenticate']

@@ -10,6 +10,9 @@
  *   /opaque/*                    authenticate(main issuer, with introspection for opaque tokens)
  *   /outage/read                 authenticate(an issuer whose JWKS the table can break)
  *   /cold/read                   authenticate(an issuer whose JWKS is down from the start)
+ *   /dpop/*                      authenticate(main issuer, dpop: ES256 and EdDSA proofs)
+ *   /dpop-only/read              authenticate(main issuer, dpop required, with server nonces)
+ *   /dpop-opaque/read            authenticate(main issuer, dpop, introspection for opaque tokens)
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -62,6 +65,12 @@ const introspecting = (issuer: TestIssuer) => ({
   introspection: { endpoint: issuer.introspectionEndpoint, timeout: 1000 },
 })
 
+/** DPoP (RFC 9449): proofs in ES256 or EdDSA on /dpop; required, with nonces, on /dpop-only. */
+const DPOP = { dpop: { algorithms: ['ES256', 'EdDSA'] } }
+/** A fixed nonce secret, so every run hands out the same nonces and the table can fetch one. */
+export const NONCE_SECRET = 'conformance-nonce-secret-0123456789abcdef'
+const DPOP_ONLY = { dpop: { required: true, nonce: { secret: NONCE_SECRET } } }
+
 /** What a guarded route answers: enough of the principal to compare across frameworks. */
 function summary(p: Principal | undefined) {
   if (p === undefined) return { anonymous: true }
@@ -71,6 +80,8 @@ function summary(p: Principal | undefined) {
     sub: p.sub ?? null,
     clientId: p.clientId ?? null,
     scopes: [...p.scopes].sort(),
+    // Whether the token was DPoP-bound (its key differs per run, so not the thumbprint itself).
+    ...(p.confirmation === undefined ? {} : { bound: typeof p.confirmation.jkt === 'string' }),
   }
 }
 
@@ -181,6 +192,32 @@ function expressApp(
   app.get('/unauth/read', ex.requireScopes('smd.read'), (req, res) => {
     res.json(summary(req.auth))
   })
+  const dpop = express.Router()
+  dpop.use(track(ex.authenticate(options(issuers.main, DPOP))))
+  dpop.get('/whoami', (req, res) => {
+    res.json(summary(req.auth))
+  })
+  dpop.get('/read', ex.requireScopes('smd.read'), (req, res) => {
+    res.json(summary(req.auth))
+  })
+  dpop.post('/write', ex.requireScopes('smd.write'), (_req, res) => {
+    res.status(201).json({ written: true })
+  })
+  app.use('/dpop', dpop)
+  const dpopOnly = express.Router()
+  dpopOnly.use(track(ex.authenticate(options(issuers.main, DPOP_ONLY))))
+  dpopOnly.get('/read', ex.requireScopes('smd.read'), (req, res) => {
+    res.json(summary(req.auth))
+  })
+  app.use('/dpop-only', dpopOnly)
+  const dpopOpaque = express.Router()
+  dpopOpaque.use(
+    track(ex.authenticate(options(issuers.main, { ...DPOP, ...introspecting(issuers.main) }))),
+  )
+  dpopOpaque.get('/read', ex.requireScopes('smd.read'), (req, res) => {
+    res.json(summary(req.auth))
+  })
+  app.use('/dpop-opaque', dpopOpaque)
   for (const [prefix, issuer] of [
     ['/outage', issuers.outage],
     ['/cold', issuers.cold],
@@ -261,7 +298,31 @@ function koaApp(
   opaque.get('/read', ko.requireScopes('smd.read'), (ctx) => {
     ctx.body = summary(ctx.state.auth)
   })
-  const routers = [root, api, opt, opaque]
+  const dpop = new Router<ko.AuthState>({ prefix: '/dpop' })
+  dpop.use(track(ko.authenticate(options(issuers.main, DPOP))))
+  dpop.get('/whoami', (ctx) => {
+    ctx.body = summary(ctx.state.auth)
+  })
+  dpop.get('/read', ko.requireScopes('smd.read'), (ctx) => {
+    ctx.body = summary(ctx.state.auth)
+  })
+  dpop.post('/write', ko.requireScopes('smd.write'), (ctx) => {
+    ctx.status = 201
+    ctx.body = { written: true }
+  })
+  const dpopOnly = new Router<ko.AuthState>({ prefix: '/dpop-only' })
+  dpopOnly.use(track(ko.authenticate(options(issuers.main, DPOP_ONLY))))
+  dpopOnly.get('/read', ko.requireScopes('smd.read'), (ctx) => {
+    ctx.body = summary(ctx.state.auth)
+  })
+  const dpopOpaque = new Router<ko.AuthState>({ prefix: '/dpop-opaque' })
+  dpopOpaque.use(
+    track(ko.authenticate(options(issuers.main, { ...DPOP, ...introspecting(issuers.main) }))),
+  )
+  dpopOpaque.get('/read', ko.requireScopes('smd.read'), (ctx) => {
+    ctx.body = summary(ctx.state.auth)
+  })
+  const routers = [root, api, opt, opaque, dpop, dpopOnly, dpopOpaque]
   for (const [prefix, issuer] of [
     ['/outage', issuers.outage],
     ['/cold', issuers.cold],

@@ -5,7 +5,8 @@
  */
 import { createHmac } from 'node:crypto'
 import { base64url, exportSPKI, importJWK, type CryptoKey, type JWK } from 'jose'
-import type { TestIssuer } from '@svcauth/testing'
+import type { DpopKey, TestIssuer } from '@svcauth/testing'
+import { dpopScenarios } from './dpop-scenarios.js'
 import type { AppIssuers } from './harness.js'
 import { revokedJti } from './harness.js'
 
@@ -16,9 +17,14 @@ export interface Kit extends AppIssuers {
   user(scope?: string[], extra?: MintExtra): Promise<string>
   /** The main issuer's default claims, for raw tokens. */
   claims(): Record<string, unknown>
+  /** DPoP client keys: the one tokens are bound to (ES256), another ES256 one, an EdDSA one. */
+  readonly key: DpopKey
+  readonly otherKey: DpopKey
+  readonly edKey: DpopKey
 }
 
 interface MintExtra {
+  dpop?: DpopKey
   claims?: Record<string, unknown>
   header?: Record<string, unknown>
   audience?: string[]
@@ -48,6 +54,14 @@ export interface Scenario {
   readonly secrets?: readonly string[]
   /** Runs before the request (e.g. to break the JWKS endpoint). */
   readonly before?: (kit: Kit) => Promise<void> | void
+  /**
+   * A DPoP request for the app at `origin` (run before the request, so requests it makes itself are
+   * not the scenario's): the Authorization value and the `DPoP` header values, one field each.
+   */
+  readonly dpop?: (
+    kit: Kit,
+    origin: string,
+  ) => Promise<{ authorization: string; proofs: readonly string[] }>
   readonly expect: Expectation
 }
 
@@ -812,4 +826,5 @@ export const scenarios: readonly Scenario[] = [
       bearer(k.cold.mintClientToken({ clientId: 'bss', scope: ['smd.read'], audience: ['smd'] })),
     expect: ok(client(['smd.read'])),
   },
+  ...dpopScenarios,
 ]

@@ -19,6 +19,7 @@ function principal(over: Partial<Principal>): Principal {
     expiresAt: new Date(0),
     tokenId: undefined,
     claims: {},
+    confirmation: undefined,
     ...over,
   }
 }

@@ -27,6 +27,7 @@ function principal(scopes: string[], extra: Partial<Principal> = {}): Principal 
     expiresAt: new Date(Date.now() + 60_000),
     tokenId: 'j',
     claims: Object.freeze(Object.assign(Object.create(null) as object, { role: 'operator' })),
+    confirmation: undefined,
     ...extra,
   }
 }

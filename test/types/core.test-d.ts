@@ -91,6 +91,7 @@ test('the Principal is read-only and typed as documented', () => {
     readonly expiresAt: Date
     readonly tokenId: string | undefined
     readonly claims: Readonly<Record<string, unknown>>
+    readonly confirmation: { readonly jkt: string } | undefined
   }>()
   expectTypeOf<ActorType>().toEqualTypeOf<'user' | 'client'>()
   expectTypeOf(rawToken).parameter(0).toEqualTypeOf<Principal>()
@@ -107,6 +108,8 @@ test('AuthError carries a closed code, its status, a reason and headers', () => 
     | 'invalid_token'
     | 'insufficient_scope'
     | 'temporarily_unavailable'
+    | 'invalid_dpop_proof'
+    | 'use_dpop_nonce'
   >()
   expectTypeOf<AuthError['status']>().toEqualTypeOf<number>()
   expectTypeOf<AuthError['reason']>().toEqualTypeOf<AuthErrorReason>()

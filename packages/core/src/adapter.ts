@@ -5,7 +5,13 @@
  * the same way for both), the request outcome read by audit logging and tests, guard evaluation
  * that records its rejection, and the conversion of anything thrown into an AuthError.
  */
-import { AuthError, DEFAULT_REALM, isAuthError, type AuthErrorReason } from './errors.js'
+import {
+  AuthError,
+  DEFAULT_REALM,
+  isAuthError,
+  type AuthErrorReason,
+  type DpopChallenge,
+} from './errors.js'
 import { runGuard, type Guard } from './guards.js'
 import { responseEnded, type ResponseLike } from './context.js'
 import type { Principal } from './principal.js'
@@ -29,6 +35,8 @@ export interface RequestAuthState {
   readonly response?: ResponseLike
   /** The rejection, once authentication or a guard refused the request. */
   error?: AuthError
+  /** Where DPoP is on: the challenges a guard's refusal answers with (the scheme the request used). */
+  readonly dpop?: DpopChallenge | undefined
 }
 
 /** How authentication ended for one request, for audit lines and tests. */
@@ -106,7 +114,8 @@ export function checkGuard(guard: Guard, host: object): AuthError | undefined {
     runGuard(guard, state)
     return undefined
   } catch (err) {
-    const error = asAuthError(err, state?.realm)
+    const refusal = asAuthError(err, state?.realm)
+    const error = state?.dpop === undefined ? refusal : refusal.withDpop(state.dpop)
     if (state !== undefined) state.error = error
     else attachAuthState(host, { principal: undefined, realm: DEFAULT_REALM, respond: true, error })
     return error

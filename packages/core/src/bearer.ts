@@ -1,5 +1,6 @@
 /**
- * Bearer token extraction from the Authorization header (RFC 6750 §2.1).
+ * Bearer token extraction from the Authorization header (RFC 6750 §2.1), and the DPoP scheme's
+ * (RFC 9449 §7.1) where DPoP is on: the same token syntax under another scheme name.
  * Query-string, form-body and cookie tokens are deliberately unsupported: they are never read, and
  * one presented beside a header token is refused as a second credential (RFC 6750 §2).
  */
@@ -14,10 +15,26 @@ export interface RequestLike {
   readonly url?: string
   /** A parsed body, when a body parser ran before authentication. */
   readonly body?: unknown
+  /** The HTTP method; read only to check a DPoP proof's `htm`. */
+  readonly method?: string | undefined
+  /**
+   * `scheme://host[:port]` as the client addressed the service (the adapters read it the way the
+   * framework's trust-proxy setting says); read only to check a DPoP proof's `htu`, with `url`'s
+   * path, unless `publicOrigin` is configured.
+   */
+  readonly origin?: string | undefined
+}
+
+/** The credentials of a request: the scheme they came under and the token. */
+export interface Credentials {
+  readonly scheme: 'bearer' | 'dpop'
+  readonly token: string
 }
 
 /** `credentials = "Bearer" 1*SP b64token` with `b64token = 1*(ALPHA / DIGIT / "-._~+/") *"="`. */
 const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i
+/** RFC 9449 §7.1: `DPoP` 1*SP token68, the same characters. */
+const DPOP = /^dpop +([A-Za-z0-9\-._~+/]+=*)$/i
 const SCHEME = /^([^\s]+)(?:\s|$)/
 
 /**
@@ -49,13 +66,67 @@ export function readBearer(
   const scheme = SCHEME.exec(value)?.[1]
   if (scheme === undefined) throw reject('malformed_header')
   if (scheme.toLowerCase() !== 'bearer') return undefined
-  // The cap applies before any parsing of the token: 'Bearer ' plus the token.
+  return tokenOf(req, value, BEARER, maxTokenBytes, reject)
+}
+
+/**
+ * The token of an Authorization `value` whose scheme `syntax` matches, once the size cap (applied
+ * before any parsing: the scheme, spaces and the token) and the single-credential rule pass.
+ */
+function tokenOf(
+  req: RequestLike,
+  value: string,
+  syntax: RegExp,
+  maxTokenBytes: number,
+  reject: Reject,
+): string {
   if (value.length > maxTokenBytes + 16) throw reject('token_too_large')
-  const token = BEARER.exec(value)?.[1]
+  const token = syntax.exec(value)?.[1]
   if (token === undefined) throw reject('malformed_header')
   if (Buffer.byteLength(token) > maxTokenBytes) throw reject('token_too_large')
   if (queryToken(req.url) || bodyToken(req.body)) throw reject('multiple_methods')
   return token
+}
+
+/**
+ * {@link readBearer} where DPoP is on: the Bearer or the DPoP scheme's token, with the scheme.
+ */
+export function readCredentials(
+  req: RequestLike,
+  maxTokenBytes: number,
+  reject: Reject,
+): Credentials | undefined {
+  const value = singleAuthorization(req, reject)
+  if (value === undefined) return undefined
+  const scheme = SCHEME.exec(value)?.[1]?.toLowerCase()
+  if (scheme === undefined) throw reject('malformed_header')
+  if (scheme !== 'bearer' && scheme !== 'dpop') return undefined
+  const token = tokenOf(req, value, scheme === 'bearer' ? BEARER : DPOP, maxTokenBytes, reject)
+  return { scheme, token }
+}
+
+/** What {@link dpopHeader} answers for a request with more than one `DPoP` field. */
+export const REPEATED: unique symbol = Symbol('repeated DPoP header')
+
+/**
+ * The request's `DPoP` header fields: none, the one value, or {@link REPEATED} when there are several
+ * (RFC 9449 §4.3 step 1: exactly one). Node joins repeated unknown fields with commas, so the raw
+ * list is what counts.
+ */
+export function dpopHeader(req: RequestLike): string | typeof REPEATED | undefined {
+  const raw = req.rawHeaders
+  if (raw !== undefined) {
+    let seen = 0
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]
+      if (name !== undefined && name.length === 4 && name.toLowerCase() === 'dpop') seen++
+    }
+    if (seen > 1) return REPEATED
+  }
+  const value = req.headers.dpop
+  if (value === undefined) return undefined
+  if (typeof value !== 'string') return value.length === 1 ? value[0] : REPEATED
+  return value
 }
 
 /**

@@ -1,7 +1,9 @@
 /**
  * Claim checks jose does not do (RFC 9068 §2.2, RFC 8725, catalogue E7–E12, F5):
  * finite `exp` and a bounded lifetime, no future `iat`, string types for identity claims, `aud`
- * shape, a rejected `cnf` (sender-constrained token presented as Bearer), and typed scope claims.
+ * shape, the confirmation claim `cnf` (RFC 7800: only a DPoP key thumbprint, `jkt`, and only where
+ * DPoP is on; any other is refused as a sender-constrained token svcauth cannot check), and typed
+ * scope claims.
  * Also the read-only, null-prototype claim set that the Principal exposes.
  */
 import type { Reject } from './errors.js'
@@ -11,6 +13,13 @@ export interface ClaimPolicy {
   readonly clockTolerance: number
   readonly maxLifetime: number
   readonly scopeClaims: readonly string[]
+  /** DPoP is on: a `cnf.jkt` binding is accepted (the caller then checks the proof). */
+  readonly dpop?: object | undefined
+}
+
+/** A token's proof-of-possession binding: the RFC 7638 thumbprint of the DPoP key (RFC 9449 §6). */
+export interface Confirmation {
+  readonly jkt: string
 }
 
 const STRING_CLAIMS = ['iss', 'sub', 'client_id', 'azp', 'jti'] as const
@@ -21,6 +30,7 @@ export interface CheckedClaims {
   readonly claims: Readonly<Record<string, unknown>>
   readonly scopes: readonly string[]
   readonly act: Actor | undefined
+  readonly confirmation: Confirmation | undefined
 }
 
 /**
@@ -59,12 +69,39 @@ export function checkClaims(
   ) {
     throw reject('claim_type_invalid')
   }
-  if (payload.cnf !== undefined) throw reject('sender_constrained')
+  let confirmation: Confirmation | undefined
+  if (payload.cnf !== undefined) {
+    confirmation = policy.dpop === undefined ? undefined : readConfirmation(payload.cnf, reject)
+    if (confirmation === undefined) throw reject('sender_constrained')
+  }
   const scopes = readScopes(payload, policy.scopeClaims)
   if (scopes === undefined) throw reject('claim_type_invalid')
   const act = payload.act === undefined ? undefined : readActor(payload.act, 0)
   if (act === null) throw reject('claim_type_invalid')
-  return { claims: freezeClaims(payload, 0) as Readonly<Record<string, unknown>>, scopes, act }
+  return {
+    claims: freezeClaims(payload, 0) as Readonly<Record<string, unknown>>,
+    scopes,
+    act,
+    confirmation,
+  }
+}
+
+/** A SHA-256 RFC 7638 thumbprint: 32 bytes, base64url without padding. */
+const JKT = /^[A-Za-z0-9_-]{43}$/
+
+/**
+ * `cnf` with a DPoP `jkt` and nothing else; undefined for another confirmation method (e.g. an
+ * mTLS `x5t#S256`), which svcauth cannot check and so must not accept (RFC 9449 §7.2, RFC 8705 §3).
+ */
+function readConfirmation(cnf: unknown, reject: Reject): Confirmation | undefined {
+  if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf)) {
+    throw reject('claim_type_invalid')
+  }
+  const members = Object.keys(cnf)
+  if (members.length !== 1 || members[0] !== 'jkt') return undefined
+  const { jkt } = cnf as { jkt: unknown }
+  if (typeof jkt !== 'string' || !JKT.test(jkt)) throw reject('claim_type_invalid')
+  return Object.freeze({ jkt })
 }
 
 /**

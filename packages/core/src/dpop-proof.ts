@@ -26,6 +26,8 @@ import { importVerifyKeys, keyFits, type VerifyKey } from './lib/verify-keys.js'
 export type DpopProofErrorCode = 'invalid_dpop_proof' | 'use_dpop_nonce'
 
 export type DpopProofReason =
+  | 'proof_missing'
+  | 'proof_repeated'
   | 'proof_too_large'
   | 'proof_malformed'
   | 'typ_invalid'
@@ -303,8 +305,9 @@ function typIsDpop(typ: unknown): boolean {
 
 /**
  * `htu` against the request URI, both without query and fragment, after the normalisations of
- * RFC 3986 §6.2.2–6.2.3 the WHATWG URL parser applies (case of scheme and host, default port,
- * percent-encoding case, dot segments). Only http(s) URIs match.
+ * RFC 3986 §6.2.2–6.2.3: the WHATWG URL parser's (case of scheme and host, default port, dot
+ * segments) and percent-encoding's (hex case, unreserved characters decoded), which the parser
+ * leaves alone. Only http(s) URIs match.
  */
 function sameTarget(htu: string, url: string): boolean {
   const a = parseUrl(htu)
@@ -317,7 +320,22 @@ function sameTarget(htu: string, url: string): boolean {
   ) {
     return false
   }
-  return a.protocol === b.protocol && a.host === b.host && a.pathname === b.pathname
+  return (
+    a.protocol === b.protocol &&
+    a.host === b.host &&
+    (a.pathname === b.pathname || normalPath(a.pathname) === normalPath(b.pathname))
+  )
+}
+
+const PERCENT = /%[0-9a-fA-F]{2}/g
+const UNRESERVED = /[A-Za-z0-9\-._~]/
+
+/** RFC 3986 §6.2.2.1–2: `%7e` and `%7E` are `~`; other escapes compare in upper case. */
+function normalPath(path: string): string {
+  return path.replace(PERCENT, (escape) => {
+    const char = String.fromCharCode(parseInt(escape.slice(1), 16))
+    return UNRESERVED.test(char) ? char : escape.toUpperCase()
+  })
 }
 
 /** `URL.parse` (Node 22) for Node 20: undefined instead of a throw. */

@@ -1,5 +1,6 @@
 /**
- * The AuthError family and the one place that formats a Bearer challenge (RFC 6750 §3).
+ * The AuthError family and the one place that formats the challenges: Bearer (RFC 6750 §3) and,
+ * where DPoP is accepted, DPoP (RFC 9449 §7.1) beside or instead of it.
  *
  * Callers branch on `err.code` (closed set, mapped to an HTTP status) or on `err.reason` (a finer
  * label for logs and audit). One table gives each reason its code and description; the realm is
@@ -14,6 +15,8 @@ export type AuthErrorCode =
   | 'invalid_token'
   | 'insufficient_scope'
   | 'temporarily_unavailable'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
 
 /** Why a request was rejected, for logs and audit lines. Never shown as the `error` code. */
 export type AuthErrorReason =
@@ -40,6 +43,16 @@ export type AuthErrorReason =
   | 'claim_type_invalid'
   | 'crit_unsupported'
   | 'sender_constrained'
+  | 'dpop_required'
+  | 'dpop_scheme_mismatch'
+  | 'dpop_proof_invalid'
+  | 'dpop_proof_replayed'
+  | 'dpop_htu_mismatch'
+  | 'dpop_nonce_required'
+  | 'dpop_unbound'
+  | 'dpop_key_mismatch'
+  | 'dpop_replay_unavailable'
+  | 'request_uri_invalid'
   | 'revoked'
   | 'token_inactive'
   | 'introspection_unavailable'
@@ -57,6 +70,9 @@ export const STATUS_BY_CODE: Readonly<Record<AuthErrorCode, number>> = Object.fr
   invalid_token: 401,
   insufficient_scope: 403,
   temporarily_unavailable: 503,
+  // RFC 9449 §7.1: both answered with 401 and a DPoP challenge.
+  invalid_dpop_proof: 401,
+  use_dpop_nonce: 401,
 })
 
 /** The realm of a challenge when none is configured. */
@@ -101,6 +117,18 @@ const REASONS = Object.freeze({
   claim_type_invalid: row('invalid_token', INVALID),
   crit_unsupported: row('invalid_token', INVALID),
   sender_constrained: row('invalid_token', INVALID),
+  dpop_required: row('unauthorized', 'A DPoP-bound access token and a DPoP proof are required'),
+  dpop_scheme_mismatch: row('invalid_request', 'A DPoP proof needs the DPoP authorization scheme'),
+  dpop_proof_invalid: row('invalid_dpop_proof', 'The DPoP proof is invalid'),
+  dpop_proof_replayed: row('invalid_dpop_proof', 'The DPoP proof was already used'),
+  dpop_htu_mismatch: row('invalid_dpop_proof', 'The DPoP proof is for another URI'),
+  dpop_nonce_required: row(
+    'use_dpop_nonce',
+    'The resource server requires a nonce in the DPoP proof',
+  ),
+  dpop_unbound: row('invalid_token', 'The access token is not bound to a DPoP key'),
+  dpop_key_mismatch: row('invalid_token', 'Invalid DPoP key binding'),
+  request_uri_invalid: row('invalid_request', 'The request URI is invalid'),
   revoked: row('invalid_token', INVALID),
   token_inactive: row('invalid_token', INVALID),
   verification_failed: row('invalid_token', INVALID),
@@ -115,6 +143,10 @@ const REASONS = Object.freeze({
   revocation_unavailable: row(
     'temporarily_unavailable',
     'The revocation check is temporarily unavailable',
+  ),
+  dpop_replay_unavailable: row(
+    'temporarily_unavailable',
+    'The DPoP replay check is temporarily unavailable',
   ),
 } satisfies { readonly [R in AuthErrorReason]: ReturnType<typeof row> })
 
@@ -133,6 +165,24 @@ export interface AuthErrorOptions {
   retryAfter?: number
   /** The underlying error, kept for debugging; never serialised into responses. */
   cause?: unknown
+  /** Where DPoP is accepted: the challenges to answer with (RFC 9449 §7.1) and a fresh nonce. */
+  dpop?: DpopChallenge | undefined
+}
+
+/**
+ * How a resource that accepts DPoP challenges (RFC 9449 §7.1): a `DPoP` challenge listing the
+ * proof algorithms, beside the Bearer one unless only DPoP is accepted; the error attributes go on
+ * the challenge of the scheme the request used.
+ */
+export interface DpopChallenge {
+  /** The proof algorithms accepted, for `algs="…"`. */
+  readonly algs: readonly string[]
+  /** Only the DPoP scheme is accepted: no Bearer challenge. */
+  readonly required: boolean
+  /** The scheme the request used (its challenge carries the error), if it used one. */
+  readonly scheme: 'bearer' | 'dpop' | undefined
+  /** A fresh server nonce, sent as the `DPoP-Nonce` header (RFC 9449 §8, §9). */
+  readonly nonce?: string | undefined
 }
 
 /**
@@ -192,6 +242,18 @@ export class AuthError extends Error {
   withRealm(realm: string): AuthError {
     return new AuthError(this.reason, { ...this.#options, realm })
   }
+
+  /**
+   * Same error, answered with the DPoP challenges of `dpop` (where DPoP is accepted); a nonce the
+   * error already carries is kept.
+   */
+  withDpop(dpop: DpopChallenge): AuthError {
+    const nonce = this.#options.dpop?.nonce
+    return new AuthError(this.reason, {
+      ...this.#options,
+      dpop: nonce === undefined ? dpop : { ...dpop, nonce },
+    })
+  }
 }
 
 /** What a {@link Reject} takes: everything but the realm, which it binds. */
@@ -238,15 +300,37 @@ export function formatChallenge(
   description?: string,
   scopes?: readonly string[],
 ): string {
-  let value = `Bearer realm="${quoteSafe(realm)}"`
-  if (code !== undefined && code !== 'unauthorized') {
-    value += `, error="${code}"`
-    if (description !== undefined) value += `, error_description="${quoteSafe(description)}"`
-    if (code === 'insufficient_scope' && scopes !== undefined && scopes.length > 0) {
-      value += `, scope="${quoteSafe(scopes.join(' '))}"`
-    }
+  return `Bearer realm="${quoteSafe(realm)}"${errorAttributes(code, description, scopes)}`
+}
+
+/** `, error="…", error_description="…"[, scope="…"]`, or nothing for `unauthorized`. */
+function errorAttributes(
+  code: AuthErrorCode | undefined,
+  description: string | undefined,
+  scopes: readonly string[] | undefined,
+): string {
+  if (code === undefined || code === 'unauthorized') return ''
+  let value = `, error="${code}"`
+  if (description !== undefined) value += `, error_description="${quoteSafe(description)}"`
+  if (code === 'insufficient_scope' && scopes !== undefined && scopes.length > 0) {
+    value += `, scope="${quoteSafe(scopes.join(' '))}"`
   }
   return value
+}
+
+/**
+ * `DPoP [error="…", error_description="…", ][scope="…", ]algs="…"` (RFC 9449 §7.1); with no error
+ * (or `unauthorized`: no credentials were presented) only the algorithms.
+ */
+function formatDpopChallenge(
+  algs: readonly string[],
+  code: AuthErrorCode | undefined,
+  description: string | undefined,
+  scopes: readonly string[] | undefined,
+): string {
+  const attributes = errorAttributes(code, description, scopes)
+  const list = `algs="${quoteSafe(algs.join(' '))}"`
+  return attributes === '' ? `DPoP ${list}` : `DPoP ${attributes.slice(2)}, ${list}`
 }
 
 function errorHeaders(
@@ -258,14 +342,22 @@ function errorHeaders(
     const seconds = Math.max(1, Math.ceil(options.retryAfter ?? 5))
     return { 'Retry-After': String(seconds) }
   }
-  return {
-    'WWW-Authenticate': formatChallenge(
-      options.realm ?? DEFAULT_REALM,
-      code,
-      description,
-      options.scopes,
-    ),
+  const realm = options.realm ?? DEFAULT_REALM
+  const { dpop } = options
+  if (dpop === undefined) {
+    return { 'WWW-Authenticate': formatChallenge(realm, code, description, options.scopes) }
   }
+  // The error goes on the challenge of the scheme used; the other scheme is offered plainly.
+  const onDpop = dpop.required || dpop.scheme === 'dpop'
+  const dpopChallenge = onDpop
+    ? formatDpopChallenge(dpop.algs, code, description, options.scopes)
+    : formatDpopChallenge(dpop.algs, undefined, undefined, undefined)
+  const challenges = dpop.required
+    ? dpopChallenge
+    : `${onDpop ? formatChallenge(realm) : formatChallenge(realm, code, description, options.scopes)}, ${dpopChallenge}`
+  const headers: Record<string, string> = { 'WWW-Authenticate': challenges }
+  if (dpop.nonce !== undefined) headers['DPoP-Nonce'] = dpop.nonce
+  return headers
 }
 
 /** A framework-neutral response for an AuthError: adapters copy it onto theirs. */

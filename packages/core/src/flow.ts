@@ -18,6 +18,7 @@ import {
 } from './adapter.js'
 import type { RequestLike } from './bearer.js'
 import { enterRequest, type ResponseLike } from './context.js'
+import type { HeaderSink } from './dpop-request.js'
 import type { AuthError } from './errors.js'
 import type { Guard } from './guards.js'
 import type { Principal } from './principal.js'
@@ -27,7 +28,11 @@ import { createAuthenticator, type Authenticator } from './verifier.js'
  * What an adapter tells the flow about its framework. `C` is what its middleware gets first
  * (Express `req`, Koa `ctx`), `S` the Node response, `N` its `next`.
  */
-export interface FrameworkBindings<C, S extends ResponseLike, N extends () => unknown> {
+export interface FrameworkBindings<
+  C,
+  S extends ResponseLike & HeaderSink,
+  N extends () => unknown,
+> {
   /** The request as the core reads it (`headers`, `rawHeaders`, `url`, parsed `body`). */
   readonly view: (ctx: C) => RequestLike
   /** The Node request that holds the auth state: Express `req`, Koa `ctx.req`. */
@@ -44,7 +49,7 @@ export interface FrameworkBindings<C, S extends ResponseLike, N extends () => un
 export type Settled<N extends () => unknown> = Awaited<ReturnType<N>> | undefined
 
 /** One `authenticate()` middleware: its authenticator, and the flow to run per request. */
-export interface AuthenticateFlow<C, S extends ResponseLike, N extends () => unknown> {
+export interface AuthenticateFlow<C, S extends ResponseLike & HeaderSink, N extends () => unknown> {
   readonly authenticator: Authenticator
   /**
    * Runs the flow: what `next` returns on the fast path; on the slow one a promise that settles
@@ -65,7 +70,7 @@ export interface AuthenticateFlow<C, S extends ResponseLike, N extends () => unk
  * }
  * ```
  */
-export function authenticateFlow<C, S extends ResponseLike, N extends () => unknown>(
+export function authenticateFlow<C, S extends ResponseLike & HeaderSink, N extends () => unknown>(
   options: AdapterOptions,
   bindings: FrameworkBindings<C, S, N>,
 ): AuthenticateFlow<C, S, N> {
@@ -74,9 +79,19 @@ export function authenticateFlow<C, S extends ResponseLike, N extends () => unkn
   const { realm } = authenticator
   const { view, host, expose } = bindings
   const refuse = respond ? bindings.answer : bindings.handOff
+  const challenges = authenticator.options.dpop?.challenges
 
   const accept = (ctx: C, res: S, next: N, principal: Principal | undefined): ReturnType<N> => {
-    attachAuthState(host(ctx), { principal, realm, respond, response: res })
+    // Where DPoP is on, a guard's refusal challenges as authentication would have.
+    const dpop =
+      challenges === undefined
+        ? undefined
+        : principal === undefined
+          ? challenges.none
+          : principal.confirmation === undefined
+            ? challenges.bearer
+            : challenges.dpop
+    attachAuthState(host(ctx), { principal, realm, respond, response: res, dpop })
     expose(ctx, principal)
     return enterRequest(principal, res, next) as ReturnType<N>
   }
@@ -84,7 +99,7 @@ export function authenticateFlow<C, S extends ResponseLike, N extends () => unkn
   const verify = async (ctx: C, res: S, next: N, request: RequestLike): Promise<Settled<N>> => {
     let principal: Principal | undefined
     try {
-      principal = await authenticator.authenticate(request)
+      principal = await authenticator.authenticate(request, res)
     } catch (err) {
       const error = asAuthError(err, realm)
       attachAuthState(host(ctx), { principal: undefined, realm, respond, error })
@@ -118,7 +133,7 @@ export function authenticateFlow<C, S extends ResponseLike, N extends () => unkn
  * const run = guardFlow(core.requireScopes('smd.read'), EXPRESS)
  * ```
  */
-export function guardFlow<C, S extends ResponseLike, N extends () => unknown>(
+export function guardFlow<C, S extends ResponseLike & HeaderSink, N extends () => unknown>(
   guard: Guard,
   bindings: FrameworkBindings<C, S, N>,
 ): (ctx: C, res: S, next: N) => ReturnType<N> | undefined {

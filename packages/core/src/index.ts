@@ -22,6 +22,9 @@ export type {
   DpopRequest,
   VerifiedDpopProof,
 } from './dpop-proof.js'
+export { DPOP_ALGORITHMS } from './dpop-options.js'
+export type { DpopNonceOptions, DpopOptions } from './dpop-options.js'
+export type { HeaderSink } from './dpop-request.js'
 export { CHANNELS } from './diagnostics.js'
 export type {
   InboundRequestEvent,
@@ -35,7 +38,13 @@ export type { RequestLike } from './bearer.js'
 export { currentAuthContext, enableRequestContext, runWithPrincipal } from './context.js'
 export type { AuthContext } from './context.js'
 export { AuthError, errorResponse, formatChallenge, isAuthError, STATUS_BY_CODE } from './errors.js'
-export type { AuthErrorCode, AuthErrorOptions, AuthErrorReason, ErrorResponse } from './errors.js'
+export type {
+  AuthErrorCode,
+  AuthErrorOptions,
+  AuthErrorReason,
+  DpopChallenge,
+  ErrorResponse,
+} from './errors.js'
 export { requireActor, requireAnyScope, requireClaim, requireScopes, runGuard } from './guards.js'
 export type { Guard, GuardState } from './guards.js'
 export type { IntrospectionOptions } from './introspection-options.js'
@@ -50,5 +59,6 @@ export type { Logger, WarningLoggerOptions } from './logger.js'
 export type { ResolvedOptions, VerifierOptions } from './options.js'
 export { defaultActorType, rawToken } from './principal.js'
 export type { Actor, ActorType, ActorTypeRule, Principal } from './principal.js'
+export type { Confirmation } from './claims.js'
 export { createAuthenticator } from './verifier.js'
 export type { Authenticator, AuthenticatorOptions, IssuerStatus } from './verifier.js'

@@ -199,8 +199,11 @@ export class Introspector {
     }
     if (answer.token_type !== undefined) {
       const type = typeof answer.token_type === 'string' ? answer.token_type.toLowerCase() : ''
-      if (type === 'dpop') throw reject('sender_constrained')
-      if (type !== 'bearer') throw reject('typ_invalid')
+      // A DPoP token is accepted where DPoP is on, and must then carry its key (`cnf.jkt`).
+      if (type === 'dpop' && (policy.dpop === undefined || answer.cnf === undefined)) {
+        throw reject('sender_constrained')
+      }
+      if (type !== 'bearer' && type !== 'dpop') throw reject('typ_invalid')
     } else if (answer.token_use === undefined && options.requireTokenType) {
       throw reject('typ_invalid')
     }

@@ -5,6 +5,12 @@
  * `jwks-options.ts`, `introspection-options.ts`).
  */
 import type { Dispatcher } from 'undici'
+import {
+  resolveDpop,
+  resolvePublicOrigin,
+  type DpopOptions,
+  type ResolvedDpopOptions,
+} from './dpop-options.js'
 import { DEFAULT_REALM } from './errors.js'
 import type { IntrospectionOptions } from './introspection-options.js'
 import {
@@ -65,6 +71,18 @@ export interface VerifierOptions {
   dispatcher?: Dispatcher
   /** pino-compatible logger for start-up warnings and key-fetch failures. */
   logger?: Logger
+  /**
+   * Accept DPoP-bound tokens (RFC 9449): `Authorization: DPoP <token>` with one `DPoP` proof
+   * header, checked on every request; `true` for the defaults. Off, any token with `cnf` is refused.
+   * @default false
+   */
+  dpop?: boolean | DpopOptions
+  /**
+   * The scheme, host and optional path prefix clients address this service by, e.g.
+   * `https://api.example/smd`: the DPoP `htu` is checked against it plus the request path,
+   * instead of the request's own Host and scheme (as the framework's trust-proxy setting reads them).
+   */
+  publicOrigin?: string
 }
 
 /** The verifier options, validated and frozen. */
@@ -85,6 +103,8 @@ export interface ResolvedOptions {
   readonly allowInsecureHttp: HttpAllowance
   readonly dispatcher: Dispatcher | undefined
   readonly logger: Logger
+  readonly dpop: ResolvedDpopOptions | undefined
+  readonly publicOrigin: string | undefined
 }
 
 /** Validates every option once; a mistake is a TypeError naming it. */
@@ -122,6 +142,8 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
     allowInsecureHttp,
     dispatcher: options.dispatcher,
     logger: options.logger ?? defaultLogger,
+    dpop: resolveDpop(options.dpop),
+    publicOrigin: resolvePublicOrigin(options.publicOrigin),
   })
 }
 

@@ -3,7 +3,7 @@
  * claims (never `Object.assign` from the payload: catalogue B10), frozen, with a null-prototype
  * read-only claim set. The raw token is reachable only through {@link rawToken}.
  */
-import type { CheckedClaims } from './claims.js'
+import type { CheckedClaims, Confirmation } from './claims.js'
 
 /** Who is calling: a service acting for itself, or a user (possibly through a service). */
 export type ActorType = 'user' | 'client'
@@ -40,6 +40,11 @@ export interface Principal {
   readonly tokenId: string | undefined
   /** The verified claim set: read-only, null-prototype. */
   readonly claims: Readonly<Record<string, unknown>>
+  /**
+   * The key the token is bound to (`cnf.jkt`, RFC 9449 §6) for a DPoP-bound token, whose proof
+   * `authenticate()` checked on this request; undefined for a plain Bearer token.
+   */
+  readonly confirmation: Confirmation | undefined
 }
 
 const RAW_TOKEN: unique symbol = Symbol.for('svcauth.rawToken') as never
@@ -162,6 +167,7 @@ export function buildPrincipal(
     expiresAt: new Date((claims.exp as number) * 1000),
     tokenId: optionalString(claims.jti),
     claims,
+    confirmation: checked.confirmation,
   }
   Object.defineProperty(principal, RAW_TOKEN, { value: token, enumerable: false })
   return Object.freeze(principal)

@@ -7,14 +7,23 @@
  * published once on `svcauth:inbound:request` and each uncached JWT verification on
  * `svcauth:inbound:verify` (`diagnostics.ts`), only when someone subscribed.
  */
-import { onlyAuthorization, readBearer, type RequestLike } from './bearer.js'
+import {
+  dpopHeader,
+  onlyAuthorization,
+  readBearer,
+  readCredentials,
+  type Credentials,
+  type RequestLike,
+} from './bearer.js'
 import {
   INBOUND_EVENTS,
   inboundRequestChannel,
   inboundVerifyChannel,
   publishRejection,
 } from './diagnostics.js'
-import { isAuthError, rejecter, type AuthErrorReason } from './errors.js'
+import type { ResolvedDpopOptions } from './dpop-options.js'
+import { checkDpopRequest, type HeaderSink } from './dpop-request.js'
+import { isAuthError, rejecter, type AuthError, type AuthErrorReason } from './errors.js'
 import { Introspector, isOpaque, type IntrospectionStatus } from './introspection.js'
 import { createJwtVerifier } from './jwt-verifier.js'
 import type { KeyStatus } from './key-source.js'
@@ -48,9 +57,10 @@ export interface Authenticator {
   verify(token: string): Promise<Principal>
   /**
    * Authenticates a request: the Principal, `undefined` for an anonymous request in optional
-   * mode, or an AuthError rejection.
+   * mode, or an AuthError rejection. With `dpop` on, `response` (Node's ServerResponse) is given a
+   * fresh `DPoP-Nonce` when the proof's nonce is about to rotate.
    */
-  authenticate(req: RequestLike): Promise<Principal | undefined>
+  authenticate(req: RequestLike, response?: HeaderSink): Promise<Principal | undefined>
   /**
    * The synchronous fast path the adapters take first: the Principal when the request carries a
    * well-formed bearer token that is a verified-cache hit still within its lifetime, else
@@ -181,10 +191,53 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     if (revoked) throw reject('revoked')
   }
 
+  const { dpop } = resolved
+
+  /**
+   * A request where DPoP is on (RFC 9449 §7): Bearer or DPoP scheme; a DPoP-bound token only with
+   * the DPoP scheme and its proof, a plain one only as Bearer (and not at all when DPoP is
+   * required). Every refusal carries the challenges of both schemes, its error on the one used.
+   */
+  const authenticateDpop = async (
+    dpop: ResolvedDpopOptions,
+    req: RequestLike,
+    seen: { hit: boolean } | undefined,
+    response: HeaderSink | undefined,
+  ): Promise<Principal | undefined> => {
+    let credentials: Credentials | undefined
+    try {
+      credentials = readCredentials(req, resolved.maxTokenBytes, reject)
+      if (credentials === undefined) {
+        if (optional) return undefined
+        throw reject('missing_token')
+      }
+      const { scheme, token } = credentials
+      if (scheme === 'bearer') {
+        if (dpop.required) throw reject('dpop_required')
+        if (dpopHeader(req) !== undefined) throw reject('dpop_scheme_mismatch')
+      }
+      const principal = await verifyToken(token, seen)
+      if (scheme === 'bearer') {
+        // RFC 9449 §7.2: a DPoP-bound token is not a bearer token.
+        if (principal.confirmation !== undefined) throw reject('sender_constrained')
+        return principal
+      }
+      await checkDpopRequest(req, token, principal, dpop, resolved, reject, response)
+      return principal
+    } catch (err) {
+      const error: AuthError = isAuthError(err)
+        ? err
+        : toAuthError(err, credentials?.token ?? '', reject)
+      throw error.withDpop(dpop.challenges[credentials?.scheme ?? 'none'])
+    }
+  }
+
   const authenticateRequest = async (
     req: RequestLike,
     seen?: { hit: boolean },
+    response?: HeaderSink,
   ): Promise<Principal | undefined> => {
+    if (dpop !== undefined) return authenticateDpop(dpop, req, seen, response)
     const token = readBearer(req, resolved.maxTokenBytes, reject)
     if (token === undefined) {
       if (optional) return undefined
@@ -198,11 +251,14 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   }
 
   /** The request, published once on `svcauth:inbound:request` (its outcome, reason and cache use). */
-  const observed = async (req: RequestLike): Promise<Principal | undefined> => {
+  const observed = async (
+    req: RequestLike,
+    response: HeaderSink | undefined,
+  ): Promise<Principal | undefined> => {
     const seen = { hit: false }
     let principal: Principal | undefined
     try {
-      principal = await authenticateRequest(req, seen)
+      principal = await authenticateRequest(req, seen, response)
     } catch (err) {
       if (isAuthError(err)) publishRejection(err.reason, seen.hit)
       throw err
@@ -232,13 +288,17 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     optional,
     realm,
     verify,
-    authenticate(req: RequestLike): Promise<Principal | undefined> {
+    authenticate(req: RequestLike, response?: HeaderSink): Promise<Principal | undefined> {
       // Checked per call: nothing is allocated for the event unless someone subscribed.
-      return inboundRequestChannel.hasSubscribers ? observed(req) : authenticateRequest(req)
+      return inboundRequestChannel.hasSubscribers
+        ? observed(req, response)
+        : authenticateRequest(req, undefined, response)
     },
     authenticateCached(req: RequestLike): Principal | undefined {
       // Only the plain case: no revocation hook to await and no introspection to route to.
       if (cache === undefined || resolved.isRevoked !== undefined) return undefined
+      // Where DPoP is on, a proof (or its requirement) is for authenticate() to check.
+      if (dpop !== undefined && (dpop.required || req.headers.dpop !== undefined)) return undefined
       const header = req.headers.authorization
       if (typeof header !== 'string') return undefined // absent or repeated: authenticate() answers
       const now = Math.floor(Date.now() / 1000)
@@ -257,6 +317,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       // keys are exact strings, so another spelling of a cached token is a miss (R5).
       hit = cache.get(token, now)
       if (typeof hit === 'string' || hit === undefined) return undefined
+      // A DPoP-bound token presented as Bearer: authenticate() refuses it (RFC 9449 §7.2).
+      if (hit.confirmation !== undefined) return undefined
       cache.remember(header, token)
       return published(hit)
     },

@@ -4,7 +4,7 @@
  * response by default, or `next(err)` so the app's error handler decides (the error carries
  * `status`, `code`, `reason` and `headers`).
  */
-import { errorResponse } from '@svcauth/core'
+import { errorResponse, type RequestLike } from '@svcauth/core'
 import type { FrameworkBindings } from '@svcauth/core/internal'
 import type { NextFunction, Request, Response } from 'express'
 import { exposeAuth } from './request-auth.js'
@@ -12,13 +12,43 @@ import './state.js'
 
 type ExpressBindings = FrameworkBindings<Request, Response, NextFunction>
 
+/**
+ * The request as the core reads it. `origin` is computed only when read (a DPoP proof's `htu`),
+ * the way Express reads its own request under its `trust proxy` setting: `req.protocol`, and the
+ * `X-Forwarded-Host` (its first value) only from a trusted proxy, else `Host`. Express 4's
+ * `req.hostname` drops the port and Express 5's `req.host` keeps it, so the host is read here the
+ * same way for both, with its port.
+ */
+class ExpressView implements RequestLike {
+  readonly headers: Request['headers']
+  readonly rawHeaders: readonly string[]
+  readonly url: string
+  readonly body: unknown
+  readonly method: string
+  readonly #req: Request
+
+  constructor(req: Request) {
+    this.headers = req.headers
+    this.rawHeaders = req.rawHeaders
+    this.url = req.originalUrl
+    this.body = req.body as unknown
+    this.method = req.method
+    this.#req = req
+  }
+
+  get origin(): string | undefined {
+    const req = this.#req
+    const trust = req.app.get('trust proxy fn') as
+      ((address: string | undefined, hop: number) => boolean) | undefined
+    let host = req.get('X-Forwarded-Host')
+    if (host === undefined || trust?.(req.socket.remoteAddress, 0) !== true) host = req.get('Host')
+    else host = host.split(',', 1)[0]?.trim()
+    return host === undefined ? undefined : `${req.protocol}://${host}`
+  }
+}
+
 export const EXPRESS: ExpressBindings = Object.freeze<ExpressBindings>({
-  view: (req) => ({
-    headers: req.headers,
-    rawHeaders: req.rawHeaders,
-    url: req.originalUrl,
-    body: req.body as unknown,
-  }),
+  view: (req) => new ExpressView(req),
   host: (req) => req,
   expose(req, principal): void {
     exposeAuth(req, principal)

@@ -5,20 +5,43 @@
  * `status`, `expose` and `headers`, which Koa's default handler applies).
  */
 import type { ServerResponse } from 'node:http'
-import { errorResponse } from '@svcauth/core'
+import { errorResponse, type RequestLike } from '@svcauth/core'
 import type { FrameworkBindings } from '@svcauth/core/internal'
 import type { Next, ParameterizedContext } from 'koa'
 import type { AuthState } from './state.js'
 
 type KoaBindings = FrameworkBindings<ParameterizedContext<AuthState>, ServerResponse, Next>
 
+/**
+ * The request as the core reads it. `origin` is computed only when read (a DPoP proof's `htu`):
+ * Koa's `ctx.protocol` and `ctx.host`, which honour `X-Forwarded-Proto` and `X-Forwarded-Host`
+ * only when `app.proxy` is set.
+ */
+class KoaView implements RequestLike {
+  readonly headers: ParameterizedContext['req']['headers']
+  readonly rawHeaders: readonly string[]
+  readonly url: string
+  readonly body: unknown
+  readonly method: string
+  readonly #ctx: ParameterizedContext<AuthState>
+
+  constructor(ctx: ParameterizedContext<AuthState>) {
+    this.headers = ctx.req.headers
+    this.rawHeaders = ctx.req.rawHeaders
+    this.url = ctx.originalUrl
+    this.body = (ctx.request as { body?: unknown }).body
+    this.method = ctx.method
+    this.#ctx = ctx
+  }
+
+  get origin(): string | undefined {
+    const { host, protocol } = this.#ctx
+    return host === '' ? undefined : `${protocol}://${host}`
+  }
+}
+
 export const KOA: KoaBindings = Object.freeze<KoaBindings>({
-  view: (ctx) => ({
-    headers: ctx.req.headers,
-    rawHeaders: ctx.req.rawHeaders,
-    url: ctx.originalUrl,
-    body: (ctx.request as { body?: unknown }).body,
-  }),
+  view: (ctx) => new KoaView(ctx),
   host: (ctx) => ctx.req,
   expose(ctx, principal): void {
     ctx.state.auth = principal

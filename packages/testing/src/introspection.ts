@@ -31,6 +31,11 @@ export interface OpaqueTokenOptions {
   readonly ttl?: number
   /** Extra fields merged into the introspection answer (`ext`, `username`, `token_use`, …). */
   readonly claims?: Record<string, unknown>
+  /**
+   * Bind the token to a DPoP key (RFC 9449 §6.2): the answer says `token_type: 'DPoP'` and carries
+   * `cnf.jkt`.
+   */
+  readonly dpop?: { readonly jkt: string }
 }
 
 export interface IntrospectionRequest {
@@ -77,8 +82,9 @@ export class OpaqueTokens {
       nbf: ttl < 0 ? now + ttl - 60 : now,
       aud: [...(opts.audience ?? [])],
       iss: this.#issuer,
-      token_type: 'Bearer',
+      token_type: opts.dpop === undefined ? 'Bearer' : 'DPoP',
       token_use: 'access_token',
+      ...(opts.dpop === undefined ? {} : { cnf: { jkt: opts.dpop.jkt } }),
       ...opts.claims,
     }
     this.#tokens.set(token, { answer, scope: new Set(scope), revoked: false })
