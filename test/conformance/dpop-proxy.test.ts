@@ -114,7 +114,7 @@ describe.each(FRAMEWORKS)('DPoP htu on %s', (framework) => {
     expect((await call(base, `${base}/smd/v2/read`)).status).toBe(200)
   })
 
-  it('not trusting a proxy: forwarded headers from the caller are ignored', async () => {
+  it('P14: not trusting a proxy: forwarded headers from the caller are ignored', async () => {
     const base = await start(framework, { trustProxy: false })
     expect(await call(base, 'https://smd.example/smd/v2/read', FORWARDED)).toEqual({
       status: 401,
@@ -135,7 +135,7 @@ describe.each(FRAMEWORKS)('DPoP htu on %s', (framework) => {
     expect((await call(base, `${base}/smd/v2/read`)).status).toBe(401)
   })
 
-  it('a malformed Host is a 400, not a URL built from it', async () => {
+  it('P14: a malformed Host is a 400, not a URL built from it', async () => {
     const base = await start(framework, { trustProxy: true })
     const res = await call(base, 'https://smd.example/smd/v2/read', {
       'X-Forwarded-Host': 'smd.example/evil?',

@@ -1,10 +1,8 @@
 /**
  * The DPoP rows of the conformance table (RFC 9449, issue 18): every framework must give the same
  * answer to each DPoP-bound request, good or broken. Proofs are real: signed by the kit's client
- * keys for the app's own origin, then broken one rule at a time (catalogue: replayed proof, proof
- * for another method or URI, stale or future `iat`, `ath` missing or wrong, the wrong key, private
- * key material, `alg: none` and HS256, two `DPoP` headers, nonce missing or stale, a token without
- * `cnf`, an oversized proof).
+ * keys for the app's own origin, then broken one rule at a time: the catalogue's DPoP section
+ * P1–P13 (docs/security.md), each row named by its id.
  */
 import { createHash, createHmac } from 'node:crypto'
 import type { DpopKey } from '@svcauth/testing'
@@ -179,7 +177,7 @@ export const dpopScenarios: readonly Scenario[] = [
     },
   },
   {
-    name: 'DPoP: a replayed proof is refused',
+    name: 'P1: DPoP: a replayed proof is refused',
     path: '/dpop/read',
     dpop: async (k, origin) => {
       const request = await dpopRequest(k, origin, '/dpop/read')
@@ -192,19 +190,19 @@ export const dpopScenarios: readonly Scenario[] = [
     expect: proofInvalid('dpop_proof_replayed', 'The DPoP proof was already used'),
   },
   {
-    name: 'DPoP: a proof for another method is refused',
+    name: 'P2: DPoP: a proof for another method is refused',
     path: '/dpop/read',
     dpop: (k, origin) => dpopRequest(k, origin, '/dpop/read', { method: 'POST' }),
     expect: proofInvalid(),
   },
   {
-    name: 'DPoP: a proof for another path is refused',
+    name: 'P3: DPoP: a proof for another path is refused',
     path: '/dpop/read',
     dpop: (k, origin) => dpopRequest(k, origin, '/dpop/read', { proofPath: '/dpop/whoami' }),
     expect: proofInvalid('dpop_htu_mismatch', 'The DPoP proof is for another URI'),
   },
   {
-    name: 'DPoP: a proof for another host is refused',
+    name: 'P3: DPoP: a proof for another host is refused',
     path: '/dpop/read',
     dpop: (k, origin) =>
       dpopRequest(k, origin, '/dpop/read', {
@@ -213,38 +211,38 @@ export const dpopScenarios: readonly Scenario[] = [
     expect: proofInvalid('dpop_htu_mismatch', 'The DPoP proof is for another URI'),
   },
   {
-    name: 'DPoP: a stale proof (iat 10 minutes ago) is refused',
+    name: 'P4: DPoP: a stale proof (iat 10 minutes ago) is refused',
     path: '/dpop/read',
     dpop: (k, origin) => dpopRequest(k, origin, '/dpop/read', { iat: now() - 600 }),
     expect: proofInvalid(),
   },
   {
-    name: 'DPoP: a proof from the future (iat in 2 minutes) is refused',
+    name: 'P4: DPoP: a proof from the future (iat in 2 minutes) is refused',
     path: '/dpop/read',
     dpop: (k, origin) => dpopRequest(k, origin, '/dpop/read', { iat: now() + 120 }),
     expect: proofInvalid(),
   },
   {
-    name: 'DPoP: a proof without ath is refused',
+    name: 'P5: DPoP: a proof without ath is refused',
     path: '/dpop/read',
     dpop: (k, origin) => dpopRequest(k, origin, '/dpop/read', { claims: { ath: undefined } }),
     expect: proofInvalid(),
   },
   {
-    name: 'DPoP: a proof whose ath is another token’s is refused',
+    name: 'P5: DPoP: a proof whose ath is another token’s is refused',
     path: '/dpop/read',
     dpop: async (k, origin) =>
       dpopRequest(k, origin, '/dpop/read', { claims: { ath: ath(await boundToken(k)) } }),
     expect: proofInvalid(),
   },
   {
-    name: 'DPoP: a proof by another key than the token is bound to is refused',
+    name: 'P6: DPoP: a proof by another key than the token is bound to is refused',
     path: '/dpop/read',
     dpop: (k, origin) => dpopRequest(k, origin, '/dpop/read', { key: k.otherKey }),
     expect: dpopError('invalid_token', 'Invalid DPoP key binding', 'dpop_key_mismatch'),
   },
   {
-    name: 'DPoP: a proof naming the bound key but signed by another is refused',
+    name: 'P6: DPoP: a proof naming the bound key but signed by another is refused',
     path: '/dpop/read',
     dpop: (k, origin) =>
       dpopRequest(k, origin, '/dpop/read', {
@@ -254,7 +252,7 @@ export const dpopScenarios: readonly Scenario[] = [
     expect: proofInvalid(),
   },
   {
-    name: 'DPoP: a proof carrying private key material is refused',
+    name: 'P7: DPoP: a proof carrying private key material is refused',
     path: '/dpop/read',
     dpop: (k, origin) =>
       dpopRequest(k, origin, '/dpop/read', {
@@ -263,7 +261,7 @@ export const dpopScenarios: readonly Scenario[] = [
     expect: proofInvalid(),
   },
   {
-    name: 'DPoP: an alg none proof is refused',
+    name: 'P8: DPoP: an alg none proof is refused',
     path: '/dpop/read',
     dpop: async (k, origin) => {
       const token = await boundToken(k)
@@ -275,7 +273,7 @@ export const dpopScenarios: readonly Scenario[] = [
     expect: proofInvalid(),
   },
   {
-    name: 'DPoP: an HS256 proof keyed with the public key is refused',
+    name: 'P8: DPoP: an HS256 proof keyed with the public key is refused',
     path: '/dpop/read',
     dpop: async (k, origin) => {
       const token = await boundToken(k)
@@ -293,7 +291,7 @@ export const dpopScenarios: readonly Scenario[] = [
     expect: proofInvalid(),
   },
   {
-    name: 'DPoP: two DPoP headers are refused',
+    name: 'P9: DPoP: two DPoP headers are refused',
     path: '/dpop/read',
     dpop: async (k, origin) => {
       const one = await dpopRequest(k, origin, '/dpop/read')
@@ -309,14 +307,14 @@ export const dpopScenarios: readonly Scenario[] = [
     expect: proofInvalid(),
   },
   {
-    name: 'DPoP: an oversized proof is refused unread',
+    name: 'P12: DPoP: an oversized proof is refused unread',
     path: '/dpop/read',
     dpop: (k, origin) =>
       dpopRequest(k, origin, '/dpop/read', { claims: { pad: 'x'.repeat(9000) } }),
     expect: proofInvalid(),
   },
   {
-    name: 'DPoP: a token without cnf under the DPoP scheme is refused',
+    name: 'P11: DPoP: a token without cnf under the DPoP scheme is refused',
     path: '/dpop/read',
     dpop: async (k, origin) =>
       dpopRequest(k, origin, '/dpop/read', { token: await k.client(['smd.read']) }),
@@ -327,7 +325,7 @@ export const dpopScenarios: readonly Scenario[] = [
     ),
   },
   {
-    name: 'DPoP: a bound token sent as Bearer is refused',
+    name: 'P13: DPoP: a bound token sent as Bearer is refused',
     path: '/dpop/read',
     authorization: async (k) => `Bearer ${await boundToken(k)}`,
     expect: {
@@ -405,7 +403,7 @@ export const dpopScenarios: readonly Scenario[] = [
     },
   },
   {
-    name: 'DPoP required: a proof without the server nonce is answered use_dpop_nonce',
+    name: 'P10: DPoP required: a proof without the server nonce is answered use_dpop_nonce',
     path: '/dpop-only/read',
     dpop: (k, origin) => dpopRequest(k, origin, '/dpop-only/read'),
     expect: {
@@ -419,7 +417,7 @@ export const dpopScenarios: readonly Scenario[] = [
     },
   },
   {
-    name: 'DPoP required: a proof with a nonce the server never gave is answered use_dpop_nonce',
+    name: 'P10: DPoP required: a proof with a stale or foreign nonce is answered use_dpop_nonce',
     path: '/dpop-only/read',
     dpop: (k, origin) =>
       dpopRequest(k, origin, '/dpop-only/read', {
@@ -458,7 +456,7 @@ export const dpopScenarios: readonly Scenario[] = [
     expect: ok(boundClient(['smd.read'])),
   },
   {
-    name: 'DPoP: a bound opaque token sent as Bearer is refused',
+    name: 'P13: DPoP: a bound opaque token sent as Bearer is refused',
     path: '/dpop-opaque/read',
     authorization: (k) =>
       `Bearer ${k.main.mintOpaqueToken({ clientId: 'bss', scope: ['smd.read'], audience: ['smd'], dpop: k.key })}`,
@@ -470,7 +468,7 @@ export const dpopScenarios: readonly Scenario[] = [
     },
   },
   {
-    name: 'DPoP: a bound opaque token with a proof by another key is refused',
+    name: 'P6: DPoP: a bound opaque token with a proof by another key is refused',
     path: '/dpop-opaque/read',
     dpop: (k, origin) =>
       dpopRequest(k, origin, '/dpop-opaque/read', {

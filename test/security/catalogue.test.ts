@@ -29,6 +29,8 @@ const ALL_IDS = Object.entries(SECTIONS).flatMap(([section, count]) =>
 )
 
 const REVIEW_IDS = Array.from({ length: 12 }, (_, i) => `R${i + 1}`)
+/** Sender-constrained tokens (issue 18, DPoP): docs/security.md lists each case. */
+const POSSESSION_IDS = Array.from({ length: 14 }, (_, i) => `P${i + 1}`)
 
 const index = indexCaseTests(root)
 
@@ -48,7 +50,7 @@ describe('the security catalogue', () => {
   })
 
   it('no test carries an id outside the catalogue and the review', () => {
-    const known = new Set([...ALL_IDS, ...REVIEW_IDS])
+    const known = new Set([...ALL_IDS, ...REVIEW_IDS, ...POSSESSION_IDS])
     const unknown = [...index]
       .filter(([id]) => !known.has(id))
       .flatMap(([id, tests]) => tests.map(({ file, title }) => `${id} in ${file}: ${title}`))
@@ -78,6 +80,17 @@ describe('the attack review (issue 14)', () => {
   })
 
   it.each(REVIEW_IDS)('%s is listed in docs/security.md', (id) => {
+    const doc = readFileSync(new URL('docs/security.md', root), 'utf8')
+    expect(doc).toMatch(new RegExp(`\\*\\*${id}\\b`))
+  })
+})
+
+describe('sender-constrained tokens (issue 18)', () => {
+  it.each(POSSESSION_IDS)('%s is run by a test that names it', (id) => {
+    expectNamedTests(id)
+  })
+
+  it.each(POSSESSION_IDS)('%s is listed in docs/security.md', (id) => {
     const doc = readFileSync(new URL('docs/security.md', root), 'utf8')
     expect(doc).toMatch(new RegExp(`\\*\\*${id}\\b`))
   })

@@ -19,7 +19,10 @@ export interface CaseTest {
 /** Where tests live (as vitest.config.ts includes them). */
 const TEST_DIRS = ['test', 'packages']
 /** Files whose object literals' `name:` strings are test titles: the conformance table. */
-const SCENARIO_TABLES: ReadonlySet<string> = new Set(['test/conformance/scenarios.ts'])
+const SCENARIO_TABLES: ReadonlySet<string> = new Set([
+  'test/conformance/scenarios.ts',
+  'test/conformance/dpop-scenarios.ts',
+])
 /** The functions whose first argument is a test title. */
 const TEST_FUNCTIONS: ReadonlySet<string> = new Set(['it', 'test', 'describe'])
 
