@@ -7,5 +7,8 @@ export const CONTENDERS = [
   'bare-koa',
   'svcauth-koa',
   'koa-jwt+jwks-rsa',
+  // The same adapters with `dpop` on, sent a DPoP-bound token and a fresh proof every request.
+  'svcauth-express-dpop',
+  'svcauth-koa-dpop',
 ] as const
 export type Contender = (typeof CONTENDERS)[number]

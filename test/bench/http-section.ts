@@ -43,7 +43,7 @@ const PEERS: readonly (readonly [Contender, Contender])[] = [
   ['svcauth-koa', 'koa-jwt+jwks-rsa'],
 ]
 
-async function startContender(contender: Contender, issuer: TestIssuer, fresh: boolean) {
+export async function startContender(contender: Contender, issuer: TestIssuer, fresh: boolean) {
   const args = ['--import', 'tsx', 'server.ts', contender, issuer.issuer, issuer.jwksUri]
   // With two cores, the server gets CPU 1 and this process (the load generator) CPU 0, so the
   // two do not steal each other's cycles mid-measurement.
@@ -69,7 +69,7 @@ async function startContender(contender: Contender, issuer: TestIssuer, fresh: b
 }
 
 /** The server's own CPU time (µs) and request count (see server.ts). */
-async function serverStats(url: string): Promise<{ served: number; cpu: number }> {
+export async function serverStats(url: string): Promise<{ served: number; cpu: number }> {
   const res = await request(url)
   const body = (await res.body.json()) as { served: number; cpu: { user: number; system: number } }
   return { served: body.served, cpu: body.cpu.user + body.cpu.system }

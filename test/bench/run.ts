@@ -15,7 +15,7 @@
  *   baseline ÷ contender. The one exception is the Koa fresh-token line, whose target is stated
  *   as a cost (svcauth CPU/request ÷ bare Koa's ≤ 2.5).
  *
- * Sections (BENCH_SECTIONS=http,verify,outbound,memory runs only those; the contract then shows
+ * Sections (BENCH_SECTIONS=http,verify,outbound,memory,dpop runs only those; the contract then shows
  * the others as not run):
  * 1. HTTP (`http-section.ts`, servers in `server.ts`): bare Express and Koa, @svcauth/express and
  *    koa, express-oauth2-jwt-bearer, express-jwt + jwks-rsa, koa-jwt + jwks-rsa; with one repeated
@@ -25,10 +25,13 @@
  * 3. Outbound (`outbound-section.ts`): a cold burst of 1,000 calls (token requests counted), and
  *    the cached path against plain undici.
  * 4. Memory (`memory-section.ts`): RSS and heap over 1,000,000 verifications of distinct tokens.
+ * 5. DPoP (`dpop-section.ts`, issue 18): a DPoP-bound token with a fresh proof every request
+ *    against one repeated Bearer token, on both adapters.
  *
  * The report goes to stdout and, as markdown, to `test/bench/results/<start time>.md`.
  */
 import { cpus, totalmem } from 'node:os'
+import { dpopSection } from './dpop-section.js'
 import process from 'node:process'
 import { QUICK } from './config.js'
 import { httpSection, type HttpRuns } from './http-section.js'
@@ -47,7 +50,9 @@ say(
 )
 say('')
 
-const sections = new Set((process.env.BENCH_SECTIONS ?? 'http,verify,outbound,memory').split(','))
+const sections = new Set(
+  (process.env.BENCH_SECTIONS ?? 'http,verify,outbound,memory,dpop').split(','),
+)
 const timings: string[] = []
 async function timed<T>(name: string, section: () => Promise<T>): Promise<T | undefined> {
   if (!sections.has(name)) return undefined
@@ -60,6 +65,7 @@ const http: HttpRuns = (await timed('http', httpSection)) ?? {}
 const verify: VerifyRatios = (await timed('verify', verifySection)) ?? {}
 const outbound: OutboundResults | undefined = await timed('outbound', outboundSection)
 const memory: MemoryResults | undefined = await timed('memory', memorySection)
+await timed('dpop', dpopSection)
 
 /** Per-round ratio of two HTTP series (see HttpRuns for the keys); undefined when not run. */
 const within = (a: string, b: string): number[] | undefined => {

@@ -27,6 +27,9 @@ const options = {
   ...(process.env.BENCH_FRESH === '1' ? { cache: false as const } : {}),
 }
 
+/** The `-dpop` contenders: DPoP on, proofs checked every request (their default replay store). */
+const dpopOptions = { ...options, dpop: true }
+
 /** express-jwt and koa-jwt check no scopes: the same check svcauth's guard does, by hand. */
 const hasScope = (claims: unknown): boolean => {
   const scp = (claims as { scp?: unknown } | undefined)?.scp
@@ -41,9 +44,10 @@ function expressApp(): express.Express {
   }
   switch (contender as Contender) {
     case 'svcauth-express':
+    case 'svcauth-express-dpop':
       app.get(
         '/read',
-        svcExpress.authenticate(options),
+        svcExpress.authenticate(contender === 'svcauth-express' ? options : dpopOptions),
         svcExpress.requireScopes('smd.read'),
         reply,
       )
@@ -75,6 +79,7 @@ function expressApp(): express.Express {
     case 'bare-express':
     case 'bare-koa':
     case 'svcauth-koa':
+    case 'svcauth-koa-dpop':
     case 'koa-jwt+jwks-rsa':
       app.get('/read', reply)
   }
@@ -86,8 +91,8 @@ function koaApp(): Koa {
   const reply = (ctx: Koa.Context) => {
     ctx.body = body
   }
-  if (contender === 'svcauth-koa') {
-    const authenticate = svcKoa.authenticate(options)
+  if (contender === 'svcauth-koa' || contender === 'svcauth-koa-dpop') {
+    const authenticate = svcKoa.authenticate(contender === 'svcauth-koa' ? options : dpopOptions)
     const guard = svcKoa.requireScopes('smd.read')
     app.use(authenticate).use(guard).use(reply)
   } else if (contender === 'koa-jwt+jwks-rsa') {
