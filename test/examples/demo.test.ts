@@ -31,7 +31,7 @@ describe('pnpm demo', () => {
   it('walks through every step, shows the audit lines, exits 0 and cleans up', async () => {
     const started = performance.now()
     const { code, stdout } = await runDemo()
-    expect(stdout).toContain('all 10 steps behaved as expected')
+    expect(stdout).toContain('all 11 steps behaved as expected')
     expect(code).toBe(0)
     // It exits on its own: every server, client and timer it started was closed.
     expect(performance.now() - started).toBeLessThan(60_000)
@@ -41,6 +41,7 @@ describe('pnpm demo', () => {
       'missing scope: the worker tries to write to SMD',
       'forged token (real kid, attacker key)',
       'expired token',
+      'stolen DPoP token: useless as Bearer or with the thief’s own proof',
       'authorization server down: node boot still works (cached token and keys)',
       'authorization server back: the worker’s retry pays',
     ]) {

@@ -2,8 +2,8 @@
  * The demo (`pnpm demo`): a real authorization server (oidc-provider, RFC 9068 JWT access tokens),
  * the SMD-style service (Express) and the BSS-style service (Koa) on loopback ports, and the
  * billing worker. It walks through a node boot (BSS → SMD with BSS's own token), an admin call with
- * a user token that BSS forwards to SMD, a missing scope, a forged and an expired token, the
- * authorization server going down (cached tokens keep working; a service without one fails
+ * a user token that BSS forwards to SMD, a missing scope, a forged and an expired token, a stolen
+ * DPoP-bound token (RFC 9449) that is useless without its key, the authorization server going down (cached tokens keep working; a service without one fails
  * closed) and coming back, and prints the audit lines of each step and a summary table.
  */
 import { createServer, type RequestListener, type Server } from 'node:http'
@@ -12,7 +12,8 @@ import { createServiceClient, type ServiceClient } from '@svcauth/client'
 import { createBillingWorker } from '@svcauth/example-billing-worker'
 import { createBssApp } from '@svcauth/example-bss'
 import { createSmdApp } from '@svcauth/example-smd'
-import { decodeJwt, generateKeyPair, SignJWT } from 'jose'
+import { createHash, randomUUID } from 'node:crypto'
+import { decodeJwt, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose'
 import pino from 'pino'
 import { request } from 'undici'
 import {
@@ -34,6 +35,28 @@ export interface StepResult {
 }
 
 const SECRETS = { bss: 'bss-demo-secret-4f9c2a7e1b', billing: 'billing-demo-secret-8d3e6f0a2c' }
+
+/** A DPoP client key (ES256) and the proofs it signs (RFC 9449 §4.2). */
+async function dpopKey(): Promise<{
+  proof(method: string, url: string, accessToken?: string): Promise<string>
+}> {
+  const { privateKey, publicKey } = await generateKeyPair('ES256')
+  const jwk: JWK = await exportJWK(publicKey)
+  const sign = (key: CryptoKey, claims: Record<string, unknown>) =>
+    new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk }).sign(key)
+  return {
+    proof: (method, url, accessToken) =>
+      sign(privateKey, {
+        jti: randomUUID(),
+        htm: method,
+        htu: url,
+        iat: Math.floor(Date.now() / 1000),
+        ...(accessToken === undefined
+          ? {}
+          : { ath: createHash('sha256').update(accessToken).digest('base64url') }),
+      }),
+  }
+}
 
 /** Collects every log line of the services, so each step can show its own. */
 class AuditTrail {
@@ -147,7 +170,8 @@ export async function runDemo(
     print(`authorization server (oidc-provider) at ${as.issuer}`)
 
     const smd = createSmdApp({
-      auth: { issuer: as.issuer, audience: ['smd', 'openchami'], clockTolerance: 1 },
+      // DPoP on: SMD also accepts DPoP-bound tokens, each request with its proof (RFC 9449).
+      auth: { issuer: as.issuer, audience: ['smd', 'openchami'], clockTolerance: 1, dpop: true },
       audit: { stream: trail.stream('smd') },
     })
     cleanup.push(() => {
@@ -202,9 +226,13 @@ export async function runDemo(
       const text = await res.body.text()
       return `${res.statusCode}${text.startsWith('#!ipxe') ? ' iPXE script' : ''}`
     }
-    const smdGet = async (token: string): Promise<string> => {
+    const smdGet = (token: string): Promise<string> => smdCall(token, 'Bearer')
+    const smdCall = async (token: string, scheme: string, proof?: string): Promise<string> => {
       const res = await request(`${smdServer.url}/hsm/v2/State/Components`, {
-        headers: { authorization: `Bearer ${token}` },
+        headers: {
+          authorization: `${scheme} ${token}`,
+          ...(proof === undefined ? {} : { dpop: proof }),
+        },
       })
       await res.body.dump()
       const challenge = res.headers['www-authenticate']
@@ -338,7 +366,37 @@ export async function runDemo(
       got === '401 (The access token expired)',
     )
 
-    // 8. The authorization server goes down: cached tokens and keys keep everything running.
+    // 8. A stolen DPoP-bound token: the worker's key signs a proof for each request; a thief who
+    // copied the token (from a log, a proxy) has no key, so neither Bearer nor a proof of their
+    // own gets in.
+    const holder = await dpopKey()
+    const bound = await request(`${as.issuer}/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`billing-worker:${SECRETS.billing}`).toString('base64')}`,
+        dpop: await holder.proof('POST', `${as.issuer}/token`),
+      },
+      body: 'grant_type=client_credentials&scope=smd.read&resource=urn%3Aopenchami%3Asmd',
+    })
+    const stolen = ((await bound.body.json()) as { access_token: string }).access_token
+    const components = `${smdServer.url}/hsm/v2/State/Components`
+    const thief = await dpopKey()
+    const answers = [
+      await smdCall(stolen, 'DPoP', await holder.proof('GET', components, stolen)),
+      await smdCall(stolen, 'Bearer'),
+      await smdCall(stolen, 'DPoP', await thief.proof('GET', components, stolen)),
+    ]
+    got = answers.join(', ')
+    const expected = '200, 401 (The access token is invalid), 401 (Invalid DPoP key binding)'
+    record(
+      'stolen DPoP token: useless as Bearer or with the thief’s own proof',
+      expected,
+      got,
+      got === expected,
+    )
+
+    // 9. The authorization server goes down: cached tokens and keys keep everything running.
     await as.close()
     got = await boot()
     record(
@@ -348,7 +406,7 @@ export async function runDemo(
       got === '200 iPXE script',
     )
 
-    // 9. A service with no token yet fails closed, and retries later.
+    // 10. A service with no token yet fails closed, and retries later.
     const late = createBillingWorker({
       svc: client('billing-worker'),
       clientId: 'billing-worker',
@@ -365,7 +423,7 @@ export async function runDemo(
       got === 'deferred, retry in 1000 ms',
     )
 
-    // 10. The authorization server is back: the retry succeeds.
+    // 11. The authorization server is back: the retry succeeds.
     as = await restartProvider(as, options)
     await new Promise((resolve) => setTimeout(resolve, 1000))
     const retried = await late.runOnce()
