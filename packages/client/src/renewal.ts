@@ -53,7 +53,7 @@ export function createRenewal(
             if (next === lease.token) throw new TokenEndpointError('invalid_grant')
             // A new token: the interceptor replays the call with it, once.
             if (retryChannel.hasSubscribers) {
-              const event: RetryEvent = { clientId: identity.id }
+              const event: RetryEvent = { clientId: identity.id, reason: 'invalid_token' }
               retryChannel.publish(event)
             }
             return next
