@@ -84,7 +84,12 @@ describe('svcauth.outbound.*', () => {
     expect(res.status).toBe(200)
     expect(smd.seen).toHaveLength(3)
 
-    expect(await metrics.count('svcauth.outbound.retries', { 'svcauth.client_id': 'bss' })).toBe(1)
+    expect(
+      await metrics.count('svcauth.outbound.retries', {
+        'svcauth.client_id': 'bss',
+        'svcauth.reason': 'invalid_token',
+      }),
+    ).toBe(1)
     expect(await metrics.count('svcauth.outbound.token_requests', { 'svcauth.result': 'ok' })).toBe(
       2,
     )

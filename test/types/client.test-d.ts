@@ -14,7 +14,13 @@ import {
   registerClient,
   saveCredentials,
   type ClientMetadata,
+  type DpopAlgorithm,
+  type DpopKeyOptions,
   type OutboundCalls,
+  type RenewedToken,
+  type TokenPlan,
+  type TokenScheme,
+  type UserTokenRefusal,
   type RegisteredClient,
   type RegistrationErrorCode,
   type RegistrationOptions,
@@ -50,6 +56,41 @@ describe('createServiceClient', () => {
       },
       targets: { 'http://smd:27779': { scope: 'smd.read', resource: 'urn:openchami:smd' } },
     })
+  })
+
+  test('dpop: true, false, or a private key with its algorithm', () => {
+    const base = {
+      tokenEndpoint: 'http://hydra:4444/oauth2/token',
+      clientId: 'bss',
+      clientSecret: 's',
+      targets: { 'http://smd:27779': { audience: 'smd' } },
+    }
+    expectTypeOf(createServiceClient).toBeCallableWith({ ...base, dpop: true })
+    expectTypeOf(createServiceClient).toBeCallableWith({ ...base, dpop: false })
+    expectTypeOf(createServiceClient).toBeCallableWith({
+      ...base,
+      dpop: { privateKey: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'd' }, alg: 'ES256' },
+    })
+    expectTypeOf<ServiceClientOptions['dpop']>().toEqualTypeOf<
+      boolean | DpopKeyOptions | undefined
+    >()
+    expectTypeOf<DpopKeyOptions['alg']>().toEqualTypeOf<DpopAlgorithm | undefined>()
+    expectTypeOf<'ES256' | 'PS512' | 'EdDSA'>().toExtend<DpopAlgorithm>()
+    expectTypeOf<'HS256'>().not.toExtend<DpopAlgorithm>()
+    expectTypeOf<'none'>().not.toExtend<DpopAlgorithm>()
+  })
+
+  test('token plans name their scheme; a renewal may change it', () => {
+    expectTypeOf<TokenScheme>().toEqualTypeOf<'Bearer' | 'DPoP'>()
+    expectTypeOf<TokenPlan['scheme']>().toEqualTypeOf<TokenScheme | undefined>()
+    expectTypeOf<{ token: 't'; renew: undefined }>().toExtend<TokenPlan>()
+    expectTypeOf<RenewedToken>().toEqualTypeOf<{
+      readonly token: string
+      readonly scheme: TokenScheme
+    }>()
+    expectTypeOf<NonNullable<TokenPlan['renew']>>().returns.resolves.toEqualTypeOf<
+      string | RenewedToken
+    >()
   })
 
   test('targets, secrets and user-token modes', () => {
@@ -92,6 +133,9 @@ test('outbound errors carry a code, the OAuth error and the status', () => {
   expectTypeOf<UserTokenRefusedError['code']>().toExtend<string>()
   expectTypeOf<UserTokenRefusedError['origin']>().toEqualTypeOf<string>()
   expectTypeOf<UserTokenRefusedError['status']>().toExtend<number>()
+  expectTypeOf<UserTokenRefusedError['reason']>().toEqualTypeOf<UserTokenRefusal>()
+  expectTypeOf<UserTokenRefusal>().toEqualTypeOf<'not_issued_for_target' | 'sender_constrained'>()
+  expectTypeOf<'use_dpop_nonce' | 'invalid_dpop_proof'>().toExtend<TokenErrorCode>()
   expectTypeOf(isUserTokenRefusedError).guards.toEqualTypeOf<UserTokenRefusedError>()
   expectTypeOf<RegistrationError['code']>().toExtend<string>()
   expectTypeOf<RegistrationError['error']>().toEqualTypeOf<RegistrationErrorCode>()

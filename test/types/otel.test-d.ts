@@ -46,7 +46,10 @@ test('the channel names are literal, and the payloads closed', () => {
   expectTypeOf<JwksFetchEvent['lastSuccess']>().toEqualTypeOf<number | undefined>()
   expectTypeOf<IntrospectionEvent['result']>().toEqualTypeOf<'ok' | 'error'>()
   expectTypeOf<TokenRequestEvent['clientId']>().toEqualTypeOf<string>()
-  expectTypeOf<RetryEvent>().toEqualTypeOf<{ readonly clientId: string }>()
+  expectTypeOf<RetryEvent>().toEqualTypeOf<{
+    readonly clientId: string
+    readonly reason?: 'invalid_token' | 'use_dpop_nonce'
+  }>()
   subscribe(CHANNELS.inboundRequest, (message) => {
     const event = message as InboundRequestEvent
     expectTypeOf(event.reason).toEqualTypeOf<InboundRequestEvent['reason']>()

@@ -14,7 +14,8 @@
  * The kinds: `ERR_TOKEN_ENDPOINT`, a token could not be obtained (TokenEndpointError);
  * `ERR_CLIENT_REGISTRATION`, registering or managing the client failed (RegistrationError, in
  * registration/errors.ts); `ERR_USER_TOKEN_REFUSED`, the caller's user token may not go to this
- * target because it was not issued for it (UserTokenRefusedError, RFC 6750 §5.3, RFC 8707 §2).
+ * target because it was not issued for it (UserTokenRefusedError, RFC 6750 §5.3, RFC 8707 §2) or
+ * is bound to its holder's key (RFC 9449 §6).
  */
 
 /**
@@ -103,7 +104,10 @@ export abstract class AuthorizationServerError<E extends string> extends Outboun
   }
 }
 
-/** OAuth error codes from the token endpoint (RFC 6749 §5.2, RFC 8693 §2.2.2), or a local one. */
+/**
+ * OAuth error codes from the token endpoint (RFC 6749 §5.2, RFC 8693 §2.2.2, RFC 9449 §5 and §8
+ * for the DPoP ones), or a local one.
+ */
 export type TokenErrorCode =
   | 'invalid_request'
   | 'invalid_client'
@@ -112,6 +116,8 @@ export type TokenErrorCode =
   | 'unsupported_grant_type'
   | 'invalid_scope'
   | 'invalid_target'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
   | 'server_error'
   | 'temporarily_unavailable'
   | 'invalid_response'
@@ -164,16 +170,30 @@ export function isTokenEndpointError(err: unknown): err is TokenEndpointError {
 }
 
 /**
- * A user's token was not forwarded: its `aud` names neither the target's `audience` nor its
- * `resource`, so the target is not a party the token was issued for. The call was not sent.
- * `status` (403) and `expose` tell an error handler (Koa's default, Express's finalhandler) what
- * to answer the inbound caller. Carries the target origin, never the token. No server was asked,
- * so it has no OAuth `error`.
+ * Why a user's token was not forwarded: `not_issued_for_target`, its `aud` names neither the
+ * target's `audience` nor its `resource` (RFC 6750 §5.3); `sender_constrained`, it is bound to
+ * its holder's key (a `cnf` claim: DPoP, RFC 9449 §6, or mTLS, RFC 8705 §3), so it works for no
+ * one else and this service cannot present it (use `userToken: 'exchange'` for that target).
+ */
+export type UserTokenRefusal = 'not_issued_for_target' | 'sender_constrained'
+
+const REFUSALS: Readonly<Record<UserTokenRefusal, string>> = {
+  not_issued_for_target:
+    "the user's token is not issued for this target (its aud names neither the target's audience nor its resource); the call was not sent",
+  sender_constrained:
+    "the user's token is sender-constrained (a cnf claim binds it to the caller's key), so it cannot be forwarded; exchange it (userToken: 'exchange') instead; the call was not sent",
+}
+
+/**
+ * A user's token was not forwarded, and the call was not sent: `reason` says why (its `aud` does
+ * not name the target, or it is bound to its holder's key). `status` (403) and `expose` tell an
+ * error handler (Koa's default, Express's finalhandler) what to answer the inbound caller.
+ * Carries the target origin, never the token. No server was asked, so it has no OAuth `error`.
  *
  * @example
  * ```ts
  * try { await req.outbound!.fetch(url) } catch (err) {
- *   if (isUserTokenRefusedError(err)) return res.status(err.status).json({ error: err.code })
+ *   if (isUserTokenRefusedError(err)) return res.status(err.status).json({ error: err.code, reason: err.reason })
  *   throw err
  * }
  * ```
@@ -183,15 +203,16 @@ export class UserTokenRefusedError extends OutboundError {
   override readonly code = 'ERR_USER_TOKEN_REFUSED'
   /** The target the call was for (`scheme://host:port`). */
   readonly origin: string
+  /** Why the token was not forwarded. */
+  readonly reason: UserTokenRefusal
   /** What to answer the inbound caller: its token does not reach this target. */
   readonly status = 403
   readonly expose = true
 
-  constructor(origin: string) {
-    super(
-      "the user's token is not issued for this target (its aud names neither the target's audience nor its resource); the call was not sent",
-    )
+  constructor(origin: string, reason: UserTokenRefusal = 'not_issued_for_target') {
+    super(REFUSALS[reason])
     this.origin = origin
+    this.reason = reason
   }
 }
 

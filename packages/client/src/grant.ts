@@ -12,6 +12,7 @@
 import type { TokenRequestEvent } from '@svcauth/core'
 import { tokenRequestChannel } from '@svcauth/core/internal'
 import type { ClientIdentity } from './client-identity.js'
+import type { DpopProver } from './dpop.js'
 import { isTokenEndpointError, TokenEndpointError } from './errors.js'
 import { postGrant, type GrantAuth } from './lib/grant-request.js'
 import type { IssuedToken } from './lib/token-request.js'
@@ -26,11 +27,12 @@ export type Grant = (
   refresh: boolean,
 ) => Promise<IssuedToken>
 
-/** The grant client of one service client. */
+/** The grant client of one service client; with `dpop`, every grant carries a proof (RFC 9449 §5). */
 export function createGrant(
   options: ResolvedOptions,
   identity: ClientIdentity,
   endpoints: TokenEndpoints,
+  dpop: DpopProver | undefined,
 ): Grant {
   const { authMethod, assertionKey, assertionAudience, limits, logger } = options
   const auth: GrantAuth = {
@@ -40,7 +42,7 @@ export function createGrant(
     assertionAudience,
   }
   const authenticated = (url: string, form: URLSearchParams): Promise<IssuedToken> =>
-    postGrant(url, form, identity.id, auth, limits)
+    postGrant(url, form, identity.id, auth, limits, dpop)
 
   const grant: Grant = async (form, target, refresh) => {
     try {
@@ -61,6 +63,7 @@ export function createGrant(
           grant_type: form.get('grant_type'),
           ...target.logFields,
           expires_in: issued.expiresIn,
+          ...(dpop === undefined ? {} : { token_type: issued.dpop ? 'DPoP' : 'Bearer' }),
         },
         'svcauth: service token fetched',
       )

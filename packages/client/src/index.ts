@@ -15,11 +15,13 @@ export type {
   OutboundErrorCode,
   ServerFailureOptions,
   TokenErrorCode,
+  UserTokenRefusal,
 } from './errors.js'
 export { tokenInterceptor } from './interceptor.js'
-export type { Planner, TokenPlan } from './interceptor.js'
+export type { Planner, RenewedToken, TokenPlan, TokenScheme } from './interceptor.js'
 export { basicAuthorization, formEncode } from './lib/client-auth.js'
 export type { AuthMethod } from './lib/client-auth.js'
+export type { DpopAlgorithm, DpopKeyOptions } from './lib/dpop-key.js'
 export type { SecretSource, ServiceClientOptions, TargetConfig, UserTokenMode } from './options.js'
 export {
   deleteClient,

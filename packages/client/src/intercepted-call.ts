@@ -4,12 +4,29 @@
  * renewed token, and reports a success to the plan. The caller's handler sees one
  * `onRequestStart`, with a controller that follows the current attempt, and only the v2 handler
  * callbacks; failures before dispatch go to its `onResponseError`.
+ *
+ * A DPoP-bound token (RFC 9449 §7.1) is sent as `Authorization: DPoP` with a `DPoP` proof signed
+ * for this very dispatch (`htm`, `htu`, `ath`, the origin's latest nonce), and with
+ * `maxRedirections: 0`, so that a redirect interceptor inside the caller's dispatcher hands a 3xx
+ * back instead of re-sending the proof (and, cross-origin, the `DPoP` header undici does not
+ * strip) to another URL; fetch follows redirects through this interceptor again, one proof per
+ * hop. Every answer's `DPoP-Nonce` is kept for its origin (§9). A 401 for a DPoP call is retried:
+ * - with the target's new nonce, when its DPoP challenge says `use_dpop_nonce` and the answer
+ *   carries a nonce other than the one sent (at most once per call);
+ * - with a renewed token, when its DPoP challenge says `invalid_token`, or there is no challenge
+ *   (at most once per call, on the same conditions as for Bearer).
+ * So a DPoP call is dispatched at most three times (one nonce retry and one token retry, in
+ * either order), a Bearer call at most twice; each retry replays the buffered body and needs it
+ * replayable.
  */
 import type { Duplex } from 'node:stream'
 import type { Dispatcher } from 'undici'
+import { htuOf } from './dpop.js'
+import type { DpopProver } from './dpop.js'
 import { TokenEndpointError } from './errors.js'
-import type { TokenPlan } from './interceptor.js'
+import type { RenewedToken, TokenPlan, TokenScheme } from './interceptor.js'
 import { B64TOKEN } from './lib/b64token.js'
+import { challengeError } from './lib/challenge.js'
 import type { Headers } from './lib/dispatch-options.js'
 import { plainBody, prepareBody, type PreparedBody } from './lib/replay-body.js'
 
@@ -40,7 +57,12 @@ export class TokenCheck {
 export interface CallSettings {
   readonly maxReplayBytes: number
   readonly tokens: TokenCheck
+  /** The service client's DPoP prover; undefined when `dpop` is off. */
+  readonly dpop: DpopProver | undefined
 }
+
+/** Why a held 401 is retried. */
+type RetryKind = 'token' | 'nonce'
 
 /** Forwards controller calls to whichever attempt is current. */
 class ProxyController implements Controller {
@@ -67,17 +89,20 @@ class ProxyController implements Controller {
   }
 }
 
-/** One call to a configured origin, over one or two attempts (see the module header). */
+/** One call to a configured origin, over one to three attempts (see the module header). */
 export class Call {
   readonly controller = new ProxyController()
   #started = false
   #done = false
   #body: PreparedBody | undefined
   #plan: TokenPlan | undefined
+  #tokenRetried = false
+  #nonceRetried = false
 
   constructor(
     readonly dispatch: Dispatch,
     readonly opts: Dispatcher.DispatchOptions,
+    readonly origin: string,
     readonly headers: Headers,
     readonly handler: Handler,
     readonly settings: CallSettings,
@@ -90,7 +115,7 @@ export class Call {
       if (body !== undefined) {
         this.#plan = pending
         this.#body = body
-        this.send(pending.token, body.first(), false)
+        this.send(pending.token, pending.scheme, body.first())
         return
       }
     }
@@ -107,7 +132,7 @@ export class Call {
         if (this.#done || signal?.aborted === true) return
         this.#plan = plan
         this.#body = body
-        this.send(plan.token, body.first(), false)
+        this.send(plan.token, plan.scheme, body.first())
       },
       (err: unknown) => {
         signal?.removeEventListener?.('abort', onAbort)
@@ -116,11 +141,19 @@ export class Call {
     )
   }
 
-  send(token: string, body: Dispatcher.DispatchOptions['body'], retry: boolean): void {
+  send(
+    token: string,
+    scheme: TokenScheme | undefined,
+    body: Dispatcher.DispatchOptions['body'],
+  ): void {
     if (!this.settings.tokens.usable(token)) {
       this.fail(
         new TokenEndpointError('invalid_response', { description: 'unusable access token' }),
       )
+      return
+    }
+    if (scheme === 'DPoP') {
+      this.#sendBound(token, body)
       return
     }
     const opts: Dispatcher.DispatchOptions = {
@@ -128,7 +161,26 @@ export class Call {
       headers: { ...this.headers, authorization: `Bearer ${token}` },
       body: body ?? null,
     }
-    this.dispatch(opts, new Attempt(this, retry, token))
+    this.dispatch(opts, new Attempt(this, token, scheme, undefined))
+  }
+
+  /** Sends a DPoP-bound token with a proof made now (see the module header). */
+  #sendBound(token: string, body: Dispatcher.DispatchOptions['body']): void {
+    const dpop = this.settings.dpop
+    if (dpop === undefined) {
+      this.fail(new TypeError('svcauth client: a DPoP token needs a client with the dpop option'))
+      return
+    }
+    const nonce = dpop.nonces.get(this.origin)
+    const method = this.opts.method
+    const proof = dpop.proof(method, htuOf(this.origin, this.opts.path), nonce, token)
+    const opts = {
+      ...this.opts,
+      headers: { ...this.headers, authorization: `DPoP ${token}`, dpop: proof },
+      body: body ?? null,
+      maxRedirections: 0,
+    } as Dispatcher.DispatchOptions
+    this.dispatch(opts, new Attempt(this, token, 'DPoP', nonce))
   }
 
   /** The target answered a call made with `token` with success. */
@@ -136,19 +188,35 @@ export class Call {
     this.#plan?.accepted?.(token)
   }
 
-  /** After a swallowed 401: a new token and one replay; if that fails, the held 401 is delivered. */
-  retry(held: Held): void {
+  /**
+   * After a swallowed 401: one replay, with the same token and the origin's new nonce (`nonce`)
+   * or with a new token (`token`); if no new token can be had, the held 401 is delivered.
+   */
+  retry(held: Held, kind: RetryKind, attempt: Attempt): void {
     const plan = this.#plan
     const body = this.#body
-    if (plan?.renew === undefined || body?.replayable !== true) {
+    if (plan === undefined || body?.replayable !== true) {
       this.deliver(held)
       return
     }
     const replay = body.replay()
+    if (kind === 'nonce') {
+      this.#nonceRetried = true
+      this.settings.dpop?.publishRetry()
+      this.send(attempt.token, attempt.scheme, replay)
+      return
+    }
+    if (plan.renew === undefined) {
+      this.deliver(held)
+      return
+    }
+    this.#tokenRetried = true
     // Called on the plan, which may be a class instance whose renew needs its `this`.
     plan.renew().then(
-      (token) => {
-        if (!this.#done) this.send(token, replay, true)
+      (next: string | RenewedToken) => {
+        if (this.#done) return
+        if (typeof next === 'string') this.send(next, attempt.scheme, replay)
+        else this.send(next.token, next.scheme, replay)
       },
       () => {
         this.deliver(held)
@@ -156,12 +224,27 @@ export class Call {
     )
   }
 
-  mayRetry(status: number, headers: Record<string, string | string[] | undefined>): boolean {
-    if (status !== 401 || this.#plan?.renew === undefined || this.#body?.replayable !== true)
-      return false
+  /** Whether a held answer of `attempt` is retried, and how (see the module header). */
+  retryFor(
+    attempt: Attempt,
+    status: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): RetryKind | undefined {
+    if (status !== 401 || this.#body?.replayable !== true) return undefined
     const challenge = headers['www-authenticate']
-    const first = Array.isArray(challenge) ? challenge[0] : challenge
-    return first === undefined || /^bearer\b/i.test(first)
+    const renewable = !this.#tokenRetried && this.#plan?.renew !== undefined
+    if (attempt.scheme !== 'DPoP') {
+      if (!renewable) return undefined
+      const first = Array.isArray(challenge) ? challenge[0] : challenge
+      return first === undefined || /^bearer\b/i.test(first) ? 'token' : undefined
+    }
+    const error = challenge === undefined ? undefined : challengeError(challenge, 'dpop')
+    if (error === 'use_dpop_nonce') {
+      const given = attempt.nonceGiven
+      const fresh = given !== undefined && given !== attempt.nonceSent
+      return !this.#nonceRetried && fresh ? 'nonce' : undefined
+    }
+    return renewable && (challenge === undefined || error === 'invalid_token') ? 'token' : undefined
   }
 
   started(context: object): void {
@@ -200,10 +283,16 @@ interface Held {
 /** One attempt's handler: passes everything through, except a 401 it may retry. */
 class Attempt implements Handler {
   #held: Held | undefined
+  #kind: RetryKind = 'token'
+  /** The valid `DPoP-Nonce` this attempt's answer carried, if any. */
+  nonceGiven: string | undefined
+
   constructor(
     readonly call: Call,
-    readonly isRetry: boolean,
     readonly token: string,
+    readonly scheme: TokenScheme | undefined,
+    /** The nonce this attempt's proof carried (DPoP only). */
+    readonly nonceSent: string | undefined,
   ) {}
 
   onRequestStart(controller: Controller, context: object): void {
@@ -226,7 +315,16 @@ class Attempt implements Handler {
     headers: Record<string, string | string[] | undefined>,
     message: string,
   ): void {
-    if (!this.isRetry && this.call.mayRetry(status, headers)) {
+    if (this.scheme === 'DPoP') {
+      // RFC 9449 §9: a target may send its next nonce on any answer.
+      const nonce = headers['dpop-nonce']
+      if (nonce !== undefined) {
+        this.nonceGiven = this.call.settings.dpop?.nonces.update(this.call.origin, nonce)
+      }
+    }
+    const kind = this.call.retryFor(this, status, headers)
+    if (kind !== undefined) {
+      this.#kind = kind
       this.#held = { status, headers, message, chunks: [], size: 0 }
       return
     }
@@ -249,7 +347,7 @@ class Attempt implements Handler {
     trailers: Record<string, string | string[] | undefined>,
   ): void {
     if (this.#held !== undefined) {
-      this.call.retry(this.#held)
+      this.call.retry(this.#held, this.#kind, this)
       return
     }
     this.call.finish()

@@ -4,20 +4,40 @@
  * Authorization header is left untouched. On a 401 it retries once with a new token, but never
  * for a token fetched during this same call, a forwarded user token, a challenge for another
  * scheme, or a body that cannot be replayed (bodies up to a cap are buffered for replay). A
- * successful answer is reported to the plan, so that a token the target accepted and then rejects
- * (a revocation) can be replaced at once. Uses only the v2 handler callbacks; failures before
- * dispatch go to `onResponseError` (intercepted-call.ts). An interceptor keeps its own memo of
- * parsed origins and of the last checked token: clients share no state.
+ * DPoP-bound token (RFC 9449 §7.1) goes out as `Authorization: DPoP` with a fresh proof per
+ * dispatch, and a target's `use_dpop_nonce` (§9) gets one more retry with its nonce
+ * (intercepted-call.ts has the exact bound). A successful answer is reported to the plan, so that
+ * a token the target accepted and then rejects (a revocation) can be replaced at once. Uses only
+ * the v2 handler callbacks; failures before dispatch go to `onResponseError`
+ * (intercepted-call.ts). An interceptor keeps its own memo of parsed origins and of the last
+ * checked token: clients share no state.
  */
 import type { Dispatcher } from 'undici'
+import type { DpopProver } from './dpop.js'
 import { Call, TokenCheck, type CallSettings } from './intercepted-call.js'
 import { normalizeHeaders, originParser } from './lib/dispatch-options.js'
 import { numberIn, optionError } from './lib/option-checks.js'
 
+/**
+ * How a token is presented: `Authorization: Bearer` (RFC 6750), or `Authorization: DPoP` with a
+ * `DPoP` proof made for each dispatch (RFC 9449 §7.1), which only the service client's own
+ * interceptor (`svc.interceptor`, with the `dpop` option) can make.
+ */
+export type TokenScheme = 'Bearer' | 'DPoP'
+
+/** A replacement token and its scheme. */
+export interface RenewedToken {
+  readonly token: string
+  readonly scheme: TokenScheme
+}
+
 /** The token to send, and how to get a replacement after a 401 (undefined: no retry). */
 export interface TokenPlan {
   readonly token: string
-  readonly renew: (() => Promise<string>) | undefined
+  /** @default 'Bearer' */
+  readonly scheme?: TokenScheme | undefined
+  /** A replacement token; a bare string keeps the plan's scheme. */
+  readonly renew: (() => Promise<string | RenewedToken>) | undefined
   /**
    * Told the token a call was made with when the target answered it with success (2xx or 3xx),
    * so that a later 401 for that token reads as a revocation rather than a misconfiguration.
@@ -44,10 +64,20 @@ export function tokenInterceptor(
   planner: Planner,
   options: { maxReplayBytes: number },
 ): Dispatcher.DispatcherComposeInterceptor {
+  return serviceInterceptor(planner, options.maxReplayBytes, undefined)
+}
+
+/** The interceptor of a service client: `tokenInterceptor` with the client's DPoP prover, if any. */
+export function serviceInterceptor(
+  planner: Planner,
+  maxReplayBytes: number,
+  dpop: DpopProver | undefined,
+): Dispatcher.DispatcherComposeInterceptor {
   if (typeof planner !== 'function') optionError('tokenInterceptor needs a planner function')
   const settings: CallSettings = Object.freeze({
-    maxReplayBytes: numberIn('maxReplayBytes', options.maxReplayBytes, 1 << 20, 0, 64 << 20),
+    maxReplayBytes: numberIn('maxReplayBytes', maxReplayBytes, 1 << 20, 0, 64 << 20),
     tokens: new TokenCheck(),
+    dpop,
   })
   const originOf = originParser()
   return (dispatch) =>
@@ -58,7 +88,7 @@ export function tokenInterceptor(
         return dispatch(opts, handler)
       const plan = planner(origin)
       if (plan === undefined) return dispatch(opts, handler)
-      new Call(dispatch, opts, headers, handler, settings).start(plan)
+      new Call(dispatch, opts, origin, headers, handler, settings).start(plan)
       return true
     }
 }

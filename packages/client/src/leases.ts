@@ -3,7 +3,8 @@
  * the service's own client-credentials token per target (RFC 6749 §4.4), and the RFC 8693
  * exchange of a user's token for a target (keyed by the SHA-256 of the subject token, never the
  * token). A key names the issuer or endpoint, the client id, and the target's scope, audience and
- * resource, so a cached token never serves a request it was not issued for.
+ * resource, and with DPoP the thumbprint of the key tokens are bound to (RFC 9449 §6), so a cached
+ * token never serves a request it was not issued for.
  */
 import { createHash } from 'node:crypto'
 import type { ClientIdentity } from './client-identity.js'
@@ -31,14 +32,19 @@ export interface Leases {
   exchange(subject: string, target: ResolvedTarget): { key: string; lease: Promise<Lease> }
 }
 
-/** The leases of one service client; `tokenServer` (endpoint or issuer) goes into every key. */
+/**
+ * The leases of one service client; `tokenServer` (endpoint or issuer) goes into every key, and
+ * `jkt` (the DPoP key's thumbprint) when the client binds its tokens.
+ */
 export function createLeases(
   source: TokenSource,
   grant: Grant,
   identity: ClientIdentity,
   tokenServer: string | undefined,
+  jkt: string | undefined,
 ): Leases {
   const services = new WeakMap<ResolvedTarget, ServiceToken>()
+  const bound: readonly string[] = jkt === undefined ? [] : [jkt]
   return {
     service(target) {
       let entry = services.get(target)
@@ -51,6 +57,7 @@ export function createLeases(
           target.scope,
           target.audience,
           target.resource,
+          ...bound,
         ])
         const fetcher: Fetcher = (refresh) =>
           grant(
@@ -81,6 +88,7 @@ export function createLeases(
         target.scope,
         target.audience,
         target.resource,
+        ...bound,
       ])
       const form = new URLSearchParams({
         grant_type: TOKEN_EXCHANGE,

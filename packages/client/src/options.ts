@@ -7,6 +7,7 @@ import type { Logger } from '@svcauth/core'
 import type { CryptoKey, JWK } from 'jose'
 import type { Dispatcher } from 'undici'
 import type { AuthMethod } from './lib/client-auth.js'
+import type { DpopKeyOptions } from './lib/dpop-key.js'
 import type { RegistrationOptions } from './registration/types.js'
 
 /** How a target treats the caller's user token. */
@@ -70,6 +71,15 @@ export interface ServiceClientOptions {
   assertionAudience?: string
   /** Downstream origins (`scheme://host:port`) and what each gets; no other origin gets a token. */
   targets: Readonly<Record<string, TargetConfig>>
+  /**
+   * DPoP (RFC 9449): bind the service's tokens to a key it proves it holds on every call. `true`
+   * generates a P-256 key pair (ES256) at construction; `{ privateKey, alg }` uses a given key (a
+   * KeyObject, a CryptoKey or a private JWK). Every token request then carries a proof, and a
+   * token the server issues as `token_type: DPoP` is sent as `Authorization: DPoP` with a fresh
+   * proof per call; a `Bearer` answer (a server that ignores DPoP) is used as Bearer.
+   * @default false
+   */
+  dpop?: boolean | DpopKeyOptions
   /** Token request timeout, ms, from 1 to 120000. @default 10000 */
   timeout?: number
   /** Token response cap, bytes, from 1 to 16 MiB. @default 65536 */

@@ -5,14 +5,16 @@
  * client whose targets are all `'never'` leaves the request context off (issue 17). During a
  * request made with a *user's* token:
  * - a `forward` target gets that token unchanged, but only when its `aud` names the target's
- *   audience or resource (RFC 6750 §5.3, catalogue K4, issue 14 R1); otherwise the call fails with
+ *   audience or resource (RFC 6750 §5.3, catalogue K4, issue 14 R1) and it is not
+ *   sender-constrained (a `cnf` claim: bound to its holder's DPoP or TLS key, RFC 9449 §6,
+ *   RFC 8705 §3, so it would not work from this service); otherwise the call fails with
  *   UserTokenRefusedError and is not sent, never silently switched to the service's own authority;
  * - an `exchange` target gets an RFC 8693 token for it.
  * Every other call (a `never` target, a caller that is itself a service, no request at all) gets
  * the service's own client-credentials token, synchronously when it is cached.
  */
 import { currentAuthContext, rawToken, type Principal } from '@svcauth/core'
-import { UserTokenRefusedError } from './errors.js'
+import { UserTokenRefusedError, type UserTokenRefusal } from './errors.js'
 import type { Planner } from './interceptor.js'
 import type { Leases } from './leases.js'
 import type { ClientLogger } from './options.js'
@@ -31,19 +33,23 @@ export function createPlanner(
   const refuseUserToken = (
     target: ResolvedTarget,
     principal: Principal | undefined,
+    reason: UserTokenRefusal,
   ): UserTokenRefusedError => {
     logger?.warn(
       {
         event: 'user_token_refused',
+        reason,
         target: target.origin,
         audience: target.accepts.join(' '),
         sub: principal?.sub,
         client_id: principal?.clientId,
         token_audience: principal?.audience.join(' '),
       },
-      "svcauth: a user's token was not forwarded to a target it is not issued for",
+      reason === 'sender_constrained'
+        ? "svcauth: a user's sender-constrained token was not forwarded"
+        : "svcauth: a user's token was not forwarded to a target it is not issued for",
     )
-    return new UserTokenRefusedError(target.origin)
+    return new UserTokenRefusedError(target.origin, reason)
   }
 
   return function plan(origin) {
@@ -53,9 +59,13 @@ export function createPlanner(
       target.userToken === 'never' ? undefined : currentAuthContext()?.principal
     const userToken = principal?.actorType === 'user' ? rawToken(principal) : undefined
     if (userToken !== undefined && target.userToken === 'forward') {
+      // RFC 9449 §6, RFC 8705 §3: a token bound to its holder's key is useless to anyone else.
+      if (principal?.claims.cnf !== undefined) {
+        return Promise.reject(refuseUserToken(target, principal, 'sender_constrained'))
+      }
       // Catalogue K4, RFC 6750 §5.3: a user's token goes only to a target it was issued for.
       if (principal?.audience.some((aud) => target.accepts.includes(aud)) !== true) {
-        return Promise.reject(refuseUserToken(target, principal))
+        return Promise.reject(refuseUserToken(target, principal, 'not_issued_for_target'))
       }
       return { token: userToken, renew: undefined }
     }

@@ -37,6 +37,7 @@ export function createRenewal(
   return function renewable(key, target, lease, again, accepted) {
     return {
       token: lease.token,
+      scheme: lease.dpop ? 'DPoP' : 'Bearer',
       accepted,
       renew: lease.fresh
         ? undefined
@@ -47,16 +48,18 @@ export function createRenewal(
                 'svcauth: a target rejected the cached token; fetching a new one',
               )
             }
-            const next = (await again()).token
+            const renewed = await again()
+            const next = renewed.token
             // Still the rejected token (a token no target accepted yet is renewed at most once
             // per retry.minDelay): do not replay in vain.
             if (next === lease.token) throw new TokenEndpointError('invalid_grant')
             // A new token: the interceptor replays the call with it, once.
             if (retryChannel.hasSubscribers) {
-              const event: RetryEvent = { clientId: identity.id }
+              const event: RetryEvent = { clientId: identity.id, reason: 'invalid_token' }
               retryChannel.publish(event)
             }
-            return next
+            // Its own scheme: with DPoP on, a server may bind one token and not the next (RFC 9449 §5).
+            return { token: next, scheme: renewed.dpop ? 'DPoP' : 'Bearer' }
           },
     }
   }

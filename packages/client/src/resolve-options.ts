@@ -10,6 +10,7 @@ import { assertUrl, resolveHttpAllowance, type HttpAllowance } from '@svcauth/co
 import type { CryptoKey, JWK } from 'jose'
 import type { Dispatcher } from 'undici'
 import type { AssertionKey, AuthMethod } from './lib/client-auth.js'
+import { resolveDpopKey, type DpopKey } from './lib/dpop-key.js'
 import { numberIn, optionError } from './lib/option-checks.js'
 import type { TokenLimits } from './lib/token-request.js'
 import type { ClientLogger, SecretSource, ServiceClientOptions } from './options.js'
@@ -41,6 +42,8 @@ export interface ResolvedOptions {
   readonly issuer: string | undefined
   readonly allowInsecureHttp: HttpAllowance
   readonly targets: ReadonlyMap<string, ResolvedTarget>
+  /** The DPoP key (RFC 9449), generated or given; undefined when `dpop` is off. */
+  readonly dpop: DpopKey | undefined
   /** Timeout, byte cap and dispatcher of token requests (and of discovery). */
   readonly limits: TokenLimits
   readonly cache: TokenSourceOptions
@@ -111,6 +114,7 @@ export function resolveOptions(options: ServiceClientOptions): ResolvedOptions {
     issuer,
     allowInsecureHttp,
     targets,
+    dpop: resolveDpopKey(options.dpop),
     limits: Object.freeze({
       timeout: numberIn('timeout', options.timeout, 10_000, 1, 120_000),
       maxBytes: numberIn('maxResponseBytes', options.maxResponseBytes, 65_536, 1, 16 << 20),

@@ -5,15 +5,17 @@
  * file only wires the parts together: option resolution (resolve-options.ts), the client's
  * identity (client-identity.ts), the token endpoint (token-endpoint.ts), the token cache
  * (token-source.ts), the grant client (grant.ts), the token leases (leases.ts), renewal after a
- * 401 (renewal.ts), the planner (planner.ts), the interceptor and the dispatcher (dispatcher.ts).
+ * 401 (renewal.ts), the planner (planner.ts), the DPoP prover when `dpop` is on (dpop.ts, RFC 9449),
+ * the interceptor and the dispatcher (dispatcher.ts).
  */
 import { enableRequestContext, type Principal } from '@svcauth/core'
 import type { ResponseLike } from '@svcauth/core/internal'
 import type { Dispatcher, fetch as undiciFetch } from 'undici'
 import { ClientIdentity } from './client-identity.js'
 import { assembleDispatcher } from './dispatcher.js'
+import { DpopProver } from './dpop.js'
 import { createGrant } from './grant.js'
-import { tokenInterceptor } from './interceptor.js'
+import { serviceInterceptor } from './interceptor.js'
 import { createLeases } from './leases.js'
 import type { ServiceClientOptions } from './options.js'
 import { createPlanner } from './planner.js'
@@ -87,12 +89,15 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
           logger,
         )
       : fixedEndpoint(tokenEndpoint)
+  const dpop =
+    resolved.dpop === undefined ? undefined : new DpopProver(resolved.dpop, () => identity.id)
   const source = new TokenSource(resolved.cache)
   const leases = createLeases(
     source,
-    createGrant(resolved, identity, endpoints),
+    createGrant(resolved, identity, endpoints, dpop),
     identity,
     tokenEndpoint ?? issuer,
+    dpop?.jkt,
   )
   const planner = createPlanner(
     targets,
@@ -101,7 +106,7 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
     createRenewal(source, identity, logger),
     logger,
   )
-  const interceptor = tokenInterceptor(planner, { maxReplayBytes: resolved.maxReplayBytes })
+  const interceptor = serviceInterceptor(planner, resolved.maxReplayBytes, dpop)
   const assembled = assembleDispatcher(interceptor, resolved.dispatcher, () => {
     source.clear()
   })

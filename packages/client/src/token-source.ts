@@ -28,6 +28,8 @@ export interface TokenSourceOptions {
 
 interface Entry {
   readonly token: string
+  /** What `cached()` hands out: made once, when the token is installed. */
+  readonly lease: Lease
   readonly expiresAt: number
   readonly refreshAt: number
   readonly generation: number
@@ -45,6 +47,8 @@ interface Backoff {
 export interface Lease {
   readonly token: string
   readonly fresh: boolean
+  /** A DPoP-bound token (RFC 9449 §5, `token_type: DPoP`), presented with a proof. */
+  readonly dpop: boolean
 }
 
 /** Fetches a token; `refresh` when a still-valid token is being replaced ahead of expiry. */
@@ -76,7 +80,7 @@ export class TokenSource {
     const now = performance.now()
     if (now >= entry.expiresAt) return undefined
     if (now >= entry.refreshAt) this.#start(key, fetcher, true)?.catch(() => undefined)
-    return { token: entry.token, fresh: false }
+    return entry.lease
   }
 
   /** A valid token for `key`, fetching it with `fetcher` when there is none. */
@@ -86,7 +90,8 @@ export class TokenSource {
     const flight = this.#start(key, fetcher, false)
     if (flight === undefined)
       throw this.#backoff.get(key)?.error ?? new TokenEndpointError('server_error')
-    return { token: (await flight).token, fresh: true }
+    const { token, lease } = await flight
+    return { token, fresh: true, dpop: lease.dpop }
   }
 
   /** Records that a target accepted `token`, if it is still the one cached for `key`. */
@@ -162,6 +167,7 @@ export class TokenSource {
     const refreshIn = Math.max(lifetime * 0.5, Math.min(lifetime * 0.8, lifetime - refreshSkew))
     const entry: Entry = {
       token: issued.accessToken,
+      lease: Object.freeze({ token: issued.accessToken, fresh: false, dpop: issued.dpop }),
       expiresAt: issued.sentAt + lifetime * 1000,
       refreshAt: issued.sentAt + Math.max(0, refreshIn - jitter) * 1000,
       generation,

@@ -28,7 +28,10 @@ export const CHANNELS = Object.freeze({
   introspectionRequest: 'svcauth:introspection:request',
   /** Once per outbound token request (a grant), good or failed: {@link TokenRequestEvent}. */
   outboundTokenRequest: 'svcauth:outbound:token_request',
-  /** Once per renewal of a token a target refused with 401, before the one retry: {@link RetryEvent}. */
+  /**
+   * Once per outbound request sent again: after a target's 401 with a renewed token, or with a
+   * server's new DPoP nonce (a target's 401 or a token endpoint's 400 `use_dpop_nonce`): {@link RetryEvent}.
+   */
   outboundRetry: 'svcauth:outbound:retry',
 } as const)
 
@@ -80,6 +83,12 @@ export interface TokenRequestEvent {
 /** `svcauth:outbound:retry`. */
 export interface RetryEvent {
   readonly clientId: string
+  /**
+   * Why it was sent again: `invalid_token`, a target refused the token and a new one was had;
+   * `use_dpop_nonce`, a server asked for its new DPoP nonce (RFC 9449 §8, §9). Absent from
+   * publishers older than DPoP (issue 18), which only retried on `invalid_token`.
+   */
+  readonly reason?: 'invalid_token' | 'use_dpop_nonce'
 }
 
 // Module-level references keep the channels alive (Node may collect an unreferenced channel

@@ -179,10 +179,14 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
       tokenDuration.record(duration, set)
     },
     [CHANNELS.outboundRetry]: (message) => {
-      const { clientId } = message as RetryEvent
+      // Publishers older than DPoP (issue 18) send no reason: they only retried on invalid_token.
+      const { clientId, reason = 'invalid_token' } = message as RetryEvent
       retries.add(
         1,
-        attrs(`client|${clientId}`, () => ({ 'svcauth.client_id': clientId })),
+        attrs(`retry|${reason}|${clientId}`, () => ({
+          'svcauth.client_id': clientId,
+          'svcauth.reason': reason,
+        })),
       )
     },
   }

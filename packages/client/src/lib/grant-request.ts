@@ -2,8 +2,11 @@
  * One authenticated grant request, shared by the service client's grants and `requestToken`: the
  * grant's target parameters (`scope`, Hydra's space-delimited `audience`, RFC 8707 `resource`
  * once each), and the POST authenticated as the client (RFC 6749 §2.3: a secret, rotated through
- * on `invalid_client`, or a fresh RFC 7523 assertion per request).
+ * on `invalid_client`, or a fresh RFC 7523 assertion per request), with a DPoP proof when the
+ * client has a DPoP key (RFC 9449 §5; the nonce retry of §8 sends a new proof and, with
+ * `private_key_jwt`, a new assertion, since the server has seen the first one's `jti`).
  */
+import type { DpopProver } from '../dpop.js'
 import { TokenEndpointError } from '../errors.js'
 import type { SecretRing } from '../secrets.js'
 import {
@@ -13,7 +16,7 @@ import {
   type AuthMethod,
   type ClientProof,
 } from './client-auth.js'
-import { postToken, type IssuedToken, type TokenLimits } from './token-request.js'
+import { postToken, type DpopAnswer, type IssuedToken, type TokenLimits } from './token-request.js'
 
 /** What a grant asks for beyond its grant type. */
 export interface GrantTarget {
@@ -39,24 +42,41 @@ export function withTarget(form: URLSearchParams, target: GrantTarget): URLSearc
   return form
 }
 
-/** Posts `form` to `url` authenticated as `clientId`. */
+/** Posts `form` to `url` authenticated as `clientId`, with a DPoP proof when `dpop` is given. */
 export async function postGrant(
   url: string,
   form: URLSearchParams,
   clientId: string,
   auth: GrantAuth,
   limits: TokenLimits,
+  dpop?: DpopProver,
 ): Promise<IssuedToken> {
-  const send = (proof: ClientProof): Promise<IssuedToken> => {
-    const { body, headers } = authenticateForm(clientId, form, proof)
-    return postToken(url, body, headers, limits)
+  /** One request (with its nonce retry), the client's proof made by `prove` for each send. */
+  const send = (prove: () => ClientProof | Promise<ClientProof>): Promise<IssuedToken> => {
+    const post = async (
+      extra: Record<string, string>,
+      observe?: DpopAnswer['observe'],
+    ): Promise<IssuedToken> => {
+      const { body, headers } = authenticateForm(clientId, form, await prove())
+      return postToken(
+        url,
+        body,
+        { ...headers, ...extra },
+        limits,
+        observe === undefined ? undefined : { observe },
+      )
+    }
+    return dpop === undefined ? post({}) : dpop.tokenRequest(url, post)
   }
   if (auth.secrets === undefined) {
-    if (auth.assertionKey === undefined) throw new TokenEndpointError('invalid_client')
+    const key = auth.assertionKey
+    if (key === undefined) throw new TokenEndpointError('invalid_client')
     const audience = auth.assertionAudience ?? url
-    const assertion = await clientAssertion(clientId, audience, auth.assertionKey)
-    return send({ method: 'private_key_jwt', assertion })
+    return send(async () => ({
+      method: 'private_key_jwt',
+      assertion: await clientAssertion(clientId, audience, key),
+    }))
   }
   const method = auth.method === 'client_secret_post' ? auth.method : 'client_secret_basic'
-  return auth.secrets.attempt((secret) => send({ method, secret }))
+  return auth.secrets.attempt((secret) => send(() => ({ method, secret })))
 }

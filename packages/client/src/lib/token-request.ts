@@ -1,9 +1,10 @@
 /**
  * One token request (RFC 6749 §4.4, RFC 8693 §2.1): a form POST through the bounded exchange
  * (exchange.ts: one deadline, a response byte cap, no redirects), and strict checks of the answer
- * (RFC 6749 §5.1): `access_token` a non-empty b64token, `token_type` Bearer in any case,
- * `expires_in` a number or a digit string. A 401 or 403 without a usable OAuth error body is
- * taken as `invalid_client` (the credentials were refused), whatever the server's body.
+ * (RFC 6749 §5.1): `access_token` a non-empty b64token, `token_type` Bearer in any case (or DPoP,
+ * RFC 9449 §5, when the client sent a proof), `expires_in` a number or a digit string. A 401 or
+ * 403 without a usable OAuth error body is taken as `invalid_client` (the credentials were
+ * refused), whatever the server's body.
  */
 import type { Dispatcher } from 'undici'
 import { TokenEndpointError } from '../errors.js'
@@ -20,19 +21,36 @@ export interface IssuedToken {
   readonly accessToken: string
   /** Seconds, as the server said; undefined when it said nothing. */
   readonly expiresIn: number | undefined
+  /**
+   * The server said `token_type: DPoP` (RFC 9449 §5): the token is bound to the client's DPoP key
+   * and presented with `Authorization: DPoP` and a proof.
+   */
+  readonly dpop: boolean
   /** `performance.now()` when the request was sent: lifetimes count from here. */
   readonly sentAt: number
   /** The whole answer (for the CLI; never logged). */
   readonly response: Readonly<Record<string, unknown>>
 }
 
+/** What a token request with a DPoP proof adds. */
+export interface DpopAnswer {
+  /** Called with the headers of every answer (the server's `DPoP-Nonce`, RFC 9449 §8). */
+  readonly observe: (headers: Record<string, string | string[] | undefined>) => void
+}
+
 const tokenError: ExchangeError = (code, options) => new TokenEndpointError(code, options)
 
+/**
+ * Posts `form` with `headers`. With `dpop` (the request carries a proof), `token_type: DPoP` is
+ * accepted besides Bearer; without it, a DPoP token is an invalid response, as any type the
+ * client cannot present.
+ */
 export async function postToken(
   endpoint: string,
   form: URLSearchParams,
   headers: Record<string, string>,
   limits: TokenLimits,
+  dpop?: DpopAnswer,
 ): Promise<IssuedToken> {
   const sentAt = performance.now()
   const res = await exchange(
@@ -49,6 +67,7 @@ export async function postToken(
     limits,
     tokenError,
   )
+  dpop?.observe(res.headers)
   const retryAfter = parseRetryAfter(res.headers['retry-after'])
   let json: unknown
   try {
@@ -82,22 +101,33 @@ export async function postToken(
       },
     )
   }
-  return { ...checkSuccess(obj, res.status), sentAt }
+  return { ...checkSuccess(obj, res.status, dpop !== undefined), sentAt }
 }
 
-function checkSuccess(obj: Record<string, unknown>, status: number): Omit<IssuedToken, 'sentAt'> {
+function checkSuccess(
+  obj: Record<string, unknown>,
+  status: number,
+  dpop: boolean,
+): Omit<IssuedToken, 'sentAt'> {
   const invalid = (description: string): never => {
     throw new TokenEndpointError('invalid_response', { status, description })
   }
   const token = obj.access_token
   if (typeof token !== 'string' || !B64TOKEN.test(token))
     invalid('access_token is missing or not a b64token')
-  const type = obj.token_type
-  if (typeof type !== 'string' || type.toLowerCase() !== 'bearer')
-    invalid('token_type is not Bearer')
+  // Token types compare case-insensitively (RFC 6749 §5.1; Hydra sends `bearer`).
+  const type = typeof obj.token_type === 'string' ? obj.token_type.toLowerCase() : undefined
+  const bound = dpop && type === 'dpop'
+  if (type !== 'bearer' && !bound)
+    invalid(dpop ? 'token_type is neither Bearer nor DPoP' : 'token_type is not Bearer')
   const expiresIn = parseExpiresIn(obj.expires_in)
   if (expiresIn === null) invalid('expires_in is not a number')
-  return { accessToken: token as string, expiresIn: expiresIn ?? undefined, response: obj }
+  return {
+    accessToken: token as string,
+    expiresIn: expiresIn ?? undefined,
+    dpop: bound,
+    response: obj,
+  }
 }
 
 /** A number, or a string of digits (Azure AD sends strings); null for anything else. */

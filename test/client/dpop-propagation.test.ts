@@ -1,0 +1,161 @@
+/**
+ * User tokens and DPoP (issue 18, item 2; RFC 9449 §6): a sender-constrained user token (its
+ * claims carry `cnf`) is never forwarded, since it works only with its holder's key: a
+ * `'forward'` target fails with UserTokenRefusedError (reason `sender_constrained`) and sees
+ * nothing; an `'exchange'` target exchanges it (RFC 8693) with the service's own proof on the
+ * exchange request, and gets the exchanged token bound to the service's key. A plain user token
+ * is forwarded as before, as Bearer.
+ */
+import {
+  createServiceClient,
+  isUserTokenRefusedError,
+  type ServiceClient,
+  type UserTokenMode,
+} from '@svcauth/client'
+import type { Principal } from '@svcauth/core'
+import { createDpopKey, createTestIssuer, type TestIssuer } from '@svcauth/testing'
+import { decodeJwt } from 'jose'
+import pino from 'pino'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { captureLogs, LEVEL, type LogCapture } from '../support/log-capture.js'
+import { startDpopTarget, type DpopTarget } from './dpop-target.js'
+
+let issuer: TestIssuer
+let target: DpopTarget
+let logs: LogCapture
+const clients: ServiceClient[] = []
+
+beforeEach(async () => {
+  issuer = await createTestIssuer({ keyCount: 1 })
+  issuer.addClient({ clientId: 'bss', secrets: ['s3cret'] })
+  target = await startDpopTarget()
+  logs = captureLogs()
+})
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()))
+  await Promise.all([target.close(), issuer.close()])
+})
+
+function client(userToken: UserTokenMode): ServiceClient {
+  const svc = createServiceClient({
+    tokenEndpoint: issuer.tokenEndpoint,
+    clientId: 'bss',
+    clientSecret: 's3cret',
+    targets: { [target.origin]: { scope: 'smd.read', audience: 'smd', userToken } },
+    dpop: true,
+    logger: pino({}, logs.stream),
+  })
+  clients.push(svc)
+  return svc
+}
+
+/**
+ * The Principal an inbound DPoP check would build for a user's token (svcauth refuses a `cnf`
+ * token presented as Bearer, so it is built here as the adapters do: fields copied from the
+ * claims, the raw token kept out of enumeration under the core's registered symbol).
+ */
+function principalOf(token: string): Principal {
+  const claims = Object.freeze(Object.assign(Object.create(null) as object, decodeJwt(token)))
+  const c = claims as Record<string, unknown>
+  const principal = {
+    actorType: 'user' as const,
+    actorId: c.sub as string,
+    sub: c.sub as string,
+    clientId: c.client_id as string,
+    scopes: new Set<string>(),
+    act: undefined,
+    issuer: c.iss as string,
+    audience: c.aud as string[],
+    expiresAt: new Date((c.exp as number) * 1000),
+    tokenId: c.jti as string,
+    claims,
+  }
+  Object.defineProperty(principal, Symbol.for('svcauth.rawToken'), { value: token })
+  return Object.freeze(principal)
+}
+
+async function userToken(bound: boolean): Promise<string> {
+  const key = bound ? await createDpopKey() : undefined
+  return issuer.mintUserToken({
+    sub: 'alice',
+    clientId: 'ochami-cli',
+    scope: ['smd.read'],
+    audience: ['bss', 'smd'],
+    ...(key === undefined ? {} : { dpop: key }),
+  })
+}
+
+describe('DPoP: user tokens', () => {
+  it('refuses to forward a sender-constrained user token: typed error, reason, a warning, nothing sent', async () => {
+    const svc = client('forward')
+    const token = await userToken(true)
+    const caller = svc.forPrincipal(principalOf(token))
+    for (const call of [
+      () => caller.fetch(`${target.origin}/hsm/v2/State/Components`),
+      () => caller.request(`${target.origin}/hsm/v2/State/Components`),
+    ]) {
+      const err: unknown = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect(isUserTokenRefusedError(err)).toBe(true)
+      expect(err).toMatchObject({
+        code: 'ERR_USER_TOKEN_REFUSED',
+        reason: 'sender_constrained',
+        origin: target.origin,
+        status: 403,
+      })
+      expect((err as Error).message).toContain('sender-constrained')
+      expect((err as Error).message).toContain("userToken: 'exchange'")
+      expect(`${String(err)} ${JSON.stringify(err)}`).not.toContain(token)
+    }
+    expect(target.seen).toHaveLength(0)
+    expect(issuer.tokenRequests).toHaveLength(0)
+    const refused = logs.lines.filter((l) => l.event === 'user_token_refused')
+    expect(refused).toHaveLength(2)
+    expect(refused[0]).toMatchObject({
+      level: LEVEL.warn,
+      reason: 'sender_constrained',
+      target: target.origin,
+      sub: 'alice',
+    })
+    expect(logs.raw.join('')).not.toContain(token)
+  })
+
+  it('forwards a plain user token as before, as Bearer without a proof', async () => {
+    const svc = client('forward')
+    const token = await userToken(false)
+    await (await svc.forPrincipal(principalOf(token)).fetch(`${target.origin}/a`)).text()
+    expect(target.seen[0]).toMatchObject({
+      authorization: `Bearer ${token}`,
+      proofs: [],
+      status: 200,
+    })
+  })
+
+  it("exchanges a sender-constrained user token at an 'exchange' target, with the service's proof; the result is bound to the service's key", async () => {
+    const svc = client('exchange')
+    const token = await userToken(true)
+    const res = await svc.forPrincipal(principalOf(token)).fetch(`${target.origin}/whoami`)
+    expect(res.status).toBe(200)
+    await res.text()
+
+    const exchange = issuer.tokenRequests[0]!
+    expect(exchange.form.grant_type).toBe('urn:ietf:params:oauth:grant-type:token-exchange')
+    expect(exchange.form.subject_token).toBe(token)
+    expect(decodeJwt(String(exchange.headers.dpop))).toMatchObject({
+      htm: 'POST',
+      htu: issuer.tokenEndpoint,
+    })
+
+    const sent = target.seen[0]!
+    expect(sent.status, sent.refusal).toBe(200)
+    expect(sent.authorization).toMatch(/^DPoP /)
+    const exchanged = decodeJwt(sent.authorization!.slice('DPoP '.length))
+    expect(exchanged).toMatchObject({ sub: 'alice', act: { sub: 'bss' } })
+    // Bound to the service's key, not the user's.
+    expect((exchanged.cnf as { jkt: string }).jkt).not.toBe(
+      (decodeJwt(token).cnf as { jkt: string }).jkt,
+    )
+  })
+})
