@@ -12,7 +12,7 @@ import {
   type ServiceClient,
   type UserTokenMode,
 } from '@svcauth/client'
-import type { Principal } from '@svcauth/core'
+import { createAuthenticator, type Principal } from '@svcauth/core'
 import { createDpopKey, createTestIssuer, type TestIssuer } from '@svcauth/testing'
 import { decodeJwt } from 'jose'
 import pino from 'pino'
@@ -50,28 +50,21 @@ function client(userToken: UserTokenMode): ServiceClient {
 }
 
 /**
- * The Principal an inbound DPoP check would build for a user's token (svcauth refuses a `cnf`
- * token presented as Bearer, so it is built here as the adapters do: fields copied from the
- * claims, the raw token kept out of enumeration under the core's registered symbol).
+ * The Principal the inbound side builds for a user's token: verified by a real authenticator with
+ * DPoP on (a bound token's Principal carries `confirmation`).
  */
-function principalOf(token: string): Principal {
-  const claims = Object.freeze(Object.assign(Object.create(null) as object, decodeJwt(token)))
-  const c = claims as Record<string, unknown>
-  const principal = {
-    actorType: 'user' as const,
-    actorId: c.sub as string,
-    sub: c.sub as string,
-    clientId: c.client_id as string,
-    scopes: new Set<string>(),
-    act: undefined,
-    issuer: c.iss as string,
-    audience: c.aud as string[],
-    expiresAt: new Date((c.exp as number) * 1000),
-    tokenId: c.jti as string,
-    claims,
+async function principalOf(token: string): Promise<Principal> {
+  const auth = createAuthenticator({
+    issuer: issuer.issuer,
+    audience: ['bss', 'smd'],
+    jwksUri: issuer.jwksUri,
+    dpop: true,
+  })
+  try {
+    return await auth.verify(token)
+  } finally {
+    auth.close()
   }
-  Object.defineProperty(principal, Symbol.for('svcauth.rawToken'), { value: token })
-  return Object.freeze(principal)
 }
 
 async function userToken(bound: boolean): Promise<string> {
@@ -86,10 +79,10 @@ async function userToken(bound: boolean): Promise<string> {
 }
 
 describe('DPoP: user tokens', () => {
-  it('refuses to forward a sender-constrained user token: typed error, reason, a warning, nothing sent', async () => {
+  it('P16: refuses to forward a sender-constrained user token: typed error, reason, a warning, nothing sent', async () => {
     const svc = client('forward')
     const token = await userToken(true)
-    const caller = svc.forPrincipal(principalOf(token))
+    const caller = svc.forPrincipal(await principalOf(token))
     for (const call of [
       () => caller.fetch(`${target.origin}/hsm/v2/State/Components`),
       () => caller.request(`${target.origin}/hsm/v2/State/Components`),
@@ -125,7 +118,7 @@ describe('DPoP: user tokens', () => {
   it('forwards a plain user token as before, as Bearer without a proof', async () => {
     const svc = client('forward')
     const token = await userToken(false)
-    await (await svc.forPrincipal(principalOf(token)).fetch(`${target.origin}/a`)).text()
+    await (await svc.forPrincipal(await principalOf(token)).fetch(`${target.origin}/a`)).text()
     expect(target.seen[0]).toMatchObject({
       authorization: `Bearer ${token}`,
       proofs: [],
@@ -136,7 +129,7 @@ describe('DPoP: user tokens', () => {
   it("exchanges a sender-constrained user token at an 'exchange' target, with the service's proof; the result is bound to the service's key", async () => {
     const svc = client('exchange')
     const token = await userToken(true)
-    const res = await svc.forPrincipal(principalOf(token)).fetch(`${target.origin}/whoami`)
+    const res = await svc.forPrincipal(await principalOf(token)).fetch(`${target.origin}/whoami`)
     expect(res.status).toBe(200)
     await res.text()
 

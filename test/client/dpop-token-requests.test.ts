@@ -93,7 +93,7 @@ describe('DPoP: token requests', () => {
     expect(proofs()[2]?.nonce).toBe('as-nonce-1')
   })
 
-  it('an authorization server that keeps refusing gets one retry, then the call fails with a typed error and is not sent', async () => {
+  it('P17: an authorization server that keeps refusing gets one retry, then the call fails with a typed error and is not sent', async () => {
     issuer.setTokenMode({
       status: 400,
       body: '{"error":"use_dpop_nonce","error_description":"Authorization server requires nonce in DPoP proof"}',

@@ -149,7 +149,7 @@ describe('DPoP: calls to a target', () => {
     expect(target.seen[1]?.claims?.nonce).toBe('rotated-2')
   })
 
-  it('a target that answers use_dpop_nonce with a new nonce every time gets one nonce retry, then its 401', async () => {
+  it('P17: a target that answers use_dpop_nonce with a new nonce every time gets one nonce retry, then its 401', async () => {
     const rs: Downstream = await startDownstream()
     try {
       rs.respond = (_req, n) => ({
@@ -263,7 +263,7 @@ describe('DPoP: the 401 retry', () => {
     expect(issuer.tokenRequests).toHaveLength(2)
   })
 
-  it('no loop: a target that asks for a nonce and then refuses every token is called three times at most', async () => {
+  it('P17: no loop: a target that asks for a nonce and then refuses every token is called three times at most', async () => {
     const svc = client()
     await svc.getToken(target.origin)
     target.nonce = 'n1'
@@ -314,7 +314,7 @@ describe('DPoP: the 401 retry', () => {
 })
 
 describe('DPoP: redirects', () => {
-  it('fetch follows a same-origin redirect with a proof for the new URL; another origin gets neither Authorization nor DPoP', async () => {
+  it('P15: fetch follows a same-origin redirect with a proof for the new URL; another origin gets neither Authorization nor DPoP', async () => {
     const stranger = await startDpopTarget()
     try {
       target.respond = (req) =>
@@ -342,7 +342,7 @@ describe('DPoP: redirects', () => {
     }
   })
 
-  it('a redirect interceptor inside the given dispatcher does not carry the proof on: the 3xx comes back', async () => {
+  it('P15: a redirect interceptor inside the given dispatcher does not carry the proof on: the 3xx comes back', async () => {
     const stranger = await startDpopTarget()
     const inner = new Agent().compose(interceptors.redirect({ maxRedirections: 3 }))
     try {

@@ -30,7 +30,7 @@ const ALL_IDS = Object.entries(SECTIONS).flatMap(([section, count]) =>
 
 const REVIEW_IDS = Array.from({ length: 12 }, (_, i) => `R${i + 1}`)
 /** Sender-constrained tokens (issue 18, DPoP): docs/security.md lists each case. */
-const POSSESSION_IDS = Array.from({ length: 14 }, (_, i) => `P${i + 1}`)
+const POSSESSION_IDS = Array.from({ length: 17 }, (_, i) => `P${i + 1}`)
 
 const index = indexCaseTests(root)
 

@@ -14,7 +14,7 @@
  * login prompt, and consent is implied for the requested resource (see `login.ts` for the client
  * side). Demo only: a real deployment has a login UI and real consent.
  */
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { exportJWK, generateKeyPair, type JWK } from 'jose'
@@ -57,6 +57,11 @@ export interface StartOptions {
   readonly users?: Readonly<Record<string, { readonly password: string; readonly sub: string }>>
   /** RFC 7591/7592 dynamic registration at `/reg`, optionally behind an initial access token. */
   readonly registration?: { readonly initialAccessToken?: string }
+  /**
+   * DPoP (RFC 9449) is always on (oidc-provider's default); `requireNonce` makes the token endpoint
+   * demand a server nonce in every proof (`use_dpop_nonce`, §8).
+   */
+  readonly dpop?: { readonly requireNonce?: boolean }
 }
 
 /** Where public clients are sent back to; never served: the code is read from the redirect. */
@@ -119,6 +124,12 @@ export async function startProvider(options: StartOptions): Promise<RunningProvi
         rotateRegistrationAccessToken: false,
       },
       clientCredentials: { enabled: true },
+      dPoP: {
+        enabled: true,
+        ...(options.dpop?.requireNonce === true
+          ? { nonceSecret: randomBytes(32), requireNonce: () => true }
+          : {}),
+      },
       // Any authenticated client (a resource server) may introspect; only the owner may revoke.
       introspection: {
         enabled: true,

@@ -366,24 +366,24 @@ export async function runDemo(
       got === '401 (The access token expired)',
     )
 
-    // 8. A stolen DPoP-bound token: the worker's key signs a proof for each request; a thief who
-    // copied the token (from a log, a proxy) has no key, so neither Bearer nor a proof of their
-    // own gets in.
-    const holder = await dpopKey()
-    const bound = await request(`${as.issuer}/token`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`billing-worker:${SECRETS.billing}`).toString('base64')}`,
-        dpop: await holder.proof('POST', `${as.issuer}/token`),
-      },
-      body: 'grant_type=client_credentials&scope=smd.read&resource=urn%3Aopenchami%3Asmd',
+    // 8. A stolen DPoP-bound token: the worker's svcauth client (dpop: true) holds a key and signs
+    // a fresh proof for each call; a thief who copied the token (from a log, a proxy) has no key,
+    // so neither Bearer nor a proof of their own gets in.
+    const holder = createServiceClient({
+      issuer: as.issuer,
+      clientId: 'billing-worker',
+      clientSecret: SECRETS.billing,
+      targets: { [smdServer.url]: { scope: ['smd.read'], resource: 'urn:openchami:smd' } },
+      dpop: true,
     })
-    const stolen = ((await bound.body.json()) as { access_token: string }).access_token
+    cleanup.push(() => holder.close())
     const components = `${smdServer.url}/hsm/v2/State/Components`
+    const held = await holder.fetch(components)
+    await held.text()
+    const stolen = await holder.getToken(smdServer.url)
     const thief = await dpopKey()
     const answers = [
-      await smdCall(stolen, 'DPoP', await holder.proof('GET', components, stolen)),
+      String(held.status),
       await smdCall(stolen, 'Bearer'),
       await smdCall(stolen, 'DPoP', await thief.proof('GET', components, stolen)),
     ]
