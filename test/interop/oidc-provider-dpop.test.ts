@@ -122,7 +122,7 @@ function bss(as: RunningProvider, smd: string, target: TargetConfig): ServiceCli
 
 async function get(svc: ServiceClient, url: string) {
   const res = await svc.fetch(url)
-  return { status: res.status, body: (await res.json()) }
+  return { status: res.status, body: await res.json() }
 }
 
 const jwtSmd = (as: RunningProvider, extra: Partial<ex.AuthenticateOptions> = {}) => ({

@@ -18,6 +18,11 @@ import {
   MemoryReplayStore,
   type DpopReplayStore,
   type VerifiedDpopProof,
+  DPOP_ALGORITHMS,
+  type Algorithm,
+  type DpopNonceOptions,
+  type DpopOptions,
+  type HeaderSink,
   enableRequestContext,
   type Actor,
   type ActorType,
@@ -138,6 +143,12 @@ test('request context, bearer extraction and audit records', () => {
   expectTypeOf(enableRequestContext).returns.toBeVoid()
   expectTypeOf(verifyDpopProof).returns.toEqualTypeOf<Promise<VerifiedDpopProof>>()
   expectTypeOf(new MemoryReplayStore()).toExtend<DpopReplayStore>()
+  expectTypeOf<AuthenticatorOptions['dpop']>().toEqualTypeOf<boolean | DpopOptions | undefined>()
+  expectTypeOf<AuthenticatorOptions['publicOrigin']>().toEqualTypeOf<string | undefined>()
+  expectTypeOf<DpopOptions['nonce']>().toEqualTypeOf<boolean | DpopNonceOptions | undefined>()
+  expectTypeOf<DpopOptions['replay']>().toEqualTypeOf<DpopReplayStore | undefined>()
+  expectTypeOf(DPOP_ALGORITHMS).toEqualTypeOf<readonly Algorithm[]>()
+  expectTypeOf<Authenticator['authenticate']>().parameter(1).toEqualTypeOf<HeaderSink | undefined>()
   expectTypeOf(extractBearer).parameter(0).toEqualTypeOf<RequestLike>()
   expectTypeOf(extractBearer).returns.toEqualTypeOf<string | undefined>()
   expectTypeOf(auditRecord).parameter(0).toEqualTypeOf<Principal | undefined>()

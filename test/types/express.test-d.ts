@@ -25,6 +25,7 @@ import {
   type AuthenticateOptions,
   type AuthErrorCode,
   type AuthOutcome,
+  type DpopOptions,
   type Principal,
 } from '@svcauth/express'
 import express, { type ErrorRequestHandler, type Request, type RequestHandler } from 'express'
@@ -46,6 +47,12 @@ test('authenticate(options) is a RequestHandler with its authenticator', () => {
   })
   const app = express()
   app.use(authenticate({ issuer: 'https://hydra.example.org/', audience: 'smd' }))
+})
+
+test('dpop and publicOrigin are authenticate() options; the Principal says what a token is bound to', () => {
+  expectTypeOf<AuthenticateOptions['dpop']>().toEqualTypeOf<boolean | DpopOptions | undefined>()
+  expectTypeOf<AuthenticateOptions['publicOrigin']>().toEqualTypeOf<string | undefined>()
+  expectTypeOf<Principal['confirmation']>().toEqualTypeOf<{ readonly jkt: string } | undefined>()
 })
 
 test('req.auth is the Principal or undefined; req.audit and req.outbound are typed', () => {

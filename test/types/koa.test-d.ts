@@ -26,6 +26,7 @@ import {
   type AuthOutcome,
   type AuthState,
   type OutboundContext,
+  type DpopOptions,
   type Principal,
 } from '@svcauth/koa'
 import Router from '@koa/router'
@@ -40,6 +41,12 @@ test('authenticate(options) is Middleware<AuthState> with its authenticator', ()
   expectTypeOf<AuthenticateMiddleware['authenticator']>().toEqualTypeOf<Authenticator>()
   const app = new Koa<AuthState>()
   app.use(authenticate({ issuer: 'https://hydra.example.org/', audience: 'bss', respond: false }))
+})
+
+test('dpop and publicOrigin are authenticate() options; the Principal says what a token is bound to', () => {
+  expectTypeOf<AuthenticateOptions['dpop']>().toEqualTypeOf<boolean | DpopOptions | undefined>()
+  expectTypeOf<AuthenticateOptions['publicOrigin']>().toEqualTypeOf<string | undefined>()
+  expectTypeOf<Principal['confirmation']>().toEqualTypeOf<{ readonly jkt: string } | undefined>()
 })
 
 test('ctx.state.auth is the Principal or undefined', () => {

@@ -14,7 +14,15 @@ export {
   currentAuthContext,
   enableRequestContext,
   isAuthError,
+  MemoryReplayStore,
   rawToken,
 } from '@svcauth/core'
 export type { AuditDetails, AuditLoggerOptions } from '@svcauth/audit'
-export type { AuthErrorCode, AuthErrorReason, AuthOutcome, Principal } from '@svcauth/core'
+export type {
+  AuthErrorCode,
+  AuthErrorReason,
+  AuthOutcome,
+  DpopOptions,
+  DpopReplayStore,
+  Principal,
+} from '@svcauth/core'
