@@ -30,6 +30,25 @@ function dpopError(code: string, description: string, reason: string, algs = ALG
 const proofInvalid = (reason = 'dpop_proof_invalid', description = 'The DPoP proof is invalid') =>
   dpopError('invalid_dpop_proof', description, reason)
 
+/** A DPoP-bound token sent as Bearer: the error on the Bearer challenge, DPoP offered beside. */
+const BOUND_AS_BEARER: Expectation = {
+  status: 401,
+  challenge: `${REALM}, error="invalid_token", error_description="The access token is invalid", DPoP ${ALGS}`,
+  body: { error: 'invalid_token', error_description: 'The access token is invalid' },
+  reason: 'sender_constrained',
+}
+
+/** /dpop-only's answer to a proof without its nonce: only the DPoP challenge, as required. */
+const NONCE_REQUIRED: Expectation = {
+  status: 401,
+  challenge: `DPoP error="use_dpop_nonce", error_description="The resource server requires a nonce in the DPoP proof", ${ALL_ALGS}`,
+  body: {
+    error: 'use_dpop_nonce',
+    error_description: 'The resource server requires a nonce in the DPoP proof',
+  },
+  reason: 'dpop_nonce_required',
+}
+
 const ok = (body: unknown, status = 200): Expectation => ({
   status,
   challenge: null,
@@ -99,6 +118,15 @@ function forgedProof(k: Kit, origin: string, path: string, token: string, alg: s
   // HS256 keyed with the public key's own JSON: the classic algorithm-confusion attempt.
   const mac = createHmac('sha256', JSON.stringify(k.key.publicJwk)).update(input)
   return `${input}.${mac.digest('base64url')}`
+}
+
+/** A bound token on /dpop/read with a proof forged under `alg`. */
+async function forgedRequest(k: Kit, origin: string, alg: string) {
+  const token = await boundToken(k)
+  return {
+    authorization: `DPoP ${token}`,
+    proofs: [forgedProof(k, origin, '/dpop/read', token, alg)],
+  }
 }
 
 /** The nonce /dpop-only hands out now: learnt the way a client learns it, by being refused. */
@@ -263,25 +291,13 @@ export const dpopScenarios: readonly Scenario[] = [
   {
     name: 'P8: DPoP: an alg none proof is refused',
     path: '/dpop/read',
-    dpop: async (k, origin) => {
-      const token = await boundToken(k)
-      return {
-        authorization: `DPoP ${token}`,
-        proofs: [forgedProof(k, origin, '/dpop/read', token, 'none')],
-      }
-    },
+    dpop: (k, origin) => forgedRequest(k, origin, 'none'),
     expect: proofInvalid(),
   },
   {
     name: 'P8: DPoP: an HS256 proof keyed with the public key is refused',
     path: '/dpop/read',
-    dpop: async (k, origin) => {
-      const token = await boundToken(k)
-      return {
-        authorization: `DPoP ${token}`,
-        proofs: [forgedProof(k, origin, '/dpop/read', token, 'HS256')],
-      }
-    },
+    dpop: (k, origin) => forgedRequest(k, origin, 'HS256'),
     expect: proofInvalid(),
   },
   {
@@ -328,12 +344,7 @@ export const dpopScenarios: readonly Scenario[] = [
     name: 'P13: DPoP: a bound token sent as Bearer is refused',
     path: '/dpop/read',
     authorization: async (k) => `Bearer ${await boundToken(k)}`,
-    expect: {
-      status: 401,
-      challenge: `${REALM}, error="invalid_token", error_description="The access token is invalid", DPoP ${ALGS}`,
-      body: { error: 'invalid_token', error_description: 'The access token is invalid' },
-      reason: 'sender_constrained',
-    },
+    expect: BOUND_AS_BEARER,
   },
   {
     name: 'DPoP: a Bearer token with a DPoP proof beside it is refused',
@@ -406,15 +417,7 @@ export const dpopScenarios: readonly Scenario[] = [
     name: 'P10: DPoP required: a proof without the server nonce is answered use_dpop_nonce',
     path: '/dpop-only/read',
     dpop: (k, origin) => dpopRequest(k, origin, '/dpop-only/read'),
-    expect: {
-      status: 401,
-      challenge: `DPoP error="use_dpop_nonce", error_description="The resource server requires a nonce in the DPoP proof", ${ALL_ALGS}`,
-      body: {
-        error: 'use_dpop_nonce',
-        error_description: 'The resource server requires a nonce in the DPoP proof',
-      },
-      reason: 'dpop_nonce_required',
-    },
+    expect: NONCE_REQUIRED,
   },
   {
     name: 'P10: DPoP required: a proof with a stale or foreign nonce is answered use_dpop_nonce',
@@ -423,15 +426,7 @@ export const dpopScenarios: readonly Scenario[] = [
       dpopRequest(k, origin, '/dpop-only/read', {
         nonce: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
       }),
-    expect: {
-      status: 401,
-      challenge: `DPoP error="use_dpop_nonce", error_description="The resource server requires a nonce in the DPoP proof", ${ALL_ALGS}`,
-      body: {
-        error: 'use_dpop_nonce',
-        error_description: 'The resource server requires a nonce in the DPoP proof',
-      },
-      reason: 'dpop_nonce_required',
-    },
+    expect: NONCE_REQUIRED,
   },
   {
     name: 'DPoP required: a proof with the server nonce is accepted',
@@ -460,12 +455,7 @@ export const dpopScenarios: readonly Scenario[] = [
     path: '/dpop-opaque/read',
     authorization: (k) =>
       `Bearer ${k.main.mintOpaqueToken({ clientId: 'bss', scope: ['smd.read'], audience: ['smd'], dpop: k.key })}`,
-    expect: {
-      status: 401,
-      challenge: `${REALM}, error="invalid_token", error_description="The access token is invalid", DPoP ${ALGS}`,
-      body: { error: 'invalid_token', error_description: 'The access token is invalid' },
-      reason: 'sender_constrained',
-    },
+    expect: BOUND_AS_BEARER,
   },
   {
     name: 'P6: DPoP: a bound opaque token with a proof by another key is refused',

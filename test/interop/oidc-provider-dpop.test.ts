@@ -5,19 +5,14 @@
  * its own implementation; the client then calls both adapters, which check the client's proofs.
  * Nonces on both sides (the token endpoint's and a resource's), and a stolen token refused.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { createServiceClient, type ServiceClient, type TargetConfig } from '@svcauth/client'
 import type { Principal } from '@svcauth/core'
-import * as ex from '@svcauth/express'
-import * as ko from '@svcauth/koa'
+import type * as ex from '@svcauth/express'
 import { createDpopKey } from '@svcauth/testing'
-import Router from '@koa/router'
-import express from 'express'
 import { decodeJwt } from 'jose'
-import Koa from 'koa'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startSmd as startService } from './smd-service.js'
 import {
   generateSigningKey,
   startProvider,
@@ -61,51 +56,9 @@ function summary(p: Principal | undefined) {
     : { actorId: p.actorId, scopes: [...p.scopes].sort(), jkt: p.confirmation?.jkt ?? null }
 }
 
-/** An SMD-like service on either framework; `options` are its `authenticate()` options. */
-async function startSmd(
-  framework: 'Express' | 'Koa',
-  options: ex.AuthenticateOptions,
-): Promise<string> {
-  let handler: (req: IncomingMessage, res: ServerResponse) => void
-  if (framework === 'Express') {
-    const app = express()
-    const auth = ex.authenticate(options)
-    closers.push(() => {
-      auth.authenticator.close()
-    })
-    app.get('/hsm/v2/State/Components', auth, ex.requireScopes('smd.read'), (req, res) => {
-      res.json(summary(req.auth))
-    })
-    handler = app
-  } else {
-    const app = new Koa<ko.AuthState>()
-    const auth = ko.authenticate(options)
-    closers.push(() => {
-      auth.authenticator.close()
-    })
-    const router = new Router<ko.AuthState>()
-    router.get('/hsm/v2/State/Components', ko.requireScopes('smd.read'), (ctx) => {
-      ctx.body = summary(ctx.state.auth)
-    })
-    app.use(auth).use(router.routes())
-    const callback = app.callback()
-    handler = (req, res) => {
-      void callback(req, res)
-    }
-  }
-  const server: Server = createServer(handler)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  closers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => {
-          resolve()
-        })
-      }),
-  )
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-}
+/** The SMD-like service on `framework`, answering {@link summary}. */
+const startSmd = (framework: 'Express' | 'Koa', options: ex.AuthenticateOptions) =>
+  startService(framework, options, summary, closers)
 
 function bss(as: RunningProvider, smd: string, target: TargetConfig): ServiceClient {
   const svc = createServiceClient({

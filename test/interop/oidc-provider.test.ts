@@ -6,14 +6,9 @@
  * (finding the JWKS and the introspection endpoint by discovery). Key rotation, revocation, the
  * wrong audience, a missing scope and expiry are checked end to end.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { createServiceClient, type ServiceClient, type TargetConfig } from '@svcauth/client'
 import type { Principal } from '@svcauth/core'
-import * as ex from '@svcauth/express'
-import * as ko from '@svcauth/koa'
-import Router from '@koa/router'
-import express from 'express'
+import type * as ex from '@svcauth/express'
 import {
   decodeProtectedHeader,
   exportJWK,
@@ -22,9 +17,9 @@ import {
   type CryptoKey,
   type JWK,
 } from 'jose'
-import Koa from 'koa'
 import { Agent, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startSmd as startService } from './smd-service.js'
 import {
   generateSigningKey,
   restartProvider,
@@ -87,56 +82,9 @@ function summary(p: Principal | undefined) {
 
 type AuthOptions = ex.AuthenticateOptions
 
-/** An SMD-like service on either framework, on a loopback port. */
-async function startSmd(framework: 'Express' | 'Koa', options: AuthOptions): Promise<string> {
-  let handler: (req: IncomingMessage, res: ServerResponse) => void
-  if (framework === 'Express') {
-    const app = express()
-    const auth = ex.authenticate(options)
-    closers.push(() => {
-      auth.authenticator.close()
-    })
-    app.use(auth)
-    app.get('/hsm/v2/State/Components', ex.requireScopes('smd.read'), (req, res) => {
-      res.json(summary(req.auth))
-    })
-    app.post('/hsm/v2/State/Components', ex.requireScopes('smd.write'), (req, res) => {
-      res.status(201).json(summary(req.auth))
-    })
-    handler = app
-  } else {
-    const app = new Koa<ko.AuthState>()
-    const auth = ko.authenticate(options)
-    closers.push(() => {
-      auth.authenticator.close()
-    })
-    const router = new Router<ko.AuthState>()
-    router.get('/hsm/v2/State/Components', ko.requireScopes('smd.read'), (ctx) => {
-      ctx.body = summary(ctx.state.auth)
-    })
-    router.post('/hsm/v2/State/Components', ko.requireScopes('smd.write'), (ctx) => {
-      ctx.status = 201
-      ctx.body = summary(ctx.state.auth)
-    })
-    app.use(auth).use(router.routes())
-    const callback = app.callback()
-    handler = (req, res) => {
-      void callback(req, res)
-    }
-  }
-  const server: Server = createServer(handler)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  closers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => {
-          resolve()
-        })
-      }),
-  )
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-}
+/** The SMD-like service on `framework`, answering {@link summary}. */
+const startSmd = (framework: 'Express' | 'Koa', options: ex.AuthenticateOptions) =>
+  startService(framework, options, summary, closers)
 
 type Method = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
 
