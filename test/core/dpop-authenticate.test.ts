@@ -12,7 +12,7 @@ import {
 } from '@svcauth/core'
 import { createDpopKey, createTestIssuer, type DpopKey, type TestIssuer } from '@svcauth/testing'
 import pino from 'pino'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { DpopNonces } from '../../packages/core/src/dpop-nonce.js'
 import { captureLogs } from '../support/log-capture.js'
 
@@ -220,6 +220,35 @@ describe('server nonces', () => {
     ).resolves.toBeDefined()
     // Still the current nonce: nothing new to hand out.
     expect(headers).toEqual({})
+  })
+
+  it('a nonce from the previous window is accepted, and the success hands out the new one', async () => {
+    const auth = authenticator({ dpop: { nonce: { secret: SECRET, lifetime: 10 } } })
+    const token = await bound()
+    const nonce = (await refusal(auth.authenticate(await request(token)))).headers['DPoP-Nonce']
+    // Just into the next 10-second window: the nonce is the previous window's, still accepted.
+    vi.useFakeTimers({
+      toFake: ['Date'],
+      now: (Math.floor(Date.now() / 10_000) + 1) * 10_000 + 500,
+    })
+    try {
+      const headers: Record<string, string> = {}
+      const response = { setHeader: (name: string, value: string) => (headers[name] = value) }
+      await expect(
+        auth.authenticate(await request(token, { nonce: nonce as string }), response),
+      ).resolves.toBeDefined()
+      expect(headers['DPoP-Nonce']).toMatch(/^[A-Za-z0-9_-]{32}$/)
+      expect(headers['DPoP-Nonce']).not.toBe(nonce)
+      // The one handed out is then current: accepted, and nothing newer to hand out.
+      const again: Record<string, string> = {}
+      const next = { setHeader: (name: string, value: string) => (again[name] = value) }
+      await expect(
+        auth.authenticate(await request(token, { nonce: headers['DPoP-Nonce'] as string }), next),
+      ).resolves.toBeDefined()
+      expect(again).toEqual({})
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('a replica with the same secret accepts the nonce another handed out', async () => {
