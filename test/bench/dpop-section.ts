@@ -29,7 +29,7 @@ const PAIRS: readonly (readonly [Contender, Contender])[] = [
 ]
 
 /** A client key and a synchronous proof builder for GET on one URL with one token. */
-function prover(privateKey: KeyObject, jwk: JWK, url: string, token: string): () => string {
+export function prover(privateKey: KeyObject, jwk: JWK, url: string, token: string): () => string {
   const header = Buffer.from(JSON.stringify({ typ: 'dpop+jwt', alg: 'ES256', jwk })).toString(
     'base64url',
   )

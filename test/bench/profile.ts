@@ -16,7 +16,10 @@ import { join } from 'node:path'
 import process from 'node:process'
 import { createTestIssuer } from '@svcauth/testing'
 import autocannon from 'autocannon'
+import { generateKeyPairSync } from 'node:crypto'
+import { calculateJwkThumbprint, type JWK } from 'jose'
 import { CONTENDERS, type Contender } from './contenders.js'
+import { prover } from './dpop-section.js'
 
 interface ProfileNode {
   readonly id: number
@@ -53,6 +56,16 @@ const tokens = fresh
   ? await Promise.all(Array.from({ length: 2000 }, (_, i) => mintOne(`svc-${i}`)))
   : [await mintOne('bss')]
 
+// The -dpop contenders get a DPoP-bound token and a fresh proof per request, as in section 5.
+const dpopKey = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+const dpopJwk = dpopKey.publicKey.export({ format: 'jwk' }) as JWK
+const bound = await issuer.mintClientToken({
+  clientId: 'bss',
+  scope: ['smd.read'],
+  audience: ['smd'],
+  dpop: { jkt: await calculateJwkThumbprint(dpopJwk, 'sha256') },
+})
+
 const dir = mkdtempSync(join(tmpdir(), 'svcauth-profile-'))
 const args = ['--cpu-prof', '--cpu-prof-dir', dir, '--import', 'tsx', 'server.ts', contender]
 const child = spawn(
@@ -71,22 +84,17 @@ const port = await new Promise<number>((resolve) => {
 })
 
 let next = 0
+const url = `http://127.0.0.1:${String(port)}/read`
+const proof = prover(dpopKey.privateKey, dpopJwk, url, bound)
+const headers = contender.endsWith('-dpop')
+  ? () => ({ authorization: `DPoP ${bound}`, dpop: proof() })
+  : () => ({ authorization: `Bearer ${tokens[next++ % tokens.length] ?? ''}` })
 const load = (duration: number) =>
   autocannon({
-    url: `http://127.0.0.1:${String(port)}/read`,
+    url,
     connections: 16,
     duration,
-    requests: [
-      {
-        setupRequest: (req) => ({
-          ...req,
-          headers: {
-            ...req.headers,
-            authorization: `Bearer ${tokens[next++ % tokens.length] ?? ''}`,
-          },
-        }),
-      },
-    ],
+    requests: [{ setupRequest: (req) => ({ ...req, headers: { ...req.headers, ...headers() } }) }],
   })
 const warm = await load(2)
 const measured = await load(Number(seconds))

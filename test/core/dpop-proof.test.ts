@@ -330,4 +330,21 @@ describe('MemoryReplayStore', () => {
     expect(store.addIfAbsent('c', 9000, 3600)).toBe(false)
     expect(() => new MemoryReplayStore({ max: 0 })).toThrow(TypeError)
   })
+
+  it('full of live proofs, it drops the oldest tenth at once and keeps every newer one', () => {
+    const store = new MemoryReplayStore({ max: 1000 })
+    for (let i = 0; i < 1000; i++) expect(store.addIfAbsent(`k${i}`, 1e12, 1000)).toBe(true)
+    expect(store.size).toBe(1000)
+    // The 1001st insertion evicts the 100 oldest: the next 99 need no sweep.
+    expect(store.addIfAbsent('k1000', 1e12, 1000)).toBe(true)
+    expect(store.size).toBe(901)
+    for (let i = 1001; i < 1100; i++) store.addIfAbsent(`k${i}`, 1e12, 1000)
+    expect(store.size).toBe(1000)
+    // Full again: k100–k199 go; k99 went before, so its replay is no longer seen.
+    expect(store.addIfAbsent('k99', 1e12, 1000)).toBe(true)
+    expect(store.size).toBe(901)
+    for (const i of [200, 500, 999, 1000, 1099]) {
+      expect(store.addIfAbsent(`k${i}`, 1e12, 1000), `k${i}`).toBe(false)
+    }
+  })
 })

@@ -88,8 +88,9 @@ export interface DpopReplayStore {
 
 /**
  * The in-process replay store: a bounded map of `jti` → expiry. When full, expired entries are
- * dropped first; if none has expired, the oldest go, so size `max` for the proof rate × the
- * window (`maxAge` + tolerance).
+ * dropped first; if that frees less than a tenth, the oldest go down to 90% of `max` (one sweep
+ * per `max / 10` insertions, not one per insertion). Size `max` for the proof rate × the window
+ * (`maxAge` + tolerance).
  *
  * @example
  * ```ts
@@ -124,10 +125,13 @@ export class MemoryReplayStore implements DpopReplayStore {
 
   #evict(now: number): void {
     for (const [key, expiresAt] of this.#seen) if (expiresAt <= now) this.#seen.delete(key)
-    // Still full of live entries: the oldest go. Proofs are recorded only once their token and
-    // key binding have been checked, so filling the store takes valid tokens, not just any key.
+    // Still (nearly) full of live entries: the oldest go, down to 90% of `max`, so that the next
+    // sweep is a tenth of `max` insertions away and an insertion stays O(1) amortised. Proofs are
+    // recorded only once their token and key binding have been checked, so filling the store takes
+    // valid tokens, not just any key.
+    const keep = Math.floor(this.#max * 0.9)
     for (const key of this.#seen.keys()) {
-      if (this.#seen.size < this.#max) break
+      if (this.#seen.size <= keep) break
       this.#seen.delete(key)
     }
   }
@@ -225,7 +229,7 @@ export async function verifyDpopProof(
   if (!typIsDpop(header.typ)) throw new DpopProofError('typ_invalid')
   if (header.crit !== undefined) throw new DpopProofError('proof_malformed')
   const alg =
-    typeof header.alg === 'string' ? algorithmTable(policy.algorithms).get(header.alg) : undefined
+    typeof header.alg === 'string' ? allowed(policy.algorithms).get(header.alg) : undefined
   if (alg === undefined) throw new DpopProofError('alg_not_allowed')
   const jwk = header.jwk
   if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) {
@@ -293,6 +297,18 @@ export async function verifyDpopProof(
   return Object.freeze({ jkt, jti, iat })
 }
 
+/** Each allow-list's lookup table, built once per list (a policy's list is reused per proof). */
+const tables = new WeakMap<readonly Algorithm[], ReturnType<typeof algorithmTable>>()
+
+function allowed(algorithms: readonly Algorithm[]): ReturnType<typeof algorithmTable> {
+  let table = tables.get(algorithms)
+  if (table === undefined) {
+    table = algorithmTable(algorithms)
+    tables.set(algorithms, table)
+  }
+  return table
+}
+
 /** `ath` (RFC 9449 §4.2): base64url of the SHA-256 of the access token's ASCII bytes. */
 export function accessTokenHash(accessToken: string): string {
   return createHash('sha256').update(accessToken, 'ascii').digest('base64url')
@@ -310,6 +326,8 @@ function typIsDpop(typ: unknown): boolean {
  * leaves alone. Only http(s) URIs match.
  */
 function sameTarget(htu: string, url: string): boolean {
+  // The common case, a client naming the URI exactly as the server sees it, needs no parsing.
+  if (htu === url && /^https?:\/\/[^@/?#]+\/[^@?#]*$/i.test(htu)) return true
   const a = parseUrl(htu)
   const b = parseUrl(url)
   if (a === undefined || b === undefined) return false
