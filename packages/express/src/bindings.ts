@@ -13,7 +13,8 @@ import './state.js'
 type ExpressBindings = FrameworkBindings<Request, Response, NextFunction>
 
 /**
- * The request as the core reads it. `origin` is computed only when read (a DPoP proof's `htu`),
+ * The request as the core reads it. `method` and `origin` are read only when a DPoP proof is
+ * checked (its `htm` and `htu`), so a Bearer request pays nothing for them. `origin` is read
  * the way Express reads its own request under its `trust proxy` setting: `req.protocol`, and the
  * `X-Forwarded-Host` (its first value) only from a trusted proxy, else `Host`. Express 4's
  * `req.hostname` drops the port and Express 5's `req.host` keeps it, so the host is read here the
@@ -24,7 +25,6 @@ class ExpressView implements RequestLike {
   readonly rawHeaders: readonly string[]
   readonly url: string
   readonly body: unknown
-  readonly method: string
   readonly #req: Request
 
   constructor(req: Request) {
@@ -32,8 +32,11 @@ class ExpressView implements RequestLike {
     this.rawHeaders = req.rawHeaders
     this.url = req.originalUrl
     this.body = req.body as unknown
-    this.method = req.method
     this.#req = req
+  }
+
+  get method(): string {
+    return this.#req.method
   }
 
   get origin(): string | undefined {

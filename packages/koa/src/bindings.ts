@@ -13,8 +13,9 @@ import type { AuthState } from './state.js'
 type KoaBindings = FrameworkBindings<ParameterizedContext<AuthState>, ServerResponse, Next>
 
 /**
- * The request as the core reads it. `origin` is computed only when read (a DPoP proof's `htu`):
- * Koa's `ctx.protocol` and `ctx.host`, which honour `X-Forwarded-Proto` and `X-Forwarded-Host`
+ * The request as the core reads it. `method` and `origin` are read only when a DPoP proof is
+ * checked (its `htm` and `htu`), so a Bearer request pays nothing for them. `origin` is Koa's
+ * `ctx.protocol` and `ctx.host`, which honour `X-Forwarded-Proto` and `X-Forwarded-Host`
  * only when `app.proxy` is set.
  */
 class KoaView implements RequestLike {
@@ -22,7 +23,6 @@ class KoaView implements RequestLike {
   readonly rawHeaders: readonly string[]
   readonly url: string
   readonly body: unknown
-  readonly method: string
   readonly #ctx: ParameterizedContext<AuthState>
 
   constructor(ctx: ParameterizedContext<AuthState>) {
@@ -30,8 +30,11 @@ class KoaView implements RequestLike {
     this.rawHeaders = ctx.req.rawHeaders
     this.url = ctx.originalUrl
     this.body = (ctx.request as { body?: unknown }).body
-    this.method = ctx.method
     this.#ctx = ctx
+  }
+
+  get method(): string {
+    return this.#ctx.req.method ?? 'GET'
   }
 
   get origin(): string | undefined {
