@@ -7,21 +7,13 @@
  * TypeErrors at construction that name the option and never quote the key.
  */
 import { createSecretKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
-import {
-  createServiceClient,
-  type DpopAlgorithm,
-  type DpopKeyOptions,
-  type ServiceClient,
-} from '@svcauth/client'
-import { createTestIssuer, type TestIssuer } from '@svcauth/testing'
+import { type DpopAlgorithm, type DpopKeyOptions, type ServiceClient } from '@svcauth/client'
 import { calculateJwkThumbprint, decodeJwt, exportJWK, type JWK } from 'jose'
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { typeError } from '../support/type-error.js'
-import { startDpopTarget, type DpopTarget } from './dpop-target.js'
+import { useDpopSetup } from './dpop-target.js'
 
-let issuer: TestIssuer
-let target: DpopTarget
-const clients: ServiceClient[] = []
+const setup = useDpopSetup()
 
 /** The algorithms the test issuer's token endpoint accepts in proofs. */
 const AS_ALGORITHMS: readonly DpopAlgorithm[] = [
@@ -39,26 +31,9 @@ const ec = (curve: string): KeyObject => generateKeyPairSync('ec', { namedCurve:
 beforeAll(() => {
   rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
 })
-beforeEach(async () => {
-  issuer = await createTestIssuer({ keyCount: 1 })
-  issuer.addClient({ clientId: 'bss', secrets: ['s3cret'] })
-  target = await startDpopTarget()
-})
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()))
-  await Promise.all([target.close(), issuer.close()])
-})
 
 function client(dpop: unknown): ServiceClient {
-  const svc = createServiceClient({
-    tokenEndpoint: issuer.tokenEndpoint,
-    clientId: 'bss',
-    clientSecret: 's3cret',
-    targets: { [target.origin]: { scope: 'smd.read', audience: 'smd' } },
-    dpop: dpop as DpopKeyOptions,
-  })
-  clients.push(svc)
-  return svc
+  return setup.client({ dpop: dpop as DpopKeyOptions })
 }
 
 /** The thumbprint jose computes for the public half of `key`. */
@@ -73,17 +48,17 @@ async function joseJkt(key: KeyObject): Promise<string> {
  */
 async function callWith(svc: ServiceClient, alg: DpopAlgorithm, jkt: string): Promise<void> {
   if (!AS_ALGORITHMS.includes(alg)) {
-    const token = await issuer.mintClientToken({
+    const token = await setup.issuer.mintClientToken({
       clientId: 'bss',
       audience: ['smd'],
       dpop: { jkt },
     })
-    issuer.setTokenMode({
+    setup.issuer.setTokenMode({
       status: 200,
       body: JSON.stringify({ access_token: token, token_type: 'DPoP', expires_in: 3600 }),
     })
   }
-  const res = await svc.fetch(`${target.origin}/hsm/v2/State/Components?type=Node`)
+  const res = await svc.fetch(`${setup.target.origin}/hsm/v2/State/Components?type=Node`)
   expect(res.status).toBe(200)
   await res.text()
 }
@@ -92,7 +67,7 @@ describe('DPoP keys', () => {
   it('dpop: true generates an ES256 (P-256) key; proofs carry its public members only', async () => {
     const svc = client(true)
     await callWith(svc, 'ES256', '')
-    const sent = target.seen[0]!
+    const sent = setup.target.seen[0]!
     expect(sent.status).toBe(200)
     expect(sent.header).toMatchObject({ typ: 'dpop+jwt', alg: 'ES256' })
     const jwk = sent.header?.jwk as JWK
@@ -107,7 +82,7 @@ describe('DPoP keys', () => {
     const b = client(true)
     await callWith(a, 'ES256', '')
     await callWith(b, 'ES256', '')
-    expect(target.seen[0]!.header?.jwk).not.toEqual(target.seen[1]!.header?.jwk)
+    expect(setup.target.seen[0]!.header?.jwk).not.toEqual(setup.target.seen[1]!.header?.jwk)
   })
 
   const cases: { alg: DpopAlgorithm; key: () => KeyObject }[] = [
@@ -128,10 +103,10 @@ describe('DPoP keys', () => {
       const jkt = await joseJkt(privateKey)
       const asJwk = await exportJWK(privateKey)
       for (const given of [{ privateKey, alg }, { privateKey: { ...asJwk, alg } }]) {
-        issuer.setTokenMode('ok')
+        setup.issuer.setTokenMode('ok')
         const svc = client(given)
         await callWith(svc, alg, jkt)
-        const sent = target.seen.at(-1)!
+        const sent = setup.target.seen.at(-1)!
         expect(sent.status, sent.refusal).toBe(200)
         expect(sent.header?.alg).toBe(alg)
         expect(await calculateJwkThumbprint(sent.header?.jwk as JWK)).toBe(jkt)
@@ -163,11 +138,11 @@ describe('DPoP keys', () => {
       [ecPair, 'ES384'],
       [pssPair, 'PS384'],
     ] as const) {
-      issuer.setTokenMode('ok')
+      setup.issuer.setTokenMode('ok')
       const jwk = await exportJWK(pair.publicKey)
       const jkt = await calculateJwkThumbprint(jwk)
       await callWith(client({ privateKey: pair.privateKey }), alg, jkt)
-      const sent = target.seen.at(-1)!
+      const sent = setup.target.seen.at(-1)!
       expect(sent.status, sent.refusal).toBe(200)
       expect(sent.header?.alg).toBe(alg)
     }
@@ -183,9 +158,9 @@ describe('DPoP keys', () => {
       [{ privateKey: rsa.privateKey }, 'RS256'],
     ]
     for (const [option, alg] of given) {
-      await (await client(option).fetch(`${target.origin}/x`)).text()
-      expect(target.seen.at(-1)?.header?.alg).toBe(alg)
-      expect(target.seen.at(-1)?.status).toBe(200)
+      await (await client(option).fetch(`${setup.target.origin}/x`)).text()
+      expect(setup.target.seen.at(-1)?.header?.alg).toBe(alg)
+      expect(setup.target.seen.at(-1)?.status).toBe(200)
     }
   })
 })
@@ -279,10 +254,10 @@ describe('DPoP key mistakes are TypeErrors at construction', () => {
   it('dpop: false and an absent dpop leave the client as before: no proof is sent', async () => {
     for (const dpop of [false, undefined]) {
       const svc = client(dpop)
-      await (await svc.fetch(`${target.origin}/x`)).text()
-      expect(target.seen.at(-1)?.authorization).toMatch(/^Bearer /)
-      expect(target.seen.at(-1)?.proofs).toEqual([])
+      await (await svc.fetch(`${setup.target.origin}/x`)).text()
+      expect(setup.target.seen.at(-1)?.authorization).toMatch(/^Bearer /)
+      expect(setup.target.seen.at(-1)?.proofs).toEqual([])
     }
-    expect(issuer.tokenRequests.every((r) => r.headers.dpop === undefined)).toBe(true)
+    expect(setup.issuer.tokenRequests.every((r) => r.headers.dpop === undefined)).toBe(true)
   })
 })

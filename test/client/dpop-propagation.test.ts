@@ -6,47 +6,28 @@
  * exchange request, and gets the exchanged token bound to the service's key. A plain user token
  * is forwarded as before, as Bearer.
  */
-import {
-  createServiceClient,
-  isUserTokenRefusedError,
-  type ServiceClient,
-  type UserTokenMode,
-} from '@svcauth/client'
+import { isUserTokenRefusedError, type ServiceClient, type UserTokenMode } from '@svcauth/client'
 import { createAuthenticator, type Principal } from '@svcauth/core'
-import { createDpopKey, createTestIssuer, type TestIssuer } from '@svcauth/testing'
+import { createDpopKey } from '@svcauth/testing'
 import { decodeJwt } from 'jose'
 import pino from 'pino'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { captureLogs, LEVEL, type LogCapture } from '../support/log-capture.js'
-import { startDpopTarget, type DpopTarget } from './dpop-target.js'
+import { useDpopSetup } from './dpop-target.js'
 
-let issuer: TestIssuer
-let target: DpopTarget
+const setup = useDpopSetup()
 let logs: LogCapture
-const clients: ServiceClient[] = []
 
-beforeEach(async () => {
-  issuer = await createTestIssuer({ keyCount: 1 })
-  issuer.addClient({ clientId: 'bss', secrets: ['s3cret'] })
-  target = await startDpopTarget()
+beforeEach(() => {
   logs = captureLogs()
-})
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()))
-  await Promise.all([target.close(), issuer.close()])
 })
 
 function client(userToken: UserTokenMode): ServiceClient {
-  const svc = createServiceClient({
-    tokenEndpoint: issuer.tokenEndpoint,
-    clientId: 'bss',
-    clientSecret: 's3cret',
-    targets: { [target.origin]: { scope: 'smd.read', audience: 'smd', userToken } },
+  return setup.client({
+    targets: { [setup.target.origin]: { scope: 'smd.read', audience: 'smd', userToken } },
     dpop: true,
     logger: pino({}, logs.stream),
   })
-  clients.push(svc)
-  return svc
 }
 
 /**
@@ -55,9 +36,9 @@ function client(userToken: UserTokenMode): ServiceClient {
  */
 async function principalOf(token: string): Promise<Principal> {
   const auth = createAuthenticator({
-    issuer: issuer.issuer,
+    issuer: setup.issuer.issuer,
     audience: ['bss', 'smd'],
-    jwksUri: issuer.jwksUri,
+    jwksUri: setup.issuer.jwksUri,
     dpop: true,
   })
   try {
@@ -69,7 +50,7 @@ async function principalOf(token: string): Promise<Principal> {
 
 async function userToken(bound: boolean): Promise<string> {
   const key = bound ? await createDpopKey() : undefined
-  return issuer.mintUserToken({
+  return setup.issuer.mintUserToken({
     sub: 'alice',
     clientId: 'ochami-cli',
     scope: ['smd.read'],
@@ -84,8 +65,8 @@ describe('DPoP: user tokens', () => {
     const token = await userToken(true)
     const caller = svc.forPrincipal(await principalOf(token))
     for (const call of [
-      () => caller.fetch(`${target.origin}/hsm/v2/State/Components`),
-      () => caller.request(`${target.origin}/hsm/v2/State/Components`),
+      () => caller.fetch(`${setup.target.origin}/hsm/v2/State/Components`),
+      () => caller.request(`${setup.target.origin}/hsm/v2/State/Components`),
     ]) {
       const err: unknown = await call().then(
         () => undefined,
@@ -95,21 +76,21 @@ describe('DPoP: user tokens', () => {
       expect(err).toMatchObject({
         code: 'ERR_USER_TOKEN_REFUSED',
         reason: 'sender_constrained',
-        origin: target.origin,
+        origin: setup.target.origin,
         status: 403,
       })
       expect((err as Error).message).toContain('sender-constrained')
       expect((err as Error).message).toContain("userToken: 'exchange'")
       expect(`${String(err)} ${JSON.stringify(err)}`).not.toContain(token)
     }
-    expect(target.seen).toHaveLength(0)
-    expect(issuer.tokenRequests).toHaveLength(0)
+    expect(setup.target.seen).toHaveLength(0)
+    expect(setup.issuer.tokenRequests).toHaveLength(0)
     const refused = logs.lines.filter((l) => l.event === 'user_token_refused')
     expect(refused).toHaveLength(2)
     expect(refused[0]).toMatchObject({
       level: LEVEL.warn,
       reason: 'sender_constrained',
-      target: target.origin,
+      target: setup.target.origin,
       sub: 'alice',
     })
     expect(logs.raw.join('')).not.toContain(token)
@@ -118,8 +99,10 @@ describe('DPoP: user tokens', () => {
   it('forwards a plain user token as before, as Bearer without a proof', async () => {
     const svc = client('forward')
     const token = await userToken(false)
-    await (await svc.forPrincipal(await principalOf(token)).fetch(`${target.origin}/a`)).text()
-    expect(target.seen[0]).toMatchObject({
+    await (
+      await svc.forPrincipal(await principalOf(token)).fetch(`${setup.target.origin}/a`)
+    ).text()
+    expect(setup.target.seen[0]).toMatchObject({
       authorization: `Bearer ${token}`,
       proofs: [],
       status: 200,
@@ -129,19 +112,21 @@ describe('DPoP: user tokens', () => {
   it("exchanges a sender-constrained user token at an 'exchange' target, with the service's proof; the result is bound to the service's key", async () => {
     const svc = client('exchange')
     const token = await userToken(true)
-    const res = await svc.forPrincipal(await principalOf(token)).fetch(`${target.origin}/whoami`)
+    const res = await svc
+      .forPrincipal(await principalOf(token))
+      .fetch(`${setup.target.origin}/whoami`)
     expect(res.status).toBe(200)
     await res.text()
 
-    const exchange = issuer.tokenRequests[0]!
+    const exchange = setup.issuer.tokenRequests[0]!
     expect(exchange.form.grant_type).toBe('urn:ietf:params:oauth:grant-type:token-exchange')
     expect(exchange.form.subject_token).toBe(token)
     expect(decodeJwt(String(exchange.headers.dpop))).toMatchObject({
       htm: 'POST',
-      htu: issuer.tokenEndpoint,
+      htu: setup.issuer.tokenEndpoint,
     })
 
-    const sent = target.seen[0]!
+    const sent = setup.target.seen[0]!
     expect(sent.status, sent.refusal).toBe(200)
     expect(sent.authorization).toMatch(/^DPoP /)
     const exchanged = decodeJwt(sent.authorization!.slice('DPoP '.length))

@@ -8,26 +8,16 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { MemoryReplayStore, verifyDpopProof, type Algorithm } from '@svcauth/core'
+import { createServiceClient, type ServiceClient, type ServiceClientOptions } from '@svcauth/client'
+import { DPOP_ALGORITHMS, MemoryReplayStore, verifyDpopProof } from '@svcauth/core'
+import { createTestIssuer, type TestIssuer } from '@svcauth/testing'
+import { afterEach, beforeEach } from 'vitest'
 import {
   decodeJwt,
   decodeProtectedHeader,
   type JWTPayload,
   type ProtectedHeaderParameters,
 } from 'jose'
-
-export const PROOF_ALGORITHMS: Algorithm[] = [
-  'ES256',
-  'ES384',
-  'ES512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'EdDSA',
-]
 
 export interface TargetRequest {
   readonly method: string
@@ -128,7 +118,7 @@ export async function startDpopTarget(): Promise<DpopTarget> {
     const token = authorization.slice(5)
     const refuse = (error: string, extra: Record<string, string> = {}): void => {
       answer(res, entry, 401, {
-        'www-authenticate': `Bearer realm="target", DPoP error="${error}", algs="${PROOF_ALGORITHMS.join(' ')}"`,
+        'www-authenticate': `Bearer realm="target", DPoP error="${error}", algs="${DPOP_ALGORITHMS.join(' ')}"`,
         ...extra,
       })
     }
@@ -160,7 +150,7 @@ export async function startDpopTarget(): Promise<DpopTarget> {
           jkt,
           nonce: required === undefined ? undefined : (value) => value === required,
         },
-        { algorithms: PROOF_ALGORITHMS, maxAge: 60, clockTolerance: 5, replay },
+        { algorithms: DPOP_ALGORITHMS, maxAge: 60, clockTolerance: 5, replay },
       )
     } catch (err) {
       const { code, reason } = err as { code: string; reason: string }
@@ -190,4 +180,55 @@ export async function startDpopTarget(): Promise<DpopTarget> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   Object.assign(state, { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })
   return state
+}
+
+/** What every DPoP client test starts from. */
+export interface DpopSetup {
+  /** The test issuer, with the client `bss` (secret `s3cret`). */
+  readonly issuer: TestIssuer
+  /** A target that checks every proof. */
+  readonly target: DpopTarget
+  /** A service client `bss` of the issuer for the target (`smd.read`, audience `smd`), plus `options`. */
+  client(options?: Partial<ServiceClientOptions>): ServiceClient
+}
+
+/**
+ * Registers, for each test of the file, a fresh issuer and target, and closes them and every
+ * client made through `client()` afterwards.
+ */
+export function useDpopSetup(): DpopSetup {
+  let issuer: TestIssuer | undefined
+  let target: DpopTarget | undefined
+  const clients: ServiceClient[] = []
+  beforeEach(async () => {
+    issuer = await createTestIssuer({ keyCount: 1 })
+    issuer.addClient({ clientId: 'bss', secrets: ['s3cret'] })
+    target = await startDpopTarget()
+  })
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()))
+    await Promise.all([target?.close(), issuer?.close()])
+  })
+  const setup: DpopSetup = {
+    get issuer(): TestIssuer {
+      if (issuer === undefined) throw new Error('useDpopSetup: read inside a test')
+      return issuer
+    },
+    get target(): DpopTarget {
+      if (target === undefined) throw new Error('useDpopSetup: read inside a test')
+      return target
+    },
+    client(options = {}): ServiceClient {
+      const svc = createServiceClient({
+        tokenEndpoint: setup.issuer.tokenEndpoint,
+        clientId: 'bss',
+        clientSecret: 's3cret',
+        targets: { [setup.target.origin]: { scope: 'smd.read', audience: 'smd' } },
+        ...options,
+      })
+      clients.push(svc)
+      return svc
+    },
+  }
+  return setup
 }

@@ -9,50 +9,31 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { generateKeyPairSync } from 'node:crypto'
 import {
-  createServiceClient,
   isTokenEndpointError,
   type ServiceClient,
   type ServiceClientOptions,
 } from '@svcauth/client'
 import { CHANNELS, type RetryEvent } from '@svcauth/core'
-import { createTestIssuer, type TestIssuer } from '@svcauth/testing'
 import { decodeJwt, exportJWK } from 'jose'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { startDpopTarget, type DpopTarget } from './dpop-target.js'
+import { describe, expect, it } from 'vitest'
+import { useDpopSetup } from './dpop-target.js'
 
-let issuer: TestIssuer
-let target: DpopTarget
-const clients: ServiceClient[] = []
-
-beforeEach(async () => {
-  issuer = await createTestIssuer({ keyCount: 1 })
-  issuer.addClient({ clientId: 'bss', secrets: ['s3cret'] })
-  target = await startDpopTarget()
-})
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()))
-  await Promise.all([target.close(), issuer.close()])
-})
+const setup = useDpopSetup()
 
 function client(extra: Partial<ServiceClientOptions> = {}): ServiceClient {
-  const svc = createServiceClient({
-    tokenEndpoint: issuer.tokenEndpoint,
-    clientId: 'bss',
-    clientSecret: 's3cret',
+  return setup.client({
     targets: {
-      [target.origin]: { scope: 'smd.read', audience: 'smd' },
+      [setup.target.origin]: { scope: 'smd.read', audience: 'smd' },
       'http://127.0.0.1:1': { scope: 'smd.write', audience: 'smd' },
     },
     retry: { minDelay: 50, maxDelay: 200 },
     dpop: true,
     ...extra,
   })
-  clients.push(svc)
-  return svc
 }
 
 const proofs = (): Record<string, unknown>[] =>
-  issuer.tokenRequests.map((r) => decodeJwt(String(r.headers.dpop)))
+  setup.issuer.tokenRequests.map((r) => decodeJwt(String(r.headers.dpop)))
 
 /** The retry events published while `fn` runs. */
 async function retries(fn: () => Promise<void>): Promise<RetryEvent[]> {
@@ -71,82 +52,90 @@ async function retries(fn: () => Promise<void>): Promise<RetryEvent[]> {
 
 describe('DPoP: token requests', () => {
   it("answers the server's use_dpop_nonce with exactly one retry carrying its nonce; later requests carry it at once", async () => {
-    issuer.setDpopNonce('as-nonce-1')
+    setup.issuer.setDpopNonce('as-nonce-1')
     const svc = client()
     const events = await retries(async () => {
-      const res = await svc.fetch(`${target.origin}/x`)
+      const res = await svc.fetch(`${setup.target.origin}/x`)
       expect(res.status).toBe(200)
       await res.text()
     })
     expect(events).toEqual([{ clientId: 'bss', reason: 'use_dpop_nonce' }])
-    expect(issuer.tokenRequests).toHaveLength(2)
+    expect(setup.issuer.tokenRequests).toHaveLength(2)
     const [first, second] = proofs()
-    expect(first).toMatchObject({ htm: 'POST', htu: issuer.tokenEndpoint })
+    expect(first).toMatchObject({ htm: 'POST', htu: setup.issuer.tokenEndpoint })
     expect(first?.nonce).toBeUndefined()
-    expect(second).toMatchObject({ htm: 'POST', htu: issuer.tokenEndpoint, nonce: 'as-nonce-1' })
+    expect(second).toMatchObject({
+      htm: 'POST',
+      htu: setup.issuer.tokenEndpoint,
+      nonce: 'as-nonce-1',
+    })
     expect(first?.jti).not.toBe(second?.jti)
-    expect(target.seen[0]?.status).toBe(200)
+    expect(setup.target.seen[0]?.status).toBe(200)
 
     // Another target needs another token: its request carries the nonce from the start.
     await svc.getToken('http://127.0.0.1:1')
-    expect(issuer.tokenRequests).toHaveLength(3)
+    expect(setup.issuer.tokenRequests).toHaveLength(3)
     expect(proofs()[2]?.nonce).toBe('as-nonce-1')
   })
 
   it('P17: an authorization server that keeps refusing gets one retry, then the call fails with a typed error and is not sent', async () => {
-    issuer.setTokenMode({
+    setup.issuer.setTokenMode({
       status: 400,
       body: '{"error":"use_dpop_nonce","error_description":"Authorization server requires nonce in DPoP proof"}',
       headers: { 'dpop-nonce': 'as-2' },
     })
     const svc = client()
-    const err: unknown = await svc.fetch(`${target.origin}/x`).then(
+    const err: unknown = await svc.fetch(`${setup.target.origin}/x`).then(
       () => undefined,
       (e: unknown) => e,
     )
     expect(isTokenEndpointError(err)).toBe(true)
     expect(err).toMatchObject({ error: 'use_dpop_nonce', status: 400, retryable: true })
-    expect(issuer.tokenRequests).toHaveLength(2)
+    expect(setup.issuer.tokenRequests).toHaveLength(2)
     expect(proofs().map((p) => p.nonce)).toEqual([undefined, 'as-2'])
-    expect(target.seen).toHaveLength(0)
+    expect(setup.target.seen).toHaveLength(0)
 
     // Later, with the nonce it was given: refused again with the same nonce, so no retry.
     await new Promise((resolve) => setTimeout(resolve, 250))
-    await expect(svc.getToken(target.origin)).rejects.toMatchObject({ error: 'use_dpop_nonce' })
-    expect(issuer.tokenRequests).toHaveLength(3)
+    await expect(svc.getToken(setup.target.origin)).rejects.toMatchObject({
+      error: 'use_dpop_nonce',
+    })
+    expect(setup.issuer.tokenRequests).toHaveLength(3)
     expect(proofs()[2]?.nonce).toBe('as-2')
   })
 
   it('a use_dpop_nonce without a DPoP-Nonce header is not retried', async () => {
-    issuer.setTokenMode({ status: 400, body: '{"error":"use_dpop_nonce"}' })
+    setup.issuer.setTokenMode({ status: 400, body: '{"error":"use_dpop_nonce"}' })
     const svc = client()
-    await expect(svc.getToken(target.origin)).rejects.toMatchObject({ error: 'use_dpop_nonce' })
-    expect(issuer.tokenRequests).toHaveLength(1)
+    await expect(svc.getToken(setup.target.origin)).rejects.toMatchObject({
+      error: 'use_dpop_nonce',
+    })
+    expect(setup.issuer.tokenRequests).toHaveLength(1)
   })
 
   it('an invalid_dpop_proof refusal is a typed error, not retried at once', async () => {
-    issuer.setTokenMode({
+    setup.issuer.setTokenMode({
       status: 400,
       body: '{"error":"invalid_dpop_proof"}',
       headers: { 'dpop-nonce': 'x' },
     })
     const svc = client()
-    await expect(svc.getToken(target.origin)).rejects.toMatchObject({
+    await expect(svc.getToken(setup.target.origin)).rejects.toMatchObject({
       code: 'ERR_TOKEN_ENDPOINT',
       error: 'invalid_dpop_proof',
       status: 400,
     })
-    expect(issuer.tokenRequests).toHaveLength(1)
+    expect(setup.issuer.tokenRequests).toHaveLength(1)
   })
 
   it('with private_key_jwt, the nonce retry sends a new client assertion as well as a new proof', async () => {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-    issuer.addClient({
+    setup.issuer.addClient({
       clientId: 'pk',
       authMethod: 'private_key_jwt',
       jwks: [{ ...(await exportJWK(publicKey)), alg: 'ES256', kid: 'k1' }],
     })
-    issuer.setDpopNonce('as-3')
+    setup.issuer.setDpopNonce('as-3')
     const svc = client({
       clientId: 'pk',
       authMethod: 'private_key_jwt',
@@ -154,18 +143,20 @@ describe('DPoP: token requests', () => {
       privateKeyAlg: 'ES256',
       privateKeyId: 'k1',
     })
-    await (await svc.fetch(`${target.origin}/x`)).text()
-    expect(target.seen[0]?.status).toBe(200)
-    const assertions = issuer.tokenRequests.map((r) => decodeJwt(r.form.client_assertion!).jti)
+    await (await svc.fetch(`${setup.target.origin}/x`)).text()
+    expect(setup.target.seen[0]?.status).toBe(200)
+    const assertions = setup.issuer.tokenRequests.map(
+      (r) => decodeJwt(r.form.client_assertion!).jti,
+    )
     expect(assertions).toHaveLength(2)
     expect(assertions[0]).not.toBe(assertions[1])
   })
 
   it('with a secret rotation, each secret tried gets its own proof', async () => {
-    issuer.setDpopNonce('as-4')
+    setup.issuer.setDpopNonce('as-4')
     const svc = client({ clientSecret: ['old', 's3cret'] })
-    await (await svc.fetch(`${target.origin}/x`)).text()
-    expect(target.seen[0]?.status).toBe(200)
+    await (await svc.fetch(`${setup.target.origin}/x`)).text()
+    expect(setup.target.seen[0]?.status).toBe(200)
     const jtis = proofs().map((p) => p.jti)
     expect(new Set(jtis).size).toBe(jtis.length)
     expect(proofs().at(-1)?.nonce).toBe('as-4')
