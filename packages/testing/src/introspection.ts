@@ -16,6 +16,7 @@ import {
   sendJson as json,
   type FaultAnswers,
 } from './http.js'
+import { confirmation } from './minting.js'
 
 /** How the introspection endpoint answers. */
 export type IntrospectionMode =
@@ -36,6 +37,8 @@ export interface OpaqueTokenOptions {
    * `cnf.jkt`.
    */
   readonly dpop?: { readonly jkt: string }
+  /** Bind the token to a client certificate (RFC 8705 §3.2): the answer carries `cnf["x5t#S256"]`. */
+  readonly mtls?: { readonly x5tS256: string }
 }
 
 export interface IntrospectionRequest {
@@ -84,7 +87,7 @@ export class OpaqueTokens {
       iss: this.#issuer,
       token_type: opts.dpop === undefined ? 'Bearer' : 'DPoP',
       token_use: 'access_token',
-      ...(opts.dpop === undefined ? {} : { cnf: { jkt: opts.dpop.jkt } }),
+      ...confirmation(opts),
       ...opts.claims,
     }
     this.#tokens.set(token, { answer, scope: new Set(scope), revoked: false })

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import { generateKeyPair, SignJWT } from 'jose'
 import type { DpopKey } from './dpop.js'
+import type { TestCertificate } from './tls.js'
 import type { KeySet } from './jwks.js'
 import { signRawWith } from './keys.js'
 
@@ -23,6 +24,19 @@ export interface MintOptions {
   kid?: string
   /** Bind the token to a DPoP key (RFC 9449 §6.1): sets `cnf.jkt` to its thumbprint. */
   dpop?: Pick<DpopKey, 'jkt'>
+  /** Bind the token to a client certificate (RFC 8705 §3.1): sets `cnf["x5t#S256"]`. */
+  mtls?: Pick<TestCertificate, 'x5tS256'>
+}
+
+/** The `cnf` claim of a bound token (RFC 7800), or nothing. */
+export function confirmation(opts: {
+  readonly dpop?: Pick<DpopKey, 'jkt'> | undefined
+  readonly mtls?: Pick<TestCertificate, 'x5tS256'> | undefined
+}): { cnf?: Record<string, string> } {
+  const cnf: Record<string, string> = {}
+  if (opts.dpop !== undefined) cnf.jkt = opts.dpop.jkt
+  if (opts.mtls !== undefined) cnf['x5t#S256'] = opts.mtls.x5tS256
+  return Object.keys(cnf).length === 0 ? {} : { cnf }
 }
 
 export class Minter {
@@ -72,7 +86,7 @@ export class Minter {
       exp: iat + this.#ttl,
       jti: randomUUID(),
       scope: 'read write',
-      ...(opts.dpop === undefined ? {} : { cnf: { jkt: opts.dpop.jkt } }),
+      ...confirmation(opts),
       ...opts.claims,
     }
     return this.#sign(claims, { typ: 'at+jwt', ...opts.header }, opts.kid)
@@ -119,7 +133,7 @@ export class Minter {
       nbf: issued,
       scp: [...(opts.scope ?? [])],
       sub,
-      ...(opts.dpop === undefined ? {} : { cnf: { jkt: opts.dpop.jkt } }),
+      ...confirmation(opts),
       ...opts.claims,
     }
   }
