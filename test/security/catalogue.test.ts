@@ -31,6 +31,8 @@ const ALL_IDS = Object.entries(SECTIONS).flatMap(([section, count]) =>
 const REVIEW_IDS = Array.from({ length: 12 }, (_, i) => `R${i + 1}`)
 /** Sender-constrained tokens (issue 18, DPoP): docs/security.md lists each case. */
 const POSSESSION_IDS = Array.from({ length: 17 }, (_, i) => `P${i + 1}`)
+/** Certificate-bound tokens (issue 19, mutual TLS): docs/security.md lists each case. */
+const TLS_IDS = Array.from({ length: 6 }, (_, i) => `T${i + 1}`)
 
 const index = indexCaseTests(root)
 
@@ -50,7 +52,7 @@ describe('the security catalogue', () => {
   })
 
   it('no test carries an id outside the catalogue and the review', () => {
-    const known = new Set([...ALL_IDS, ...REVIEW_IDS, ...POSSESSION_IDS])
+    const known = new Set([...ALL_IDS, ...REVIEW_IDS, ...POSSESSION_IDS, ...TLS_IDS])
     const unknown = [...index]
       .filter(([id]) => !known.has(id))
       .flatMap(([id, tests]) => tests.map(({ file, title }) => `${id} in ${file}: ${title}`))
@@ -85,12 +87,15 @@ describe('the attack review (issue 14)', () => {
   })
 })
 
-describe('sender-constrained tokens (issue 18)', () => {
-  it.each(POSSESSION_IDS)('%s is run by a test that names it', (id) => {
+describe.each([
+  ['sender-constrained tokens: DPoP (issue 18)', POSSESSION_IDS],
+  ['sender-constrained tokens: mutual TLS (issue 19)', TLS_IDS],
+])('%s', (_name, ids) => {
+  it.each(ids)('%s is run by a test that names it', (id) => {
     expectNamedTests(id)
   })
 
-  it.each(POSSESSION_IDS)('%s is listed in docs/security.md', (id) => {
+  it.each(ids)('%s is listed in docs/security.md', (id) => {
     const doc = readFileSync(new URL('docs/security.md', root), 'utf8')
     expect(doc).toMatch(new RegExp(`\\*\\*${id}\\b`))
   })

@@ -22,6 +22,7 @@ const TEST_DIRS = ['test', 'packages']
 const SCENARIO_TABLES: ReadonlySet<string> = new Set([
   'test/conformance/scenarios.ts',
   'test/conformance/dpop-scenarios.ts',
+  'test/conformance/mtls.test.ts',
 ])
 /** The functions whose first argument is a test title. */
 const TEST_FUNCTIONS: ReadonlySet<string> = new Set(['it', 'test', 'describe'])

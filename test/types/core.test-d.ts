@@ -96,7 +96,7 @@ test('the Principal is read-only and typed as documented', () => {
     readonly expiresAt: Date
     readonly tokenId: string | undefined
     readonly claims: Readonly<Record<string, unknown>>
-    readonly confirmation: { readonly jkt: string } | undefined
+    readonly confirmation: { readonly jkt?: string; readonly x5tS256?: string } | undefined
   }>()
   expectTypeOf<ActorType>().toEqualTypeOf<'user' | 'client'>()
   expectTypeOf(rawToken).parameter(0).toEqualTypeOf<Principal>()

@@ -52,7 +52,9 @@ test('authenticate(options) is a RequestHandler with its authenticator', () => {
 test('dpop and publicOrigin are authenticate() options; the Principal says what a token is bound to', () => {
   expectTypeOf<AuthenticateOptions['dpop']>().toEqualTypeOf<boolean | DpopOptions | undefined>()
   expectTypeOf<AuthenticateOptions['publicOrigin']>().toEqualTypeOf<string | undefined>()
-  expectTypeOf<Principal['confirmation']>().toEqualTypeOf<{ readonly jkt: string } | undefined>()
+  expectTypeOf<Principal['confirmation']>().toEqualTypeOf<
+    { readonly jkt?: string; readonly x5tS256?: string } | undefined
+  >()
 })
 
 test('req.auth is the Principal or undefined; req.audit and req.outbound are typed', () => {

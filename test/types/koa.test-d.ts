@@ -46,7 +46,9 @@ test('authenticate(options) is Middleware<AuthState> with its authenticator', ()
 test('dpop and publicOrigin are authenticate() options; the Principal says what a token is bound to', () => {
   expectTypeOf<AuthenticateOptions['dpop']>().toEqualTypeOf<boolean | DpopOptions | undefined>()
   expectTypeOf<AuthenticateOptions['publicOrigin']>().toEqualTypeOf<string | undefined>()
-  expectTypeOf<Principal['confirmation']>().toEqualTypeOf<{ readonly jkt: string } | undefined>()
+  expectTypeOf<Principal['confirmation']>().toEqualTypeOf<
+    { readonly jkt?: string; readonly x5tS256?: string } | undefined
+  >()
 })
 
 test('ctx.state.auth is the Principal or undefined', () => {

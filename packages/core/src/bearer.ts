@@ -5,6 +5,7 @@
  * one presented beside a header token is refused as a second credential (RFC 6750 §2).
  */
 import { rejecter, type Reject } from './errors.js'
+import type { PeerSocket } from './mtls-request.js'
 
 /** The parts of an incoming request that extraction looks at; any framework's request fits. */
 export interface RequestLike {
@@ -23,6 +24,11 @@ export interface RequestLike {
    * path, unless `publicOrigin` is configured.
    */
   readonly origin?: string | undefined
+  /**
+   * The connection (Node's socket): its peer certificate and address are read only where mutual TLS
+   * is on and the token is certificate-bound.
+   */
+  readonly socket?: PeerSocket | undefined
 }
 
 /** The credentials of a request: the scheme they came under and the token. */

@@ -1,9 +1,9 @@
 /**
  * Claim checks jose does not do (RFC 9068 §2.2, RFC 8725, catalogue E7–E12, F5):
  * finite `exp` and a bounded lifetime, no future `iat`, string types for identity claims, `aud`
- * shape, the confirmation claim `cnf` (RFC 7800: only a DPoP key thumbprint, `jkt`, and only where
- * DPoP is on; any other is refused as a sender-constrained token svcauth cannot check), and typed
- * scope claims.
+ * shape, the confirmation claim `cnf` (RFC 7800: a DPoP key thumbprint `jkt` where DPoP is on, a
+ * certificate thumbprint `x5t#S256` where mutual TLS is on; any other is refused as a
+ * sender-constrained token svcauth cannot check), and typed scope claims.
  * Also the read-only, null-prototype claim set that the Principal exposes.
  */
 import type { Reject } from './errors.js'
@@ -15,11 +15,18 @@ export interface ClaimPolicy {
   readonly scopeClaims: readonly string[]
   /** DPoP is on: a `cnf.jkt` binding is accepted (the caller then checks the proof). */
   readonly dpop?: object | undefined
+  /** Mutual TLS is on: a `cnf["x5t#S256"]` binding is accepted (the caller checks the certificate). */
+  readonly mtls?: object | undefined
 }
 
-/** A token's proof-of-possession binding: the RFC 7638 thumbprint of the DPoP key (RFC 9449 §6). */
+/**
+ * A token's proof-of-possession binding (RFC 7800), exactly one of: the RFC 7638 thumbprint of a
+ * DPoP key (`jkt`, RFC 9449 §6) or the SHA-256 thumbprint of a client certificate (`x5tS256`, the
+ * token's `cnf["x5t#S256"]`, RFC 8705 §3.1).
+ */
 export interface Confirmation {
-  readonly jkt: string
+  readonly jkt?: string
+  readonly x5tS256?: string
 }
 
 const STRING_CLAIMS = ['iss', 'sub', 'client_id', 'azp', 'jti'] as const
@@ -71,7 +78,7 @@ export function checkClaims(
   }
   let confirmation: Confirmation | undefined
   if (payload.cnf !== undefined) {
-    confirmation = policy.dpop === undefined ? undefined : readConfirmation(payload.cnf, reject)
+    confirmation = readConfirmation(payload.cnf, policy, reject)
     if (confirmation === undefined) throw reject('sender_constrained')
   }
   const scopes = readScopes(payload, policy.scopeClaims)
@@ -86,22 +93,34 @@ export function checkClaims(
   }
 }
 
-/** A SHA-256 RFC 7638 thumbprint: 32 bytes, base64url without padding. */
-const JKT = /^[A-Za-z0-9_-]{43}$/
+/** A SHA-256 thumbprint (RFC 7638 `jkt`, RFC 8705 `x5t#S256`): 32 bytes, base64url, no padding. */
+const SHA256_THUMBPRINT = /^[A-Za-z0-9_-]{43}$/
 
 /**
- * `cnf` with a DPoP `jkt` and nothing else; undefined for another confirmation method (e.g. an
- * mTLS `x5t#S256`), which svcauth cannot check and so must not accept (RFC 9449 §7.2, RFC 8705 §3).
+ * `cnf` with exactly one confirmation method this authenticator checks: `jkt` where DPoP is on,
+ * `x5t#S256` where mutual TLS is on. Undefined for any other (another method, one that is off, or
+ * two at once), which svcauth cannot check and so must not accept (RFC 9449 §7.2, RFC 8705 §3).
  */
-function readConfirmation(cnf: unknown, reject: Reject): Confirmation | undefined {
+function readConfirmation(
+  cnf: unknown,
+  policy: ClaimPolicy,
+  reject: Reject,
+): Confirmation | undefined {
   if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf)) {
     throw reject('claim_type_invalid')
   }
   const members = Object.keys(cnf)
-  if (members.length !== 1 || members[0] !== 'jkt') return undefined
-  const { jkt } = cnf as { jkt: unknown }
-  if (typeof jkt !== 'string' || !JKT.test(jkt)) throw reject('claim_type_invalid')
-  return Object.freeze({ jkt })
+  if (members.length !== 1) return undefined
+  const [member] = members
+  const enabled =
+    (member === 'jkt' && policy.dpop !== undefined) ||
+    (member === 'x5t#S256' && policy.mtls !== undefined)
+  if (!enabled) return undefined
+  const value = (cnf as Record<string, unknown>)[member as string]
+  if (typeof value !== 'string' || !SHA256_THUMBPRINT.test(value)) {
+    throw reject('claim_type_invalid')
+  }
+  return Object.freeze(member === 'jkt' ? { jkt: value } : { x5tS256: value })
 }
 
 /**

@@ -53,6 +53,11 @@ export type AuthErrorReason =
   | 'dpop_key_mismatch'
   | 'dpop_replay_unavailable'
   | 'request_uri_invalid'
+  | 'mtls_required'
+  | 'mtls_certificate_missing'
+  | 'mtls_certificate_mismatch'
+  | 'mtls_certificate_invalid'
+  | 'mtls_header_invalid'
   | 'revoked'
   | 'token_inactive'
   | 'introspection_unavailable'
@@ -129,6 +134,17 @@ const REASONS = Object.freeze({
   dpop_unbound: row('invalid_token', 'The access token is not bound to a DPoP key'),
   dpop_key_mismatch: row('invalid_token', 'Invalid DPoP key binding'),
   request_uri_invalid: row('invalid_request', 'The request URI is invalid'),
+  mtls_required: row('invalid_token', 'The access token must be bound to a client certificate'),
+  mtls_certificate_missing: row(
+    'invalid_token',
+    'The access token needs the client certificate it is bound to',
+  ),
+  mtls_certificate_mismatch: row(
+    'invalid_token',
+    'The access token is bound to another certificate',
+  ),
+  mtls_certificate_invalid: row('invalid_token', 'The client certificate is not valid now'),
+  mtls_header_invalid: row('invalid_request', 'The client certificate header is malformed'),
   revoked: row('invalid_token', INVALID),
   token_inactive: row('invalid_token', INVALID),
   verification_failed: row('invalid_token', INVALID),

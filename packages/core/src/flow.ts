@@ -88,7 +88,7 @@ export function authenticateFlow<C, S extends ResponseLike & HeaderSink, N exten
         ? undefined
         : principal === undefined
           ? challenges.none
-          : principal.confirmation === undefined
+          : principal.confirmation?.jkt === undefined
             ? challenges.bearer
             : challenges.dpop
     attachAuthState(host(ctx), { principal, realm, respond, response: res, dpop })

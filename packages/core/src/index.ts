@@ -25,6 +25,8 @@ export type {
 export { DPOP_ALGORITHMS } from './dpop-options.js'
 export type { DpopNonceOptions, DpopOptions } from './dpop-options.js'
 export type { HeaderSink } from './dpop-request.js'
+export type { ClientCertificateFormat, MtlsOptions } from './mtls-options.js'
+export type { PeerSocket } from './mtls-request.js'
 export { CHANNELS } from './diagnostics.js'
 export type {
   InboundRequestEvent,

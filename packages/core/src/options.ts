@@ -12,6 +12,7 @@ import {
   type ResolvedDpopOptions,
 } from './dpop-options.js'
 import { DEFAULT_REALM } from './errors.js'
+import { resolveMtls, type MtlsOptions, type ResolvedMtlsOptions } from './mtls-options.js'
 import type { IntrospectionOptions } from './introspection-options.js'
 import {
   resolveIssuers,
@@ -83,6 +84,12 @@ export interface VerifierOptions {
    * instead of the request's own Host and scheme (as the framework's trust-proxy setting reads them).
    */
   publicOrigin?: string
+  /**
+   * Accept certificate-bound tokens (RFC 8705 §3): a token with `cnf["x5t#S256"]` only from a
+   * request whose client certificate (the TLS socket's, or a trusted proxy's header) hashes to it;
+   * `true` for the socket. Off, any such token is refused. @default false
+   */
+  mtls?: boolean | MtlsOptions
 }
 
 /** The verifier options, validated and frozen. */
@@ -105,6 +112,7 @@ export interface ResolvedOptions {
   readonly logger: Logger
   readonly dpop: ResolvedDpopOptions | undefined
   readonly publicOrigin: string | undefined
+  readonly mtls: ResolvedMtlsOptions | undefined
 }
 
 /** Validates every option once; a mistake is a TypeError naming it. */
@@ -144,6 +152,7 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
     logger: options.logger ?? defaultLogger,
     dpop: resolveDpop(options.dpop),
     publicOrigin: resolvePublicOrigin(options.publicOrigin),
+    mtls: resolveMtls(options.mtls),
   })
 }
 

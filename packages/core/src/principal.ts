@@ -41,8 +41,9 @@ export interface Principal {
   /** The verified claim set: read-only, null-prototype. */
   readonly claims: Readonly<Record<string, unknown>>
   /**
-   * The key the token is bound to (`cnf.jkt`, RFC 9449 §6) for a DPoP-bound token, whose proof
-   * `authenticate()` checked on this request; undefined for a plain Bearer token.
+   * What the token is bound to, checked on this request by `authenticate()`: `{ jkt }` for a
+   * DPoP-bound token (its proof's key, RFC 9449 §6), `{ x5tS256 }` for a certificate-bound one
+   * (the client certificate, RFC 8705 §3); undefined for a plain Bearer token.
    */
   readonly confirmation: Confirmation | undefined
 }

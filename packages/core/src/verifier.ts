@@ -26,6 +26,7 @@ import { checkDpopRequest, type HeaderSink } from './dpop-request.js'
 import { isAuthError, rejecter, type AuthError, type AuthErrorReason } from './errors.js'
 import { Introspector, isOpaque, type IntrospectionStatus } from './introspection.js'
 import { createJwtVerifier } from './jwt-verifier.js'
+import { checkMtlsRequest, type MtlsState } from './mtls-request.js'
 import type { KeyStatus } from './key-source.js'
 import { isCanonicalCompactJws } from './lib/canonical.js'
 import { toAuthError } from './lib/jose-errors.js'
@@ -191,7 +192,16 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     if (revoked) throw reject('revoked')
   }
 
-  const { dpop } = resolved
+  const { dpop, mtls } = resolved
+  const mtlsState: MtlsState = { warnedUntrusted: false }
+
+  /** Where mutual TLS is on: the request's certificate against the token's binding (RFC 8705 §3). */
+  const bound = (req: RequestLike, principal: Principal): Principal => {
+    if (mtls !== undefined) {
+      checkMtlsRequest(req, principal, mtls, mtlsState, resolved.logger, reject)
+    }
+    return principal
+  }
 
   /**
    * A request where DPoP is on (RFC 9449 §7): Bearer or DPoP scheme; a DPoP-bound token only with
@@ -219,11 +229,11 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       const principal = await verifyToken(token, seen)
       if (scheme === 'bearer') {
         // RFC 9449 §7.2: a DPoP-bound token is not a bearer token.
-        if (principal.confirmation !== undefined) throw reject('sender_constrained')
-        return principal
+        if (principal.confirmation?.jkt !== undefined) throw reject('sender_constrained')
+        return bound(req, principal)
       }
       await checkDpopRequest(req, token, principal, dpop, resolved, reject, response)
-      return principal
+      return bound(req, principal)
     } catch (err) {
       const error: AuthError = isAuthError(err)
         ? err
@@ -244,7 +254,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       throw reject('missing_token')
     }
     try {
-      return await verifyToken(token, seen)
+      return bound(req, await verifyToken(token, seen))
     } catch (err) {
       throw isAuthError(err) ? err : toAuthError(err, token, reject)
     }
@@ -299,6 +309,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       if (cache === undefined || resolved.isRevoked !== undefined) return undefined
       // Where DPoP is on, a proof (or its requirement) is for authenticate() to check.
       if (dpop !== undefined && (dpop.required || req.headers.dpop !== undefined)) return undefined
+      // Where bound tokens are required, every request is for authenticate() to judge.
+      if (mtls?.required === true) return undefined
       const header = req.headers.authorization
       if (typeof header !== 'string') return undefined // absent or repeated: authenticate() answers
       const now = Math.floor(Date.now() / 1000)

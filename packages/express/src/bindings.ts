@@ -4,7 +4,7 @@
  * response by default, or `next(err)` so the app's error handler decides (the error carries
  * `status`, `code`, `reason` and `headers`).
  */
-import { errorResponse, type RequestLike } from '@svcauth/core'
+import { errorResponse, type PeerSocket, type RequestLike } from '@svcauth/core'
 import type { FrameworkBindings } from '@svcauth/core/internal'
 import type { NextFunction, Request, Response } from 'express'
 import { exposeAuth } from './request-auth.js'
@@ -37,6 +37,11 @@ class ExpressView implements RequestLike {
 
   get method(): string {
     return this.#req.method
+  }
+
+  /** The connection: its peer certificate (mutual TLS) and address (trusted proxies). */
+  get socket(): PeerSocket {
+    return this.#req.socket
   }
 
   get origin(): string | undefined {

@@ -25,5 +25,6 @@ export type {
   AuthOutcome,
   DpopOptions,
   DpopReplayStore,
+  MtlsOptions,
   Principal,
 } from '@svcauth/core'

@@ -5,7 +5,7 @@
  * `status`, `expose` and `headers`, which Koa's default handler applies).
  */
 import type { ServerResponse } from 'node:http'
-import { errorResponse, type RequestLike } from '@svcauth/core'
+import { errorResponse, type PeerSocket, type RequestLike } from '@svcauth/core'
 import type { FrameworkBindings } from '@svcauth/core/internal'
 import type { Next, ParameterizedContext } from 'koa'
 import type { AuthState } from './state.js'
@@ -35,6 +35,11 @@ class KoaView implements RequestLike {
 
   get method(): string {
     return this.#ctx.req.method ?? 'GET'
+  }
+
+  /** The connection: its peer certificate (mutual TLS) and address (trusted proxies). */
+  get socket(): PeerSocket {
+    return this.#ctx.req.socket
   }
 
   get origin(): string | undefined {

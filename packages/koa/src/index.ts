@@ -24,5 +24,6 @@ export type {
   AuthOutcome,
   DpopOptions,
   DpopReplayStore,
+  MtlsOptions,
   Principal,
 } from '@svcauth/core'
