@@ -4,6 +4,7 @@
  * Everything it starts is closed through `closers`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { Principal } from '@svcauth/core'
 import * as ex from '@svcauth/express'
@@ -20,6 +21,8 @@ export async function startSmd(
   options: ex.AuthenticateOptions,
   summary: (principal: Principal | undefined) => unknown,
   closers: Closers,
+  /** Serve HTTPS with this certificate, asking clients for theirs (mutual TLS). */
+  tls?: { readonly cert: string; readonly key: string; readonly ca: string },
 ): Promise<string> {
   let handler: (req: IncomingMessage, res: ServerResponse) => void
   if (framework === 'Express') {
@@ -56,7 +59,11 @@ export async function startSmd(
       void callback(req, res)
     }
   }
-  const server: Server = createServer(handler)
+  const server: Server = (
+    tls === undefined
+      ? createServer(handler)
+      : createHttpsServer({ ...tls, requestCert: true, rejectUnauthorized: false }, handler)
+  ) as Server
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   closers.push(
     () =>
@@ -67,5 +74,6 @@ export async function startSmd(
         })
       }),
   )
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const scheme = tls === undefined ? 'http' : 'https'
+  return `${scheme}://127.0.0.1:${(server.address() as AddressInfo).port}`
 }

@@ -14,8 +14,10 @@
  * login prompt, and consent is implied for the requested resource (see `login.ts` for the client
  * side). Demo only: a real deployment has a login UI and real consent.
  */
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID, X509Certificate } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import { TLSSocket } from 'node:tls'
 import type { AddressInfo } from 'node:net'
 import { exportJWK, generateKeyPair, type JWK } from 'jose'
 import Provider, {
@@ -30,9 +32,19 @@ export interface ProviderClient {
   readonly clientId: string
   readonly clientSecret?: string
   /** `none`: a public client (authorization code with PKCE, loopback redirect). */
-  readonly authMethod: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none'
-  /** Public keys, for private_key_jwt. */
+  readonly authMethod:
+    | 'client_secret_basic'
+    | 'client_secret_post'
+    | 'private_key_jwt'
+    | 'tls_client_auth'
+    | 'self_signed_tls_client_auth'
+    | 'none'
+  /** Public keys, for private_key_jwt; for self_signed_tls_client_auth, keys with `x5c`. */
   readonly jwks?: { keys: JWK[] }
+  /** For tls_client_auth: the certificate subject DN it must present, e.g. `CN=bss`. */
+  readonly tlsClientAuthSubjectDn?: string
+  /** Bind its tokens to the client certificate it presents (RFC 8705 §3). @default false */
+  readonly certificateBound?: boolean
   /** Scopes the client may request. @default 'smd.read smd.write' */
   readonly scope?: string
 }
@@ -62,6 +74,12 @@ export interface StartOptions {
    * demand a server nonce in every proof (`use_dpop_nonce`, §8).
    */
   readonly dpop?: { readonly requireNonce?: boolean }
+  /**
+   * Serve over HTTPS with this server certificate, asking clients for a certificate (trusted when
+   * issued by `ca`; self-signed ones reach self_signed_tls_client_auth), with oidc-provider's mTLS
+   * features on: certificate-bound tokens, tls_client_auth, self_signed_tls_client_auth (RFC 8705).
+   */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly ca: string }
 }
 
 /** Where public clients are sent back to; never served: the code is read from the redirect. */
@@ -88,13 +106,30 @@ export async function generateSigningKey(kid: string = randomUUID()): Promise<JW
 
 export async function startProvider(options: StartOptions): Promise<RunningProvider> {
   const keys = options.keys ?? [await generateSigningKey()]
-  const server: Server = createServer()
+  const tls = options.tls
+  const server: Server = (
+    tls === undefined
+      ? createServer()
+      : createHttpsServer({ ...tls, requestCert: true, rejectUnauthorized: false })
+  ) as Server
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
-  const issuer = `http://127.0.0.1:${port}`
+  const issuer = `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`
   const users = options.users ?? {}
   const provider = new Provider(issuer, {
     clients: options.clients.map(clientMetadata),
+    ...(tls === undefined
+      ? {}
+      : {
+          clientAuthMethods: [
+            'client_secret_basic',
+            'client_secret_post',
+            'private_key_jwt',
+            'none',
+            'tls_client_auth',
+            'self_signed_tls_client_auth',
+          ],
+        }),
     jwks: { keys: keys.map((k) => ({ ...k })) },
     scopes: ['smd.read', 'smd.write', 'bss.read', 'bss.write'],
     cookies: { keys: ['svcauth-interop-cookie-key'] },
@@ -124,6 +159,7 @@ export async function startProvider(options: StartOptions): Promise<RunningProvi
         rotateRegistrationAccessToken: false,
       },
       clientCredentials: { enabled: true },
+      ...(tls === undefined ? {} : { mTLS: mtlsFeature() }),
       dPoP: {
         enabled: true,
         ...(options.dpop?.requireNonce === true
@@ -234,6 +270,31 @@ export async function restartProvider(
   return startProvider({ ...options, port: running.port })
 }
 
+/** oidc-provider's mTLS feature, reading the certificate from the TLS socket. */
+function mtlsFeature() {
+  const peer = (ctx: { req: { socket: unknown } }): X509Certificate | undefined => {
+    const socket = ctx.req.socket
+    const raw = socket instanceof TLSSocket ? socket.getPeerCertificate().raw : undefined
+    return raw === undefined ? undefined : new X509Certificate(raw)
+  }
+  return {
+    enabled: true,
+    certificateBoundAccessTokens: true,
+    selfSignedTlsClientAuth: true,
+    tlsClientAuth: true,
+    getCertificate: (ctx: { req: { socket: unknown } }) => peer(ctx)?.toString(),
+    certificateAuthorized: (ctx: { req: { socket: unknown } }) =>
+      ctx.req.socket instanceof TLSSocket && ctx.req.socket.authorized,
+    certificateSubjectMatches: (
+      ctx: { req: { socket: unknown } },
+      property: string,
+      expected: string,
+    ) =>
+      property === 'tls_client_auth_subject_dn' &&
+      peer(ctx)?.subject === expected.replace(/,\s*/g, '\n'),
+  }
+}
+
 function clientMetadata(c: ProviderClient): ClientMetadata {
   if (c.authMethod === 'none') {
     return {
@@ -251,6 +312,10 @@ function clientMetadata(c: ProviderClient): ClientMetadata {
     ...(c.clientSecret === undefined ? {} : { client_secret: c.clientSecret }),
     token_endpoint_auth_method: c.authMethod,
     ...(c.jwks === undefined ? {} : { jwks: c.jwks }),
+    ...(c.tlsClientAuthSubjectDn === undefined
+      ? {}
+      : { tls_client_auth_subject_dn: c.tlsClientAuthSubjectDn }),
+    ...(c.certificateBound === true ? { tls_client_certificate_bound_access_tokens: true } : {}),
     grant_types: ['client_credentials'],
     response_types: [],
     redirect_uris: [],
