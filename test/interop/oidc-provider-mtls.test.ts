@@ -77,7 +77,7 @@ afterAll(async () => {
 })
 
 function jwkOf(cert: TestCertificate): JWK {
-  return new X509Certificate(cert.cert).publicKey.export({ format: 'jwk' }) as JWK
+  return new X509Certificate(cert.cert).publicKey.export({ format: 'jwk' })
 }
 
 function summary(p: Principal | undefined) {
@@ -119,7 +119,7 @@ async function call(smd: string, token: string, cert?: TestCertificate) {
       dispatcher: agent,
       headers: { authorization: `Bearer ${token}` },
     })
-    return { status: res.statusCode, body: (await res.body.json()) as unknown }
+    return { status: res.statusCode, body: (await res.body.json()) }
   } finally {
     await agent.close()
   }

@@ -63,7 +63,7 @@ export async function startSmd(
     tls === undefined
       ? createServer(handler)
       : createHttpsServer({ ...tls, requestCert: true, rejectUnauthorized: false }, handler)
-  ) as Server
+  )
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   closers.push(
     () =>

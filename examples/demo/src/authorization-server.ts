@@ -111,7 +111,7 @@ export async function startProvider(options: StartOptions): Promise<RunningProvi
     tls === undefined
       ? createServer()
       : createHttpsServer({ ...tls, requestCert: true, rejectUnauthorized: false })
-  ) as Server
+  )
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
   const issuer = `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`
