@@ -119,7 +119,7 @@ async function call(smd: string, token: string, cert?: TestCertificate) {
       dispatcher: agent,
       headers: { authorization: `Bearer ${token}` },
     })
-    return { status: res.statusCode, body: (await res.body.json()) }
+    return { status: res.statusCode, body: await res.body.json() }
   } finally {
     await agent.close()
   }

@@ -59,11 +59,10 @@ export async function startSmd(
       void callback(req, res)
     }
   }
-  const server: Server = (
+  const server: Server =
     tls === undefined
       ? createServer(handler)
       : createHttpsServer({ ...tls, requestCert: true, rejectUnauthorized: false }, handler)
-  )
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   closers.push(
     () =>

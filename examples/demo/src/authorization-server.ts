@@ -107,11 +107,10 @@ export async function generateSigningKey(kid: string = randomUUID()): Promise<JW
 export async function startProvider(options: StartOptions): Promise<RunningProvider> {
   const keys = options.keys ?? [await generateSigningKey()]
   const tls = options.tls
-  const server: Server = (
+  const server: Server =
     tls === undefined
       ? createServer()
       : createHttpsServer({ ...tls, requestCert: true, rejectUnauthorized: false })
-  )
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
   const issuer = `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`
