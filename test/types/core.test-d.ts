@@ -23,6 +23,9 @@ import {
   type DpopNonceOptions,
   type DpopOptions,
   type HeaderSink,
+  type ClientCertificateFormat,
+  type MtlsOptions,
+  type PeerSocket,
   enableRequestContext,
   type Actor,
   type ActorType,
@@ -145,6 +148,10 @@ test('request context, bearer extraction and audit records', () => {
   expectTypeOf(new MemoryReplayStore()).toExtend<DpopReplayStore>()
   expectTypeOf<AuthenticatorOptions['dpop']>().toEqualTypeOf<boolean | DpopOptions | undefined>()
   expectTypeOf<AuthenticatorOptions['publicOrigin']>().toEqualTypeOf<string | undefined>()
+  expectTypeOf<AuthenticatorOptions['mtls']>().toEqualTypeOf<boolean | MtlsOptions | undefined>()
+  expectTypeOf<MtlsOptions['format']>().toEqualTypeOf<ClientCertificateFormat | undefined>()
+  expectTypeOf<ClientCertificateFormat>().toEqualTypeOf<'pem-urlencoded' | 'xfcc' | 'der-base64'>()
+  expectTypeOf<RequestLike['socket']>().toEqualTypeOf<PeerSocket | undefined>()
   expectTypeOf<DpopOptions['nonce']>().toEqualTypeOf<boolean | DpopNonceOptions | undefined>()
   expectTypeOf<DpopOptions['replay']>().toEqualTypeOf<DpopReplayStore | undefined>()
   expectTypeOf(DPOP_ALGORITHMS).toEqualTypeOf<readonly Algorithm[]>()

@@ -26,6 +26,7 @@ import {
   type AuthErrorCode,
   type AuthOutcome,
   type DpopOptions,
+  type MtlsOptions,
   type Principal,
 } from '@svcauth/express'
 import express, { type ErrorRequestHandler, type Request, type RequestHandler } from 'express'
@@ -49,9 +50,10 @@ test('authenticate(options) is a RequestHandler with its authenticator', () => {
   app.use(authenticate({ issuer: 'https://hydra.example.org/', audience: 'smd' }))
 })
 
-test('dpop and publicOrigin are authenticate() options; the Principal says what a token is bound to', () => {
+test('dpop, publicOrigin and mtls are authenticate() options; the Principal says what a token is bound to', () => {
   expectTypeOf<AuthenticateOptions['dpop']>().toEqualTypeOf<boolean | DpopOptions | undefined>()
   expectTypeOf<AuthenticateOptions['publicOrigin']>().toEqualTypeOf<string | undefined>()
+  expectTypeOf<AuthenticateOptions['mtls']>().toEqualTypeOf<boolean | MtlsOptions | undefined>()
   expectTypeOf<Principal['confirmation']>().toEqualTypeOf<
     { readonly jkt?: string; readonly x5tS256?: string } | undefined
   >()

@@ -27,6 +27,7 @@ import {
   type AuthState,
   type OutboundContext,
   type DpopOptions,
+  type MtlsOptions,
   type Principal,
 } from '@svcauth/koa'
 import Router from '@koa/router'
@@ -43,9 +44,10 @@ test('authenticate(options) is Middleware<AuthState> with its authenticator', ()
   app.use(authenticate({ issuer: 'https://hydra.example.org/', audience: 'bss', respond: false }))
 })
 
-test('dpop and publicOrigin are authenticate() options; the Principal says what a token is bound to', () => {
+test('dpop, publicOrigin and mtls are authenticate() options; the Principal says what a token is bound to', () => {
   expectTypeOf<AuthenticateOptions['dpop']>().toEqualTypeOf<boolean | DpopOptions | undefined>()
   expectTypeOf<AuthenticateOptions['publicOrigin']>().toEqualTypeOf<string | undefined>()
+  expectTypeOf<AuthenticateOptions['mtls']>().toEqualTypeOf<boolean | MtlsOptions | undefined>()
   expectTypeOf<Principal['confirmation']>().toEqualTypeOf<
     { readonly jkt?: string; readonly x5tS256?: string } | undefined
   >()
