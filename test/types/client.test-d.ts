@@ -3,9 +3,15 @@
  * outbound errors, and client registration, as README documents them.
  */
 import type { Principal } from '@svcauth/core'
-import type { RegistrationError, TokenEndpointError, UserTokenRefusedError } from '@svcauth/client'
+import type {
+  CertificateBindingError,
+  RegistrationError,
+  TokenEndpointError,
+  UserTokenRefusedError,
+} from '@svcauth/client'
 import {
   createServiceClient,
+  isCertificateBindingError,
   isRegistrationError,
   isTokenEndpointError,
   isUserTokenRefusedError,
@@ -13,7 +19,12 @@ import {
   loadOrRegister,
   registerClient,
   saveCredentials,
+  type AuthMethod,
+  type CertificateBindingFailure,
   type ClientMetadata,
+  type ClientTlsOptions,
+  type OutboundErrorCode,
+  type TlsAuthMethod,
   type DpopAlgorithm,
   type DpopKeyOptions,
   type OutboundCalls,
@@ -87,10 +98,51 @@ describe('createServiceClient', () => {
     expectTypeOf<RenewedToken>().toEqualTypeOf<{
       readonly token: string
       readonly scheme: TokenScheme
+      readonly certificate?: string | undefined
     }>()
+    expectTypeOf<TokenPlan['certificate']>().toEqualTypeOf<string | undefined>()
     expectTypeOf<NonNullable<TokenPlan['renew']>>().returns.resolves.toEqualTypeOf<
       string | RenewedToken
     >()
+  })
+
+  test('tls: a certificate and key as PEM or files, CAs; the mutual-TLS auth methods', () => {
+    expectTypeOf(createServiceClient).toBeCallableWith({
+      issuer: 'https://hydra.example/',
+      clientId: 'bss',
+      authMethod: 'tls_client_auth',
+      tls: {
+        certFile: '/etc/step/certs/bss.crt',
+        keyFile: '/etc/step/secrets/bss.key',
+        caFile: '/etc/step/certs/root_ca.crt',
+      },
+      targets: {
+        'https://smd:27779': { audience: 'smd' },
+        'https://bss-admin:8443': { audience: 'admin', tls: { ca: Buffer.from('') } },
+        'https://public.example': { tls: false },
+      },
+    })
+    expectTypeOf(createServiceClient).toBeCallableWith({
+      tokenEndpoint: 'https://hydra.example/oauth2/token',
+      clientId: 'worker',
+      authMethod: 'self_signed_tls_client_auth',
+      tls: {
+        cert: '-----BEGIN CERTIFICATE-----',
+        key: Buffer.from(''),
+        ca: ['a', Buffer.from('b')],
+      },
+      targets: { 'https://smd:27779': {} },
+    })
+    expectTypeOf<ServiceClientOptions['tls']>().toEqualTypeOf<ClientTlsOptions | undefined>()
+    expectTypeOf<TargetConfig['tls']>().toEqualTypeOf<ClientTlsOptions | false | undefined>()
+    expectTypeOf<ClientTlsOptions['cert']>().toEqualTypeOf<string | Buffer | undefined>()
+    expectTypeOf<ClientTlsOptions['certFile']>().toEqualTypeOf<string | undefined>()
+    expectTypeOf<ClientTlsOptions['ca']>().toEqualTypeOf<
+      string | Buffer | readonly (string | Buffer)[] | undefined
+    >()
+    expectTypeOf<TlsAuthMethod>().toEqualTypeOf<'tls_client_auth' | 'self_signed_tls_client_auth'>()
+    expectTypeOf<TlsAuthMethod>().toExtend<AuthMethod>()
+    expectTypeOf<{ tls: true }>().not.toExtend<TargetConfig>()
   })
 
   test('targets, secrets and user-token modes', () => {
@@ -141,6 +193,14 @@ test('outbound errors carry a code, the OAuth error and the status', () => {
   expectTypeOf<RegistrationError['error']>().toEqualTypeOf<RegistrationErrorCode>()
   expectTypeOf<'conflict' | 'invalid_token'>().toExtend<RegistrationErrorCode>()
   expectTypeOf(isRegistrationError).guards.toEqualTypeOf<RegistrationError>()
+  expectTypeOf<CertificateBindingError['code']>().toEqualTypeOf<'ERR_CERTIFICATE_BINDING'>()
+  expectTypeOf<'ERR_CERTIFICATE_BINDING'>().toExtend<OutboundErrorCode>()
+  expectTypeOf<CertificateBindingError['origin']>().toEqualTypeOf<string>()
+  expectTypeOf<CertificateBindingError['reason']>().toEqualTypeOf<CertificateBindingFailure>()
+  expectTypeOf<CertificateBindingFailure>().toEqualTypeOf<'no_certificate' | 'other_certificate'>()
+  expectTypeOf<CertificateBindingError['certificate']>().toEqualTypeOf<string>()
+  expectTypeOf<CertificateBindingError['presented']>().toEqualTypeOf<string | undefined>()
+  expectTypeOf(isCertificateBindingError).guards.toEqualTypeOf<CertificateBindingError>()
 })
 
 test('registration steps a service can run itself', () => {

@@ -12,9 +12,13 @@ import {
   type JwksRequest,
   type MintOptions,
   type OpaqueTokenOptions,
+  type RegisteredCertificate,
+  type TestCa,
+  type TestCertificate,
   type TestClient,
   type TestIssuer,
   type TestIssuerOptions,
+  type TestIssuerTlsOptions,
   type TokenMode,
   type TokenRequest,
 } from '@svcauth/testing'
@@ -70,5 +74,26 @@ describe('every type of the interface is exported', () => {
     expectTypeOf<TestIssuer['addClient']>().parameter(0).toEqualTypeOf<TestClient>()
     expectTypeOf<TestClient['authMethod']>().toEqualTypeOf<ClientAuthMethod | undefined>()
     expectTypeOf<TestIssuer['hits']['jwks']>().toEqualTypeOf<number>()
+  })
+})
+
+describe('the issuer over TLS (RFC 8705)', () => {
+  test('tls takes the test CA, and optionally a server certificate', () => {
+    expectTypeOf<TestIssuerOptions['tls']>().toEqualTypeOf<TestIssuerTlsOptions | undefined>()
+    expectTypeOf<TestIssuerTlsOptions['ca']>().toEqualTypeOf<TestCa>()
+    expectTypeOf<TestIssuerTlsOptions['server']>().toEqualTypeOf<TestCertificate | undefined>()
+    expectTypeOf<TestIssuer['mtlsTokenEndpoint']>().toEqualTypeOf<string | undefined>()
+  })
+
+  test('clients authenticate with certificates; requests record what was presented', () => {
+    expectTypeOf<'tls_client_auth' | 'self_signed_tls_client_auth'>().toExtend<ClientAuthMethod>()
+    expectTypeOf<TestClient['tlsClientAuthSubjectDn']>().toEqualTypeOf<string | undefined>()
+    expectTypeOf<TestClient['certificates']>().toEqualTypeOf<
+      readonly RegisteredCertificate[] | undefined
+    >()
+    expectTypeOf<TestCertificate>().toExtend<RegisteredCertificate>()
+    expectTypeOf<string>().toExtend<RegisteredCertificate>()
+    expectTypeOf<TokenRequest['path']>().toEqualTypeOf<string>()
+    expectTypeOf<TokenRequest['certificate']>().toEqualTypeOf<string | undefined>()
   })
 })

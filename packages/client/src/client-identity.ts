@@ -6,6 +6,7 @@
  * concurrent callers share it, and a failure is retried by the next token request.
  */
 import { TokenEndpointError } from './errors.js'
+import { isTlsAuthMethod } from './lib/client-auth.js'
 import type { SecretSource } from './options.js'
 import { loadOrRegister } from './registration/credentials.js'
 import type { RegisteredClient } from './registration/types.js'
@@ -25,8 +26,11 @@ export class ClientIdentity {
     const secret: SecretSource | undefined =
       options.clientSecret ??
       (options.registration === undefined ? undefined : () => this.#registeredSecret())
+    // private_key_jwt signs, and the TLS methods (RFC 8705 §2) present a certificate: no secret.
     this.secrets =
-      options.authMethod === 'private_key_jwt' || secret === undefined
+      options.authMethod === 'private_key_jwt' ||
+      isTlsAuthMethod(options.authMethod) ||
+      secret === undefined
         ? undefined
         : new SecretRing(secret)
   }

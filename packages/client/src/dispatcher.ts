@@ -19,12 +19,14 @@ export type AssembledDispatcher = Pick<
 
 /**
  * Composes `interceptor` onto `given` (or a new Agent, owned and closed by `close`); `clear`
- * runs first on close (dropping cached tokens).
+ * runs first on close (dropping cached tokens). `owned`: `given` is the client's own (its TLS
+ * router) and is closed too.
  */
 export function assembleDispatcher(
   interceptor: Dispatcher.DispatcherComposeInterceptor,
   given: Dispatcher | undefined,
   clear: () => void,
+  owned = false,
 ): AssembledDispatcher {
   const base: Dispatcher = given ?? new Agent()
   const dispatcher = base.compose(interceptor)
@@ -51,7 +53,7 @@ export function assembleDispatcher(
       // Idempotent: a second close() (shutdown hooks, test teardown) resolves as the first did.
       closing ??= (async () => {
         clear()
-        if (given === undefined) await base.close()
+        if (given === undefined || owned) await base.close()
       })()
       return closing
     },

@@ -15,7 +15,9 @@
  * `ERR_CLIENT_REGISTRATION`, registering or managing the client failed (RegistrationError, in
  * registration/errors.ts); `ERR_USER_TOKEN_REFUSED`, the caller's user token may not go to this
  * target because it was not issued for it (UserTokenRefusedError, RFC 6750 §5.3, RFC 8707 §2) or
- * is bound to its holder's key (RFC 9449 §6).
+ * is bound to its holder's key (RFC 9449 §6); `ERR_CERTIFICATE_BINDING`, a certificate-bound token
+ * was not sent because the target's connections would not present its certificate
+ * (CertificateBindingError, RFC 8705 §3).
  */
 
 /**
@@ -23,12 +25,16 @@
  * is a new member here and a new class below.
  */
 export type OutboundErrorCode =
-  'ERR_TOKEN_ENDPOINT' | 'ERR_CLIENT_REGISTRATION' | 'ERR_USER_TOKEN_REFUSED'
+  | 'ERR_TOKEN_ENDPOINT'
+  | 'ERR_CLIENT_REGISTRATION'
+  | 'ERR_USER_TOKEN_REFUSED'
+  | 'ERR_CERTIFICATE_BINDING'
 
 const OUTBOUND_CODES: ReadonlySet<string> = new Set<OutboundErrorCode>([
   'ERR_TOKEN_ENDPOINT',
   'ERR_CLIENT_REGISTRATION',
   'ERR_USER_TOKEN_REFUSED',
+  'ERR_CERTIFICATE_BINDING',
 ])
 
 /**
@@ -219,4 +225,56 @@ export class UserTokenRefusedError extends OutboundError {
 /** True for a UserTokenRefusedError from any copy of this package. */
 export function isUserTokenRefusedError(err: unknown): err is UserTokenRefusedError {
   return outboundCode(err) === 'ERR_USER_TOKEN_REFUSED'
+}
+
+/**
+ * Why a certificate-bound token was not sent: `no_certificate`, the target's connections present
+ * no client certificate (an http target, `tls: false`, or a `tls` with CAs only); `other_certificate`,
+ * they present another one (the target's own `tls`).
+ */
+export type CertificateBindingFailure = 'no_certificate' | 'other_certificate'
+
+/**
+ * A certificate-bound token (RFC 8705 §3: obtained while presenting the client's certificate) was
+ * not sent, and the call was not made, because the target's connections would not present that
+ * certificate: the target would refuse the token, and it would have been shown to a party it is
+ * not bound for. A configuration mistake (the target's `tls`), not a failure to retry. Carries
+ * the target origin and the thumbprints (public), never the token.
+ *
+ * @example
+ * ```ts
+ * try { await svc.fetch('https://smd:27779/x') } catch (err) {
+ *   if (isCertificateBindingError(err)) logger.error({ origin: err.origin, reason: err.reason }, err.message)
+ * }
+ * ```
+ */
+export class CertificateBindingError extends OutboundError {
+  override readonly name = 'CertificateBindingError'
+  override readonly code = 'ERR_CERTIFICATE_BINDING'
+  /** The target the call was for (`scheme://host:port`). */
+  readonly origin: string
+  readonly reason: CertificateBindingFailure
+  /** `x5t#S256` of the certificate the token is bound to. */
+  readonly certificate: string
+  /** `x5t#S256` of the certificate the target's connections present; undefined: none. */
+  readonly presented: string | undefined
+
+  constructor(origin: string, certificate: string, presented: string | undefined) {
+    const reason: CertificateBindingFailure =
+      presented === undefined ? 'no_certificate' : 'other_certificate'
+    super(
+      reason === 'no_certificate'
+        ? `the service's token is bound to its TLS client certificate, and connections to ${origin} present none; the call was not sent`
+        : `the service's token is bound to its TLS client certificate, and connections to ${origin} present another one (see the target's tls); the call was not sent`,
+    )
+    this.origin = origin
+    this.reason = reason
+    this.certificate = certificate
+    this.presented = presented
+  }
+}
+
+/** True for a CertificateBindingError from any copy of this package. */
+export function isCertificateBindingError(err: unknown): err is CertificateBindingError {
+  return outboundCode(err) === 'ERR_CERTIFICATE_BINDING'
 }

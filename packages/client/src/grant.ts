@@ -7,7 +7,9 @@
  * the target, scope and audience, never a token or a secret: `token_fetched` (info), and
  * `token_refresh_failed` (warn: a valid token is still in use) or `token_fetch_failed` (error).
  * Each grant is published on `svcauth:outbound:token_request` (result, duration) when someone
- * listens (core's `diagnostics.ts`); a cached token makes no grant, so costs nothing.
+ * listens (core's `diagnostics.ts`); a cached token makes no grant, so costs nothing. With the
+ * client's `tls`, each grant goes out on the connections of the current certificate, taken once
+ * per grant, and the token is recorded as bound to that certificate (RFC 8705 §3).
  */
 import type { TokenRequestEvent } from '@svcauth/core'
 import { tokenRequestChannel } from '@svcauth/core/internal'
@@ -18,6 +20,7 @@ import { postGrant, type GrantAuth } from './lib/grant-request.js'
 import type { IssuedToken } from './lib/token-request.js'
 import type { ResolvedOptions } from './resolve-options.js'
 import type { ResolvedTarget } from './targets.js'
+import type { TlsTransport } from './tls-transport.js'
 import type { TokenEndpoints } from './token-endpoint.js'
 
 /** Sends one grant for `target`; `refresh` when a still-valid token is being replaced. */
@@ -27,12 +30,16 @@ export type Grant = (
   refresh: boolean,
 ) => Promise<IssuedToken>
 
-/** The grant client of one service client; with `dpop`, every grant carries a proof (RFC 9449 §5). */
+/**
+ * The grant client of one service client; with `dpop`, every grant carries a proof (RFC 9449 §5);
+ * with `tls`, every grant presents the client certificate (RFC 8705 §2, §3).
+ */
 export function createGrant(
   options: ResolvedOptions,
   identity: ClientIdentity,
   endpoints: TokenEndpoints,
   dpop: DpopProver | undefined,
+  tls: TlsTransport | undefined,
 ): Grant {
   const { authMethod, assertionKey, assertionAudience, limits, logger } = options
   const auth: GrantAuth = {
@@ -41,8 +48,20 @@ export function createGrant(
     assertionKey,
     assertionAudience,
   }
-  const authenticated = (url: string, form: URLSearchParams): Promise<IssuedToken> =>
-    postGrant(url, form, identity.id, auth, limits, dpop)
+  const authenticated = async (url: string, form: URLSearchParams): Promise<IssuedToken> => {
+    if (tls === undefined) return postGrant(url, form, identity.id, auth, limits, dpop)
+    // One set of connections for the whole grant: the token is bound to what they present.
+    const { agent, certificate } = tls.current()
+    const issued = await postGrant(
+      url,
+      form,
+      identity.id,
+      auth,
+      { ...limits, dispatcher: agent },
+      dpop,
+    )
+    return { ...issued, certificate }
+  }
 
   const grant: Grant = async (form, target, refresh) => {
     try {
@@ -64,6 +83,7 @@ export function createGrant(
           ...target.logFields,
           expires_in: issued.expiresIn,
           ...(dpop === undefined ? {} : { token_type: issued.dpop ? 'DPoP' : 'Bearer' }),
+          ...(issued.certificate === undefined ? {} : { x5t_s256: issued.certificate }),
         },
         'svcauth: service token fetched',
       )

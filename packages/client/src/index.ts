@@ -3,6 +3,8 @@
  * Every public export is listed here by name.
  */
 export {
+  CertificateBindingError,
+  isCertificateBindingError,
   isOutboundError,
   isTokenEndpointError,
   isUserTokenRefusedError,
@@ -12,6 +14,7 @@ export {
 } from './errors.js'
 export type {
   AuthorizationServerError,
+  CertificateBindingFailure,
   OutboundErrorCode,
   ServerFailureOptions,
   TokenErrorCode,
@@ -20,8 +23,9 @@ export type {
 export { tokenInterceptor } from './interceptor.js'
 export type { Planner, RenewedToken, TokenPlan, TokenScheme } from './interceptor.js'
 export { basicAuthorization, formEncode } from './lib/client-auth.js'
-export type { AuthMethod } from './lib/client-auth.js'
+export type { AuthMethod, TlsAuthMethod } from './lib/client-auth.js'
 export type { DpopAlgorithm, DpopKeyOptions } from './lib/dpop-key.js'
+export type { ClientTlsOptions } from './lib/tls-options.js'
 export type { SecretSource, ServiceClientOptions, TargetConfig, UserTokenMode } from './options.js'
 export {
   deleteClient,

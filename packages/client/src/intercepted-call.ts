@@ -18,17 +18,24 @@
  * So a DPoP call is dispatched at most three times (one nonce retry and one token retry, in
  * either order), a Bearer call at most twice; each retry replays the buffered body and needs it
  * replayable.
+ *
+ * A token bound to a TLS client certificate (RFC 8705 §3) is sent only when the target's
+ * connections present that certificate now (the check and the dispatch that follows it read the
+ * same material). When a renewal of the certificate replaced it since the token was obtained,
+ * the token retry happens before anything is sent: a token for the new certificate, once. Any
+ * other mismatch fails the call with CertificateBindingError, unsent.
  */
 import type { Duplex } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { htuOf } from './dpop.js'
 import type { DpopProver } from './dpop.js'
-import { TokenEndpointError } from './errors.js'
+import { CertificateBindingError, TokenEndpointError } from './errors.js'
 import type { RenewedToken, TokenPlan, TokenScheme } from './interceptor.js'
 import { B64TOKEN } from './lib/b64token.js'
 import { challengeError } from './lib/challenge.js'
 import type { Headers } from './lib/dispatch-options.js'
 import { plainBody, prepareBody, type PreparedBody } from './lib/replay-body.js'
+import type { CertificateBindings } from './tls-dispatcher.js'
 
 type Handler = Dispatcher.DispatchHandler
 type Controller = Dispatcher.DispatchController
@@ -59,6 +66,8 @@ export interface CallSettings {
   readonly tokens: TokenCheck
   /** The service client's DPoP prover; undefined when `dpop` is off. */
   readonly dpop: DpopProver | undefined
+  /** What the service client's connections present (RFC 8705); undefined without its own TLS. */
+  readonly certificates: CertificateBindings | undefined
 }
 
 /** Why a held 401 is retried. */
@@ -115,7 +124,7 @@ export class Call {
       if (body !== undefined) {
         this.#plan = pending
         this.#body = body
-        this.send(pending.token, pending.scheme, body.first())
+        this.send(pending.token, pending.scheme, body.first(), pending.certificate)
         return
       }
     }
@@ -132,7 +141,7 @@ export class Call {
         if (this.#done || signal?.aborted === true) return
         this.#plan = plan
         this.#body = body
-        this.send(plan.token, plan.scheme, body.first())
+        this.send(plan.token, plan.scheme, body.first(), plan.certificate)
       },
       (err: unknown) => {
         signal?.removeEventListener?.('abort', onAbort)
@@ -145,6 +154,7 @@ export class Call {
     token: string,
     scheme: TokenScheme | undefined,
     body: Dispatcher.DispatchOptions['body'],
+    certificate: string | undefined,
   ): void {
     if (!this.settings.tokens.usable(token)) {
       this.fail(
@@ -152,8 +162,9 @@ export class Call {
       )
       return
     }
+    if (certificate !== undefined && !this.#presents(certificate, scheme, body)) return
     if (scheme === 'DPoP') {
-      this.#sendBound(token, body)
+      this.#sendBound(token, body, certificate)
       return
     }
     const opts: Dispatcher.DispatchOptions = {
@@ -161,11 +172,50 @@ export class Call {
       headers: { ...this.headers, authorization: `Bearer ${token}` },
       body: body ?? null,
     }
-    this.dispatch(opts, new Attempt(this, token, scheme, undefined))
+    this.dispatch(opts, new Attempt(this, token, scheme, undefined, certificate))
+  }
+
+  /**
+   * Whether the target's connections present `certificate` now. If not: when a renewal replaced
+   * it, the token is renewed (once) and sent by the renewal; otherwise the call fails.
+   */
+  #presents(
+    certificate: string,
+    scheme: TokenScheme | undefined,
+    body: Dispatcher.DispatchOptions['body'],
+  ): boolean {
+    const certificates = this.settings.certificates
+    const presented = certificates?.presented(this.origin)
+    if (presented === certificate) return true
+    const plan = this.#plan
+    if (
+      certificates?.replaced(this.origin, certificate) === true &&
+      !this.#tokenRetried &&
+      plan?.renew !== undefined
+    ) {
+      this.#tokenRetried = true
+      plan.renew().then(
+        (next: string | RenewedToken) => {
+          if (this.#done) return
+          if (typeof next === 'string') this.send(next, scheme, body, certificate)
+          else this.send(next.token, next.scheme, body, next.certificate)
+        },
+        (err: unknown) => {
+          this.fail(err instanceof Error ? err : new Error(String(err)))
+        },
+      )
+      return false
+    }
+    this.fail(new CertificateBindingError(this.origin, certificate, presented))
+    return false
   }
 
   /** Sends a DPoP-bound token with a proof made now (see the module header). */
-  #sendBound(token: string, body: Dispatcher.DispatchOptions['body']): void {
+  #sendBound(
+    token: string,
+    body: Dispatcher.DispatchOptions['body'],
+    certificate: string | undefined,
+  ): void {
     const dpop = this.settings.dpop
     if (dpop === undefined) {
       this.fail(new TypeError('svcauth client: a DPoP token needs a client with the dpop option'))
@@ -180,7 +230,7 @@ export class Call {
       body: body ?? null,
       maxRedirections: 0,
     } as Dispatcher.DispatchOptions
-    this.dispatch(opts, new Attempt(this, token, 'DPoP', nonce))
+    this.dispatch(opts, new Attempt(this, token, 'DPoP', nonce, certificate))
   }
 
   /** The target answered a call made with `token` with success. */
@@ -203,7 +253,7 @@ export class Call {
     if (kind === 'nonce') {
       this.#nonceRetried = true
       this.settings.dpop?.publishRetry()
-      this.send(attempt.token, attempt.scheme, replay)
+      this.send(attempt.token, attempt.scheme, replay, attempt.certificate)
       return
     }
     if (plan.renew === undefined) {
@@ -215,8 +265,8 @@ export class Call {
     plan.renew().then(
       (next: string | RenewedToken) => {
         if (this.#done) return
-        if (typeof next === 'string') this.send(next, attempt.scheme, replay)
-        else this.send(next.token, next.scheme, replay)
+        if (typeof next === 'string') this.send(next, attempt.scheme, replay, attempt.certificate)
+        else this.send(next.token, next.scheme, replay, next.certificate)
       },
       () => {
         this.deliver(held)
@@ -293,6 +343,8 @@ class Attempt implements Handler {
     readonly scheme: TokenScheme | undefined,
     /** The nonce this attempt's proof carried (DPoP only). */
     readonly nonceSent: string | undefined,
+    /** The client certificate the token is bound to, if any. */
+    readonly certificate: string | undefined,
   ) {}
 
   onRequestStart(controller: Controller, context: object): void {

@@ -3,8 +3,9 @@
  * the service's own client-credentials token per target (RFC 6749 §4.4), and the RFC 8693
  * exchange of a user's token for a target (keyed by the SHA-256 of the subject token, never the
  * token). A key names the issuer or endpoint, the client id, and the target's scope, audience and
- * resource, and with DPoP the thumbprint of the key tokens are bound to (RFC 9449 §6), so a cached
- * token never serves a request it was not issued for.
+ * resource, with DPoP the thumbprint of the key tokens are bound to (RFC 9449 §6), and with a TLS
+ * client certificate its `x5t#S256` at the time (RFC 8705 §3), so a cached token never serves a
+ * request it was not issued for, and a renewed certificate starts with new tokens.
  */
 import { createHash } from 'node:crypto'
 import type { ClientIdentity } from './client-identity.js'
@@ -24,6 +25,15 @@ export interface ServiceToken {
   readonly lease: () => Promise<Lease>
   /** Records that the target accepted `token` (issue 14, R12). */
   readonly accept: (token: string) => void
+  /** The target's token for the client's current certificate: after a 401, or a renewal. */
+  readonly again: () => Promise<Lease>
+  /** The certificate thumbprint in `key`. */
+  readonly certificate: string | undefined
+}
+
+/** The element of a cache key that names the client certificate `thumbprint`. */
+export function certificateKeyPart(thumbprint: string): string {
+  return `x5t#S256=${thumbprint}`
 }
 
 export interface Leases {
@@ -33,8 +43,9 @@ export interface Leases {
 }
 
 /**
- * The leases of one service client; `tokenServer` (endpoint or issuer) goes into every key, and
- * `jkt` (the DPoP key's thumbprint) when the client binds its tokens.
+ * The leases of one service client; `tokenServer` (endpoint or issuer) goes into every key,
+ * `jkt` (the DPoP key's thumbprint) when the client binds its tokens to a key, and the current
+ * client certificate's thumbprint, read from `certificate`, when it has one.
  */
 export function createLeases(
   source: TokenSource,
@@ -42,14 +53,26 @@ export function createLeases(
   identity: ClientIdentity,
   tokenServer: string | undefined,
   jkt: string | undefined,
+  certificate: (() => string | undefined) | undefined,
 ): Leases {
   const services = new WeakMap<ResolvedTarget, ServiceToken>()
-  const bound: readonly string[] = jkt === undefined ? [] : [jkt]
-  return {
+  const bound = (): string[] => {
+    const thumbprint = certificate?.()
+    return [
+      ...(jkt === undefined ? [] : [jkt]),
+      ...(thumbprint === undefined ? [] : [certificateKeyPart(thumbprint)]),
+    ]
+  }
+  const leases: Leases = {
     service(target) {
       let entry = services.get(target)
-      if (entry === undefined) {
+      // Without a certificate, one entry per target for the life of the client.
+      if (
+        entry === undefined ||
+        (certificate !== undefined && entry.certificate !== certificate())
+      ) {
         // The key takes the client id known at the first call (with registration: before it).
+        const thumbprint = certificate?.()
         const key = JSON.stringify([
           'cc',
           tokenServer,
@@ -57,7 +80,7 @@ export function createLeases(
           target.scope,
           target.audience,
           target.resource,
-          ...bound,
+          ...bound(),
         ])
         const fetcher: Fetcher = (refresh) =>
           grant(
@@ -72,6 +95,8 @@ export function createLeases(
           accept: (token) => {
             source.accepted(key, token)
           },
+          again: () => leases.service(target).lease(),
+          certificate: thumbprint,
         }
         services.set(target, entry)
       }
@@ -88,7 +113,7 @@ export function createLeases(
         target.scope,
         target.audience,
         target.resource,
-        ...bound,
+        ...bound(),
       ])
       const form = new URLSearchParams({
         grant_type: TOKEN_EXCHANGE,
@@ -102,4 +127,5 @@ export function createLeases(
       }
     },
   }
+  return leases
 }

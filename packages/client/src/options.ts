@@ -8,6 +8,7 @@ import type { CryptoKey, JWK } from 'jose'
 import type { Dispatcher } from 'undici'
 import type { AuthMethod } from './lib/client-auth.js'
 import type { DpopKeyOptions } from './lib/dpop-key.js'
+import type { ClientTlsOptions } from './lib/tls-options.js'
 import type { RegistrationOptions } from './registration/types.js'
 
 /** How a target treats the caller's user token. */
@@ -36,6 +37,15 @@ export interface TargetConfig {
    * @default 'never'
    */
   userToken?: UserTokenMode
+  /**
+   * Mutual TLS with this target (RFC 8705), https only: its own client certificate and/or CAs,
+   * replacing the client's `tls` for it (nothing is merged), or `false` to present no client
+   * certificate and trust Node's default CAs. A certificate-bound token (one the client obtained
+   * while presenting its certificate) is sent only when this target's connections present that
+   * same certificate; otherwise the call fails with CertificateBindingError and is not sent.
+   * @default the client's `tls`
+   */
+  tls?: ClientTlsOptions | false
 }
 
 /** A secret, a `[current, previous]` pair, or a provider re-read on `invalid_client`. */
@@ -59,7 +69,11 @@ export interface ServiceClientOptions {
    * construction, so a service starts even while the authorization server is down.
    */
   registration?: RegistrationOptions & { credentialsFile: string }
-  /** @default 'client_secret_basic' */
+  /**
+   * Token endpoint authentication. `tls_client_auth` and `self_signed_tls_client_auth` (RFC 8705
+   * §2) authenticate with the certificate of `tls`, sending `client_id` and no secret.
+   * @default 'client_secret_basic'
+   */
   authMethod?: AuthMethod
   /** Private key for `private_key_jwt` (CryptoKey, KeyObject or private JWK). */
   privateKey?: CryptoKey | KeyObject | JWK
@@ -80,6 +94,16 @@ export interface ServiceClientOptions {
    * @default false
    */
   dpop?: boolean | DpopKeyOptions
+  /**
+   * Mutual TLS (RFC 8705): a client certificate and key (`cert`/`key` as PEM, or
+   * `certFile`/`keyFile`, re-read when they change) and the CAs to trust (`ca` or `caFile`).
+   * Token requests and discovery present the certificate (with `issuer`, token requests go to the
+   * metadata's `mtls_endpoint_aliases.token_endpoint` when it has one, §5), and so do https
+   * targets without a `tls` of their own. Tokens obtained while presenting it are taken as bound to
+   * it (§3) and sent only over connections that present it; a renewed certificate gets new tokens.
+   * Needs the client's own Agents: not with `dispatcher` or `tokenDispatcher`.
+   */
+  tls?: ClientTlsOptions
   /** Token request timeout, ms, from 1 to 120000. @default 10000 */
   timeout?: number
   /** Token response cap, bytes, from 1 to 16 MiB. @default 65536 */
@@ -116,9 +140,13 @@ export interface ServiceClientOptions {
    * `http://` target is the opt-in for it. @default false
    */
   allowInsecureHttp?: boolean | readonly string[]
-  /** Dispatcher the downstream calls go through (composed with the token interceptor). @default a new undici Agent */
+  /**
+   * Dispatcher the downstream calls go through (composed with the token interceptor); not with
+   * `tls` (the client then makes its own Agents).
+   * @default a new undici Agent
+   */
   dispatcher?: Dispatcher
-  /** Dispatcher for token requests. @default undici's global dispatcher */
+  /** Dispatcher for token requests; not with `tls`. @default undici's global dispatcher */
   tokenDispatcher?: Dispatcher
   /** pino-compatible logger for token fetches and failures (never tokens or secrets). */
   logger?: Logger & { info?(obj: Record<string, unknown>, msg?: string): void }

@@ -86,7 +86,7 @@ export function createPlanner(
     const own = leases.service(target)
     // The steady state: the cached token, at once (a refresh, when due, starts in the background).
     const cached = source.cached(own.key, own.fetcher)
-    if (cached !== undefined) return renewable(own.key, target, cached, own.lease, own.accept)
-    return own.lease().then((l) => renewable(own.key, target, l, own.lease, own.accept))
+    if (cached !== undefined) return renewable(own.key, target, cached, own.again, own.accept)
+    return own.lease().then((l) => renewable(own.key, target, l, own.again, own.accept))
   }
 }

@@ -7,6 +7,9 @@
  * renewal for a token this very call waited for, and no replay when the renewal hands back the
  * rejected token. Each forced refresh logs one `token_rejected` warning, never the token. Each
  * renewal that leads to a replay is published on `svcauth:outbound:retry` when someone listens.
+ * The same renewal replaces a token whose client certificate a renewal of the certificate has
+ * replaced (RFC 8705 §3), before the call is sent; `again` then fetches under the new
+ * certificate's key.
  */
 import type { RetryEvent } from '@svcauth/core'
 import { retryChannel } from '@svcauth/core/internal'
@@ -38,6 +41,7 @@ export function createRenewal(
     return {
       token: lease.token,
       scheme: lease.dpop ? 'DPoP' : 'Bearer',
+      certificate: lease.certificate,
       accepted,
       renew: lease.fresh
         ? undefined
@@ -59,7 +63,11 @@ export function createRenewal(
               retryChannel.publish(event)
             }
             // Its own scheme: with DPoP on, a server may bind one token and not the next (RFC 9449 §5).
-            return { token: next, scheme: renewed.dpop ? 'DPoP' : 'Bearer' }
+            return {
+              token: next,
+              scheme: renewed.dpop ? 'DPoP' : 'Bearer',
+              certificate: renewed.certificate,
+            }
           },
     }
   }

@@ -93,6 +93,11 @@ export async function requestToken(options: TokenRequestOptions): Promise<Reques
   const { clientId, privateKey } = options
   if (typeof clientId !== 'string' || clientId === '') fail('clientId is required')
   const authMethod = options.authMethod ?? 'client_secret_basic'
+  if (authMethod === 'tls_client_auth' || authMethod === 'self_signed_tls_client_auth') {
+    fail(
+      `requestToken does not present a TLS client certificate (${authMethod}); use createServiceClient with tls`,
+    )
+  }
   if (!METHODS.includes(authMethod)) fail(`unsupported authMethod ${authMethod as string}`)
   if (authMethod === 'private_key_jwt' && privateKey === undefined) {
     fail('private_key_jwt needs privateKey')

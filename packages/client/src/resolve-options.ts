@@ -9,9 +9,10 @@ import { defaultLogger } from '@svcauth/core'
 import { assertUrl, resolveHttpAllowance, type HttpAllowance } from '@svcauth/core/internal'
 import type { CryptoKey, JWK } from 'jose'
 import type { Dispatcher } from 'undici'
-import type { AssertionKey, AuthMethod } from './lib/client-auth.js'
+import { isTlsAuthMethod, type AssertionKey, type AuthMethod } from './lib/client-auth.js'
 import { resolveDpopKey, type DpopKey } from './lib/dpop-key.js'
 import { numberIn, optionError } from './lib/option-checks.js'
+import { resolveTls, type TlsConfig } from './lib/tls-options.js'
 import type { TokenLimits } from './lib/token-request.js'
 import type { ClientLogger, SecretSource, ServiceClientOptions } from './options.js'
 import { checkRegistrationOptions } from './registration/protocol.js'
@@ -24,6 +25,8 @@ const AUTH_METHODS: readonly AuthMethod[] = [
   'client_secret_basic',
   'client_secret_post',
   'private_key_jwt',
+  'tls_client_auth',
+  'self_signed_tls_client_auth',
 ]
 
 /** The options once checked: what the client's parts are built from. */
@@ -44,6 +47,8 @@ export interface ResolvedOptions {
   readonly targets: ReadonlyMap<string, ResolvedTarget>
   /** The DPoP key (RFC 9449), generated or given; undefined when `dpop` is off. */
   readonly dpop: DpopKey | undefined
+  /** The client's mutual TLS (RFC 8705), its files read and checked; undefined without `tls`. */
+  readonly tls: TlsConfig | undefined
   /** Timeout, byte cap and dispatcher of token requests (and of discovery). */
   readonly limits: TokenLimits
   readonly cache: TokenSourceOptions
@@ -83,7 +88,18 @@ export function resolveOptions(options: ServiceClientOptions): ResolvedOptions {
   if (authMethod === 'private_key_jwt' && options.privateKey === undefined) {
     optionError('private_key_jwt needs privateKey')
   }
-  if (
+  const tls = options.tls === undefined ? undefined : resolveTls('tls', options.tls)
+  if (isTlsAuthMethod(authMethod)) {
+    // RFC 8705 §2: the certificate is the credential, and a secret would be a second one.
+    if (tls?.certificate === undefined) {
+      optionError(`${authMethod} needs tls with cert and key (or certFile and keyFile)`)
+    }
+    if (options.clientSecret !== undefined) {
+      optionError(
+        `clientSecret is not used with ${authMethod}: the certificate authenticates the client`,
+      )
+    }
+  } else if (
     authMethod !== 'private_key_jwt' &&
     options.clientSecret === undefined &&
     registration === undefined
@@ -103,6 +119,7 @@ export function resolveOptions(options: ServiceClientOptions): ResolvedOptions {
       ? undefined
       : assertUrl('issuer', options.issuer, allowInsecureHttp, false)
   const targets = resolveTargets(options.targets)
+  checkTlsDispatchers(options, tls, targets)
   return Object.freeze({
     clientId: options.clientId ?? '',
     registration,
@@ -115,6 +132,7 @@ export function resolveOptions(options: ServiceClientOptions): ResolvedOptions {
     allowInsecureHttp,
     targets,
     dpop: resolveDpopKey(options.dpop),
+    tls,
     limits: Object.freeze({
       timeout: numberIn('timeout', options.timeout, 10_000, 1, 120_000),
       maxBytes: numberIn('maxResponseBytes', options.maxResponseBytes, 65_536, 1, 16 << 20),
@@ -142,6 +160,28 @@ export function resolveOptions(options: ServiceClientOptions): ResolvedOptions {
     dispatcher: options.dispatcher,
     logger: checkLogger(options.logger),
   })
+}
+
+/**
+ * With `tls`, the client makes the Agents that present the certificate: a dispatcher of the
+ * caller's would present whatever it was given, and a certificate-bound token would go out on it.
+ */
+function checkTlsDispatchers(
+  options: ServiceClientOptions,
+  tls: TlsConfig | undefined,
+  targets: ReadonlyMap<string, ResolvedTarget>,
+): void {
+  const targetTls = [...targets.values()].some((t) => t.tls !== undefined)
+  if (options.dispatcher !== undefined && (tls !== undefined || targetTls)) {
+    optionError(
+      'dispatcher cannot be combined with tls: the client makes the Agents that present the certificate (drop dispatcher, or configure TLS on it and drop tls)',
+    )
+  }
+  if (options.tokenDispatcher !== undefined && tls !== undefined) {
+    optionError(
+      'tokenDispatcher cannot be combined with tls: token requests present the certificate of tls',
+    )
+  }
 }
 
 /** The client assertion key with its `alg` (default: the JWK's, else RS256) and `kid`. */

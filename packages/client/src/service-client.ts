@@ -6,17 +6,19 @@
  * identity (client-identity.ts), the token endpoint (token-endpoint.ts), the token cache
  * (token-source.ts), the grant client (grant.ts), the token leases (leases.ts), renewal after a
  * 401 (renewal.ts), the planner (planner.ts), the DPoP prover when `dpop` is on (dpop.ts, RFC 9449),
- * the interceptor and the dispatcher (dispatcher.ts).
+ * mutual TLS when `tls` is given anywhere (client-tls.ts, RFC 8705), the interceptor and the
+ * dispatcher (dispatcher.ts).
  */
 import { enableRequestContext, type Principal } from '@svcauth/core'
 import type { ResponseLike } from '@svcauth/core/internal'
 import type { Dispatcher, fetch as undiciFetch } from 'undici'
 import { ClientIdentity } from './client-identity.js'
+import { createClientTls } from './client-tls.js'
 import { assembleDispatcher } from './dispatcher.js'
 import { DpopProver } from './dpop.js'
 import { createGrant } from './grant.js'
 import { serviceInterceptor } from './interceptor.js'
-import { createLeases } from './leases.js'
+import { certificateKeyPart, createLeases } from './leases.js'
 import type { ServiceClientOptions } from './options.js'
 import { createPlanner } from './planner.js'
 import { createRenewal } from './renewal.js'
@@ -40,7 +42,11 @@ export interface ServiceClient {
     options?: Omit<Dispatcher.RequestOptions, 'origin' | 'path' | 'method'> &
       Partial<Pick<Dispatcher.RequestOptions, 'method'>>,
   ): Promise<Dispatcher.ResponseData>
-  /** The Agent with the interceptor, for your own undici calls (never set it as the global dispatcher). */
+  /**
+   * The Agent with the interceptor, for your own undici calls (never set it as the global
+   * dispatcher). With `tls`, the client's own dispatcher, routing each origin to its TLS
+   * configuration.
+   */
   readonly dispatcher: Dispatcher
   /** The interceptor alone, to compose into a dispatcher of your own. */
   readonly interceptor: Dispatcher.DispatcherComposeInterceptor
@@ -52,7 +58,10 @@ export interface ServiceClient {
    * service itself.
    */
   forPrincipal(principal: Principal | undefined, response?: ResponseLike): OutboundCalls
-  /** The service's own token for a configured target origin (cached). */
+  /**
+   * The service's own token for a configured target origin (cached). With `tls`, it is bound to
+   * the client certificate (RFC 8705 §3): of use only over connections presenting it.
+   */
   getToken(origin: string): Promise<string>
   /** Closes the Agent it created and drops cached tokens. */
   close(): Promise<void>
@@ -79,14 +88,21 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
   // A target that takes user tokens reads the caller from the request context in svc.fetch:
   // requests must run inside it from now on (issue 17: otherwise it stays off, and free).
   if ([...targets.values()].some((t) => t.userToken !== 'never')) enableRequestContext()
+  const tls = createClientTls(resolved.tls, targets, logger)
+  const tokens = tls?.tokens
+  // RFC 8705 §5: a client presenting a certificate sends token requests to the mTLS alias.
+  const mtls = tokens?.certificate !== undefined
   const endpoints =
     tokenEndpoint === undefined
       ? discoveredEndpoint(
           issuer ?? '',
-          resolved.limits,
+          tls?.discovery === undefined
+            ? resolved.limits
+            : { ...resolved.limits, dispatcher: tls.discovery },
           resolved.allowInsecureHttp,
           resolved.discovery,
           logger,
+          mtls,
         )
       : fixedEndpoint(tokenEndpoint)
   const dpop =
@@ -94,11 +110,17 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
   const source = new TokenSource(resolved.cache)
   const leases = createLeases(
     source,
-    createGrant(resolved, identity, endpoints, dpop),
+    createGrant(resolved, identity, endpoints, dpop, tokens),
     identity,
     tokenEndpoint ?? issuer,
     dpop?.jkt,
+    mtls ? () => tokens.current().certificate : undefined,
   )
+  // A renewed client certificate: the tokens bound to the one it replaced go (RFC 8705 §3).
+  tls?.onReplaced((thumbprint) => {
+    const part = JSON.stringify(certificateKeyPart(thumbprint))
+    source.evict((key) => key.includes(part))
+  })
   const planner = createPlanner(
     targets,
     source,
@@ -106,10 +128,15 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
     createRenewal(source, identity, logger),
     logger,
   )
-  const interceptor = serviceInterceptor(planner, resolved.maxReplayBytes, dpop)
-  const assembled = assembleDispatcher(interceptor, resolved.dispatcher, () => {
-    source.clear()
-  })
+  const interceptor = serviceInterceptor(planner, resolved.maxReplayBytes, dpop, tls?.calls)
+  const assembled = assembleDispatcher(
+    interceptor,
+    resolved.dispatcher ?? tls?.calls,
+    () => {
+      source.clear()
+    },
+    tls !== undefined,
+  )
   return Object.freeze({
     ...assembled,
     interceptor,

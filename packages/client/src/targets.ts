@@ -1,9 +1,11 @@
 /**
  * The `targets` option resolved: each downstream origin (exact scheme, host and port) with the
  * scope, audience (Hydra) and resource (RFC 8707) its tokens are requested for, and what it gets
- * during a request made with a user's token. No other origin ever gets a token.
+ * during a request made with a user's token, and its own mutual TLS (RFC 8705), if any. No other
+ * origin ever gets a token.
  */
 import { optionError as fail, stringList } from './lib/option-checks.js'
+import { resolveTls, type TlsConfig } from './lib/tls-options.js'
 import type { TargetConfig, UserTokenMode } from './options.js'
 
 export interface ResolvedTarget {
@@ -14,6 +16,11 @@ export interface ResolvedTarget {
   readonly userToken: UserTokenMode
   /** The `aud` values a forwarded user token must include one of: audience and resource. */
   readonly accepts: readonly string[]
+  /**
+   * Its own `tls` (a client certificate and/or CAs), `false` for none at all, undefined for the
+   * client's `tls` (on https).
+   */
+  readonly tls: TlsConfig | false | undefined
   /** What the token log lines say about the target (never a token). */
   readonly logFields: { readonly target: string; readonly scope: string; readonly audience: string }
 }
@@ -63,6 +70,7 @@ function resolveTarget(key: string, value: unknown): ResolvedTarget {
     )
   }
   const scope = stringList(`target ${key} scope`, config.scope)
+  const tls = targetTls(url, config.tls)
   const accepts = Object.freeze([...audience, ...resource])
   return Object.freeze({
     origin: url.origin,
@@ -71,10 +79,20 @@ function resolveTarget(key: string, value: unknown): ResolvedTarget {
     resource,
     userToken,
     accepts,
+    tls,
     logFields: Object.freeze({
       target: url.origin,
       scope: scope.join(' '),
       audience: accepts.join(' '),
     }),
   })
+}
+
+/** A target's `tls`: only for https, where there is a TLS connection to present a certificate on. */
+function targetTls(url: URL, value: unknown): TlsConfig | false | undefined {
+  if (value === undefined || value === false) return value
+  if (url.protocol !== 'https:') {
+    fail(`target ${url.origin}: tls needs an https target (plain HTTP has no TLS connection)`)
+  }
+  return resolveTls(`target ${url.origin} tls`, value)
 }

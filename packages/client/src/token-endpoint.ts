@@ -10,6 +10,8 @@
  * - a token request made once the last discovery is `refreshInterval` old runs discovery again in
  *   the background and uses the current endpoint meanwhile.
  * A failed discovery keeps the last good endpoint; concurrent discoveries share one request.
+ * A client doing mutual TLS (`mtls`) uses the metadata's `mtls_endpoint_aliases.token_endpoint`
+ * when there is one (RFC 8705 §5: such a client MUST use the alias), checked as the token endpoint.
  */
 import { assertDiscoveredUrl, discoverMetadata, type HttpAllowance } from '@svcauth/core/internal'
 import { TokenEndpointError } from './errors.js'
@@ -46,6 +48,7 @@ export function discoveredEndpoint(
   allowInsecureHttp: HttpAllowance,
   timing: DiscoveryTiming,
   logger: ClientLogger | undefined,
+  mtls = false,
 ): TokenEndpoints {
   let good: string | undefined
   let discoveredAt = -Infinity
@@ -61,10 +64,13 @@ export function discoveredEndpoint(
           { ...limits, maxBytes: 262_144 },
           allowInsecureHttp,
         )
+        const alias = mtls ? mtlsAlias(meta.mtls_endpoint_aliases) : undefined
         const url = assertDiscoveredUrl(
-          'discovered token_endpoint',
+          alias === undefined
+            ? 'discovered token_endpoint'
+            : 'discovered mtls_endpoint_aliases.token_endpoint',
           issuer,
-          meta.token_endpoint,
+          alias ?? meta.token_endpoint,
           allowInsecureHttp,
         )
         if (good !== undefined && url !== good) {
@@ -123,6 +129,18 @@ export function discoveredEndpoint(
       return found === url ? undefined : found
     },
   }
+}
+
+/**
+ * The token endpoint's alias in RFC 8705 §5 `mtls_endpoint_aliases`, if the metadata has one (any
+ * value but undefined is checked as a URL, so a malformed one fails discovery, not silently).
+ */
+function mtlsAlias(aliases: unknown): unknown {
+  if (aliases === undefined) return undefined
+  if (typeof aliases !== 'object' || aliases === null || Array.isArray(aliases)) {
+    throw new TypeError('svcauth: discovered mtls_endpoint_aliases must be a JSON object')
+  }
+  return (aliases as Record<string, unknown>).token_endpoint
 }
 
 /**

@@ -49,6 +49,11 @@ export interface Lease {
   readonly fresh: boolean
   /** A DPoP-bound token (RFC 9449 §5, `token_type: DPoP`), presented with a proof. */
   readonly dpop: boolean
+  /**
+   * `x5t#S256` of the client certificate the token is bound to (RFC 8705 §3): sent only over
+   * connections presenting it. Undefined for a token obtained without a certificate.
+   */
+  readonly certificate: string | undefined
 }
 
 /** Fetches a token; `refresh` when a still-valid token is being replaced ahead of expiry. */
@@ -91,7 +96,7 @@ export class TokenSource {
     if (flight === undefined)
       throw this.#backoff.get(key)?.error ?? new TokenEndpointError('server_error')
     const { token, lease } = await flight
-    return { token, fresh: true, dpop: lease.dpop }
+    return { token, fresh: true, dpop: lease.dpop, certificate: lease.certificate }
   }
 
   /** Records that a target accepted `token`, if it is still the one cached for `key`. */
@@ -123,6 +128,13 @@ export class TokenSource {
   /** Test and operator hook: the cached token for `key`, if any. */
   peek(key: string): string | undefined {
     return this.#cache.get(key)?.token
+  }
+
+  /** Drops every token, backoff and forced-refresh record whose key `matches`. */
+  evict(matches: (key: string) => boolean): void {
+    dropKeys(this.#cache, matches)
+    dropKeys(this.#backoff, matches)
+    dropKeys(this.#forced, matches)
   }
 
   clear(): void {
@@ -167,7 +179,12 @@ export class TokenSource {
     const refreshIn = Math.max(lifetime * 0.5, Math.min(lifetime * 0.8, lifetime - refreshSkew))
     const entry: Entry = {
       token: issued.accessToken,
-      lease: Object.freeze({ token: issued.accessToken, fresh: false, dpop: issued.dpop }),
+      lease: Object.freeze({
+        token: issued.accessToken,
+        fresh: false,
+        dpop: issued.dpop,
+        certificate: issued.certificate,
+      }),
       expiresAt: issued.sentAt + lifetime * 1000,
       refreshAt: issued.sentAt + Math.max(0, refreshIn - jitter) * 1000,
       generation,
@@ -189,4 +206,11 @@ export class TokenSource {
       delay = Math.max(delay, Math.min(error.retryAfter * 1000, maxDelay))
     this.#backoff.set(key, { failures, retryAt: performance.now() + delay, error })
   }
+}
+
+function dropKeys(
+  cache: { keys(): Iterable<string>; delete(key: string): boolean },
+  matches: (key: string) => boolean,
+): void {
+  for (const key of [...cache.keys()]) if (matches(key)) cache.delete(key)
 }

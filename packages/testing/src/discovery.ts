@@ -1,8 +1,8 @@
 /**
  * The test issuer's discovery metadata, served at both well-known paths: OpenID Connect Discovery
  * 1.0 §4 (`/.well-known/openid-configuration`) and RFC 8414 §3
- * (`/.well-known/oauth-authorization-server`), with Hydra's fields, overrides for tests that point
- * a field elsewhere, and switches that make it fail or hang.
+ * (`/.well-known/oauth-authorization-server`), with Hydra's fields (over TLS, RFC 8705's too),
+ * overrides for tests that point a field elsewhere, and switches that make it fail or hang.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { internalError, playFault, sendJson, type FaultAnswers } from './http.js'
@@ -16,6 +16,8 @@ export interface DiscoveredEndpoints {
   readonly jwksUri: string
   readonly tokenEndpoint: string
   readonly registrationEndpoint: string
+  /** Over TLS: the token endpoint's alias for mutual TLS (RFC 8705 §5). */
+  readonly mtlsTokenEndpoint: string | undefined
 }
 
 const PATHS: ReadonlySet<string> = new Set([
@@ -42,7 +44,8 @@ export class DiscoveryEndpoint {
   handle(req: IncomingMessage, res: ServerResponse): void {
     this.hits++
     if (playFault(this.mode, FAULTS, req, res)) return
-    const { issuer, jwksUri, tokenEndpoint, registrationEndpoint } = this.#endpoints
+    const { issuer, jwksUri, tokenEndpoint, registrationEndpoint, mtlsTokenEndpoint } =
+      this.#endpoints
     sendJson(res, 200, {
       issuer,
       jwks_uri: jwksUri,
@@ -54,8 +57,19 @@ export class DiscoveryEndpoint {
         'client_secret_basic',
         'private_key_jwt',
         'none',
+        ...(mtlsTokenEndpoint === undefined
+          ? []
+          : ['tls_client_auth', 'self_signed_tls_client_auth']),
       ],
       id_token_signing_alg_values_supported: ['RS256'],
+      // RFC 8705 §3.3 and §5: certificate-bound tokens, and where a client doing mTLS sends its
+      // token requests.
+      ...(mtlsTokenEndpoint === undefined
+        ? {}
+        : {
+            tls_client_certificate_bound_access_tokens: true,
+            mtls_endpoint_aliases: { token_endpoint: mtlsTokenEndpoint },
+          }),
       ...this.overrides,
     })
   }

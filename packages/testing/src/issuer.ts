@@ -5,8 +5,14 @@
  * tokens with its introspection endpoint (introspection.ts), its token endpoint
  * (token-endpoint.ts) and client registration (registration.ts). This file starts the server,
  * routes each path to its endpoint and assembles the public `TestIssuer`.
+ *
+ * With `tls`, the same endpoints are served over HTTPS with a server certificate from the given
+ * test CA, asking every client for a certificate without requiring one (RFC 8705: mutual TLS for
+ * client authentication and certificate-bound tokens). Discovery then names an mTLS alias of the
+ * token endpoint (§5), on the same server, and says tokens are certificate-bound (§3.3).
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import { DiscoveryEndpoint, type DiscoveryMode } from './discovery.js'
 import { sendJson } from './http.js'
@@ -19,6 +25,7 @@ import {
 import { KeySet, type JwksMode, type JwksRequest } from './jwks.js'
 import { Minter, type MintOptions } from './minting.js'
 import { RegistrationEndpoint } from './registration.js'
+import type { TestCa, TestCertificate } from './tls.js'
 import {
   TokenEndpoint,
   type TestClient,
@@ -43,6 +50,23 @@ export interface TestIssuerOptions {
   discovery?: boolean
   /** What the token endpoint issues: Hydra's `jwt` strategy, or its default `opaque` one. @default 'jwt' */
   accessTokenFormat?: 'jwt' | 'opaque'
+  /**
+   * Serve everything over HTTPS (RFC 8705): a server certificate from `ca` (or `server`, one you
+   * issued), a client certificate asked for, not required. The token endpoint then accepts the
+   * `tls_client_auth` and `self_signed_tls_client_auth` clients and binds every token whose request
+   * presented a certificate to it; discovery adds `mtls_endpoint_aliases.token_endpoint` and
+   * `tls_client_certificate_bound_access_tokens: true`. Clients trust `ca.cert`.
+   * @default plain HTTP
+   */
+  tls?: TestIssuerTlsOptions
+}
+
+/** The test issuer's TLS: the CA that issues its server certificate and that it trusts for clients. */
+export interface TestIssuerTlsOptions {
+  /** Issues the server certificate (unless `server` is given) and verifies `tls_client_auth` certificates. */
+  readonly ca: TestCa
+  /** A server certificate to use instead of a new one from `ca`. */
+  readonly server?: TestCertificate
 }
 
 export interface TestIssuer {
@@ -51,6 +75,12 @@ export interface TestIssuer {
   readonly jwksUri: string
   /** `POST /oauth2/token`, shaped like Hydra's. */
   readonly tokenEndpoint: string
+  /**
+   * With `tls`: the token endpoint's mTLS alias (RFC 8705 §5), `{origin}/oauth2/mtls/token`, which
+   * discovery names in `mtls_endpoint_aliases`; it answers exactly as `tokenEndpoint` does, and
+   * `tokenRequests[i].path` tells which one a client used. Undefined on plain HTTP.
+   */
+  readonly mtlsTokenEndpoint: string | undefined
   readonly hits: {
     readonly jwks: number
     readonly discovery: number
@@ -143,19 +173,21 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   const tokenTtl = options.tokenTtl ?? 3600
   const keys = await KeySet.create(options.keyCount ?? 2, modulusLength)
   const sockets = new Set<Socket>()
-  const server = createServer((req, res) => {
+  const server = await startServer(options.tls, (req, res) => {
     route(req, res)
   })
-  server.on('connection', (socket) => {
+  server.on('connection', (socket: Socket) => {
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
   })
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve))
   const { port } = server.address() as AddressInfo
-  const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  const scheme = options.tls === undefined ? 'http' : 'https'
+  const origin = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`
   const issuer = options.trailingSlash === true ? `${origin}/` : origin
   const jwksUri = `${origin}/.well-known/jwks.json`
   const tokenEndpoint = `${origin}/oauth2/token`
+  const mtlsTokenEndpoint = options.tls === undefined ? undefined : `${origin}/oauth2/mtls/token`
   const introspectionEndpoint = `${origin}/admin/oauth2/introspect`
   const registrationEndpoint = `${origin}/oauth2/register`
   const minter = new Minter(issuer, keys, tokenTtl, modulusLength)
@@ -164,6 +196,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   const tokens = new TokenEndpoint({
     issuer,
     tokenEndpoint,
+    mtlsTokenEndpoint,
     ttl: () => tokenTtl,
     keys: keys.verifier,
     mint: (o) =>
@@ -172,7 +205,13 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
         : minter.hydra(o.sub, o.clientId, o),
   })
   const registration = new RegistrationEndpoint(() => origin, tokens.clients)
-  const discovery = new DiscoveryEndpoint({ issuer, jwksUri, tokenEndpoint, registrationEndpoint })
+  const discovery = new DiscoveryEndpoint({
+    issuer,
+    jwksUri,
+    tokenEndpoint,
+    registrationEndpoint,
+    mtlsTokenEndpoint,
+  })
   const hits = {
     get jwks() {
       return keys.hits
@@ -197,7 +236,9 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   function route(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0] ?? '/'
     if (keys.handles(path)) keys.handle(req, res, path)
-    else if (path === '/oauth2/token') tokens.handle(req, res)
+    else if (path === '/oauth2/token') tokens.handle(req, res, tokenEndpoint)
+    else if (mtlsTokenEndpoint !== undefined && path === '/oauth2/mtls/token')
+      tokens.handle(req, res, mtlsTokenEndpoint)
     else if (path === '/admin/oauth2/introspect') opaque.handle(req, res)
     else if (registration.handles(path)) registration.handle(req, res)
     else if (options.discovery !== false && discovery.handles(path)) discovery.handle(req, res)
@@ -209,6 +250,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     origin,
     jwksUri,
     tokenEndpoint,
+    mtlsTokenEndpoint,
     hits,
     jwksRequests: keys.requests,
     tokenRequests: tokens.requests,
@@ -303,4 +345,27 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       })
     },
   }
+}
+
+/**
+ * A plain HTTP server, or with `tls` an HTTPS one that asks for a client certificate and lets a
+ * connection without one (or with one it cannot verify) through, so that the token endpoint can
+ * answer `invalid_client` and self-signed certificates can be registered (RFC 8705 §2.2).
+ */
+async function startServer(
+  tls: TestIssuerTlsOptions | undefined,
+  listener: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<Server | HttpsServer> {
+  if (tls === undefined) return createServer(listener)
+  const server = tls.server ?? (await tls.ca.issueServer())
+  return createHttpsServer(
+    {
+      cert: server.cert,
+      key: server.key,
+      ca: tls.ca.cert,
+      requestCert: true,
+      rejectUnauthorized: false,
+    },
+    listener,
+  )
 }

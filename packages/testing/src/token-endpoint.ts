@@ -7,6 +7,9 @@
  * §5) gets a token bound to the proof key (`cnf.jkt`, `token_type: "DPoP"`); the proof is checked
  * with jose alone (its embedded key, `typ`, `htm`, `htu`, `iat`, `jti`, and the server nonce when
  * one is required: `400 use_dpop_nonce` with a `DPoP-Nonce` header), independently of svcauth.
+ * Over TLS (RFC 8705), a client registered for `tls_client_auth` or `self_signed_tls_client_auth`
+ * is authenticated by the certificate its connection presented (client-certificate.ts), and any
+ * request that presented a certificate gets a token bound to it (`cnf["x5t#S256"]`, §3).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import {
@@ -18,9 +21,21 @@ import {
   type JWK,
   type JWTVerifyGetKey,
 } from 'jose'
+import {
+  presentedCertificate,
+  selfSignedAuthenticates,
+  tlsClientAuthenticates,
+  type PresentedCertificate,
+  type RegisteredCertificate,
+} from './client-certificate.js'
 import { basicCredentials, playFault, readForm, sendJson, type FaultAnswers } from './http.js'
 
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
+export type ClientAuthMethod =
+  | 'client_secret_basic'
+  | 'client_secret_post'
+  | 'private_key_jwt'
+  | 'tls_client_auth'
+  | 'self_signed_tls_client_auth'
 
 /** A client the token endpoint knows. */
 export interface TestClient {
@@ -35,6 +50,16 @@ export interface TestClient {
   audience?: string[]
   /** Public keys for `private_key_jwt`. */
   jwks?: JWK[]
+  /**
+   * `tls_client_auth` (RFC 8705 §2.1.2): the subject DN the client's certificate must have, in
+   * RFC 4514 order, e.g. `'CN=bss'` for `ca.issueClient({ commonName: 'bss' })`.
+   */
+  tlsClientAuthSubjectDn?: string
+  /**
+   * `self_signed_tls_client_auth` (RFC 8705 §2.2): the client's certificates, as PEM or as anything
+   * with their `x5tS256` (a TestCertificate).
+   */
+  certificates?: readonly RegisteredCertificate[]
 }
 
 /** How the token endpoint answers. */
@@ -51,11 +76,17 @@ export type TokenMode =
 export interface TokenRequest {
   readonly headers: Record<string, string | string[] | undefined>
   readonly form: Record<string, string>
+  /** The path it was sent to: `/oauth2/token`, or the mTLS alias `/oauth2/mtls/token`. */
+  readonly path: string
+  /** `x5t#S256` of the client certificate its connection presented; undefined without one. */
+  readonly certificate: string | undefined
 }
 
 export interface TokenEndpointHooks {
   readonly issuer: string
   readonly tokenEndpoint: string
+  /** The RFC 8705 §5 alias of the token endpoint, over TLS. */
+  readonly mtlsTokenEndpoint: string | undefined
   readonly ttl: () => number
   readonly keys: JWTVerifyGetKey
   mint(opts: {
@@ -102,11 +133,18 @@ export class TokenEndpoint {
     this.#hooks = hooks
   }
 
-  handle(req: IncomingMessage, res: ServerResponse): void {
+  /** Answers a request to `url`: the token endpoint, or its mTLS alias. */
+  handle(req: IncomingMessage, res: ServerResponse, url: string): void {
     this.hits++
+    const certificate = presentedCertificate(req)
     readForm(req, (form) => {
-      this.requests.push({ headers: { ...req.headers }, form })
-      void this.#answer(req, res, form)
+      this.requests.push({
+        headers: { ...req.headers },
+        form,
+        path: new URL(url).pathname,
+        certificate: certificate?.x5tS256,
+      })
+      void this.#answer(req, res, form, url, certificate)
     })
   }
 
@@ -114,14 +152,16 @@ export class TokenEndpoint {
     req: IncomingMessage,
     res: ServerResponse,
     form: Record<string, string>,
+    url: string,
+    certificate: PresentedCertificate | undefined,
   ): Promise<void> {
     if (playFault(this.mode, FAULTS, req, res)) return
     if (this.delay > 0) await new Promise((resolve) => setTimeout(resolve, this.delay))
     try {
       if (req.method !== 'POST') throw new OAuthFailure(405, 'invalid_request', 'POST only')
-      const client = await this.#authenticate(req, form)
-      const jkt = await this.#dpop(req)
-      const body = await this.#grant(client, form, jkt)
+      const client = await this.#authenticate(req, form, certificate)
+      const jkt = await this.#dpop(req, url)
+      const body = await this.#grant(client, form, { jkt, x5t: certificate?.x5tS256 })
       json(res, 200, body, { 'cache-control': 'no-store', pragma: 'no-cache' })
     } catch (err) {
       if (!(err instanceof OAuthFailure)) throw err
@@ -129,7 +169,11 @@ export class TokenEndpoint {
     }
   }
 
-  async #authenticate(req: IncomingMessage, form: Record<string, string>): Promise<TestClient> {
+  async #authenticate(
+    req: IncomingMessage,
+    form: Record<string, string>,
+    certificate: PresentedCertificate | undefined,
+  ): Promise<TestClient> {
     const fail = (): never => {
       throw new OAuthFailure(
         401,
@@ -156,14 +200,24 @@ export class TokenEndpoint {
         fail()
       }
     } else {
-      method = 'client_secret_post'
       clientId = form.client_id
       secret = form.client_secret
+      // RFC 8705 §2: `client_id` alone; the connection's certificate is the credential.
+      const registered = clientId === undefined ? undefined : this.clients.get(clientId)?.authMethod
+      method =
+        secret === undefined &&
+        (registered === 'tls_client_auth' || registered === 'self_signed_tls_client_auth')
+          ? registered
+          : 'client_secret_post'
     }
     const client = clientId === undefined ? undefined : this.clients.get(clientId)
     if (client === undefined || (client.authMethod ?? 'client_secret_basic') !== method)
       return fail()
-    if (method === 'private_key_jwt') {
+    if (method === 'tls_client_auth') {
+      if (!tlsClientAuthenticates(certificate, client.tlsClientAuthSubjectDn)) fail()
+    } else if (method === 'self_signed_tls_client_auth') {
+      if (!selfSignedAuthenticates(certificate, client.certificates)) fail()
+    } else if (method === 'private_key_jwt') {
       try {
         const { payload } = await jwtVerify(
           form.client_assertion ?? '',
@@ -171,7 +225,13 @@ export class TokenEndpoint {
           {
             issuer: client.clientId,
             subject: client.clientId,
-            audience: [this.#hooks.tokenEndpoint, this.#hooks.issuer],
+            audience: [
+              this.#hooks.tokenEndpoint,
+              this.#hooks.issuer,
+              ...(this.#hooks.mtlsTokenEndpoint === undefined
+                ? []
+                : [this.#hooks.mtlsTokenEndpoint]),
+            ],
             requiredClaims: ['jti', 'exp'],
           },
         )
@@ -187,8 +247,11 @@ export class TokenEndpoint {
     return client
   }
 
-  /** The thumbprint of a valid DPoP proof's key; undefined without a proof (RFC 9449 §5). */
-  async #dpop(req: IncomingMessage): Promise<string | undefined> {
+  /**
+   * The thumbprint of a valid DPoP proof's key; undefined without a proof (RFC 9449 §5). `url` is
+   * the endpoint the request was sent to, the proof's `htu`.
+   */
+  async #dpop(req: IncomingMessage, url: string): Promise<string | undefined> {
     const fields = req.rawHeaders.filter(
       (_, i) => i % 2 === 0 && req.rawHeaders[i]?.toLowerCase() === 'dpop',
     )
@@ -213,7 +276,7 @@ export class TokenEndpoint {
     const now = Math.floor(Date.now() / 1000)
     const { jti, htm, htu, iat } = payload
     if (typeof jti !== 'string' || typeof iat !== 'number') refuse('jti and iat are required.')
-    if (htm !== 'POST' || htu !== this.#hooks.tokenEndpoint) refuse('htm or htu does not match.')
+    if (htm !== 'POST' || htu !== url) refuse('htm or htu does not match.')
     if (Math.abs(now - (iat as number)) > 60)
       refuse('The DPoP proof is too old or from the future.')
     if (this.dpopNonce !== undefined && payload.nonce !== this.dpopNonce) {
@@ -226,10 +289,14 @@ export class TokenEndpoint {
     return calculateJwkThumbprint(jwk, 'sha256')
   }
 
+  /**
+   * Issues the grant; `bound` holds the DPoP key thumbprint (RFC 9449 §6.1) and the client
+   * certificate's (RFC 8705 §3.1) the token is bound to, when the request proved or presented one.
+   */
   async #grant(
     client: TestClient,
     form: Record<string, string>,
-    jkt: string | undefined,
+    bound: { readonly jkt: string | undefined; readonly x5t: string | undefined },
   ): Promise<Record<string, unknown>> {
     const scope = (form.scope ?? '').split(' ').filter(Boolean)
     for (const s of scope) {
@@ -256,8 +323,18 @@ export class TokenEndpoint {
     }
     const ttl = this.#hooks.ttl()
     const base = { clientId: client.clientId, scope, audience, ttl }
-    // A DPoP-bound token names its key (RFC 9449 §6.1) and its type (§5).
-    const cnf = jkt === undefined ? {} : { cnf: { jkt } }
+    // A DPoP-bound token names its key (RFC 9449 §6.1) and its type (§5); a certificate-bound
+    // one its certificate (RFC 8705 §3.1), and stays a Bearer token.
+    const { jkt, x5t } = bound
+    const cnf =
+      jkt === undefined && x5t === undefined
+        ? {}
+        : {
+            cnf: {
+              ...(jkt === undefined ? {} : { jkt }),
+              ...(x5t === undefined ? {} : { 'x5t#S256': x5t }),
+            },
+          }
     const tokenType = jkt === undefined ? 'bearer' : 'DPoP'
     if (form.grant_type === 'client_credentials') {
       const token = await this.#hooks.mint({ ...base, sub: client.clientId, claims: cnf })

@@ -4,7 +4,9 @@
  * once each), and the POST authenticated as the client (RFC 6749 §2.3: a secret, rotated through
  * on `invalid_client`, or a fresh RFC 7523 assertion per request), with a DPoP proof when the
  * client has a DPoP key (RFC 9449 §5; the nonce retry of §8 sends a new proof and, with
- * `private_key_jwt`, a new assertion, since the server has seen the first one's `jti`).
+ * `private_key_jwt`, a new assertion, since the server has seen the first one's `jti`). With a TLS
+ * method (RFC 8705 §2), the request carries `client_id` only: `limits.dispatcher` presents the
+ * certificate.
  */
 import type { DpopProver } from '../dpop.js'
 import { TokenEndpointError } from '../errors.js'
@@ -12,6 +14,7 @@ import type { SecretRing } from '../secrets.js'
 import {
   authenticateForm,
   clientAssertion,
+  isTlsAuthMethod,
   type AssertionKey,
   type AuthMethod,
   type ClientProof,
@@ -25,7 +28,10 @@ export interface GrantTarget {
   readonly resource: readonly string[]
 }
 
-/** How the client authenticates: a secret ring for client_secret_*, a key for private_key_jwt. */
+/**
+ * How the client authenticates: a secret ring for client_secret_*, a key for private_key_jwt,
+ * nothing for the TLS methods (the certificate is the connection's).
+ */
 export interface GrantAuth {
   readonly method: AuthMethod
   readonly secrets: SecretRing | undefined
@@ -68,6 +74,8 @@ export async function postGrant(
     }
     return dpop === undefined ? post({}) : dpop.tokenRequest(url, post)
   }
+  const { method } = auth
+  if (isTlsAuthMethod(method)) return send(() => ({ method }))
   if (auth.secrets === undefined) {
     const key = auth.assertionKey
     if (key === undefined) throw new TokenEndpointError('invalid_client')
@@ -77,6 +85,6 @@ export async function postGrant(
       assertion: await clientAssertion(clientId, audience, key),
     }))
   }
-  const method = auth.method === 'client_secret_post' ? auth.method : 'client_secret_basic'
-  return auth.secrets.attempt((secret) => send(() => ({ method, secret })))
+  const secretMethod = method === 'client_secret_post' ? method : 'client_secret_basic'
+  return auth.secrets.attempt((secret) => send(() => ({ method: secretMethod, secret })))
 }

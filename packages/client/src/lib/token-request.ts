@@ -26,6 +26,11 @@ export interface IssuedToken {
    * and presented with `Authorization: DPoP` and a proof.
    */
   readonly dpop: boolean
+  /**
+   * `x5t#S256` of the client certificate the request's connection presented (RFC 8705 §3): the
+   * token is taken as bound to it. Undefined when none was presented.
+   */
+  readonly certificate?: string | undefined
   /** `performance.now()` when the request was sent: lifetimes count from here. */
   readonly sentAt: number
   /** The whole answer (for the CLI; never logged). */

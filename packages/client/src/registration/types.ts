@@ -4,6 +4,7 @@
  * handle a later read, update or delete needs. Also the one mapping from the snake_case record
  * form (a server's answer, RFC 7591 §3.2.1, or the credentials file) to a RegisteredClient.
  */
+import type { AuthMethod } from '../lib/client-auth.js'
 import type { Dispatcher } from 'undici'
 
 /** Where and how to register. */
@@ -44,7 +45,8 @@ export interface ClientMetadata {
   grant_types?: readonly string[]
   response_types?: readonly string[]
   redirect_uris?: readonly string[]
-  token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
+  /** With `tls_client_auth`, also give `tls_client_auth_subject_dn` (or a SAN member), RFC 8705 §2.1.2. */
+  token_endpoint_auth_method?: AuthMethod
   jwks?: { keys: readonly Record<string, unknown>[] }
   jwks_uri?: string
   [name: string]: unknown
