@@ -3,9 +3,12 @@
  * oidc-provider over HTTPS with its mTLS features on authenticates clients by their certificate
  * (`tls_client_auth` by subject DN, `self_signed_tls_client_auth` by a registered certificate) and
  * binds their tokens to it (`cnf["x5t#S256"]`, JWT and opaque); both adapters, over HTTPS asking
- * for client certificates, accept a token only from a connection presenting that certificate.
+ * for client certificates, accept a token only from a connection presenting that certificate. The
+ * svcauth client gets such tokens with its certificate (both methods, discovery over HTTPS) and
+ * calls both adapters over mutual TLS.
  */
 import { X509Certificate } from 'node:crypto'
+import { createServiceClient, type ServiceClient } from '@svcauth/client'
 import type { Principal } from '@svcauth/core'
 import type * as ex from '@svcauth/express'
 import {
@@ -169,6 +172,33 @@ describe.each(['Express', 'Koa'] as const)('oidc-provider mTLS → %s', (framewo
     })
     expect((await call(smd, token, other)).status).toBe(401)
   })
+
+  it.each([
+    ['tls_client_auth', 'bss-tls', () => bss],
+    ['self_signed_tls_client_auth', 'bss-self', () => self],
+  ] as const)(
+    'the svcauth client (%s) gets a bound token with its certificate and calls over mutual TLS',
+    async (authMethod, clientId, cert) => {
+      const smd = await startSmd(framework)
+      const svc: ServiceClient = createServiceClient({
+        issuer: provider.issuer,
+        clientId,
+        authMethod,
+        tls: { cert: cert().cert, key: cert().key, ca: ca.cert },
+        targets: { [smd]: { scope: ['smd.read'], resource: 'urn:smd' } },
+      })
+      closers.push(() => svc.close())
+      const res = await svc.fetch(`${smd}/hsm/v2/State/Components`)
+      expect({ status: res.status, body: await res.json() }).toEqual({
+        status: 200,
+        body: { clientId, x5tS256: cert().x5tS256 },
+      })
+      const token = await svc.getToken(smd)
+      expect(decodeJwt(token).cnf).toEqual({ 'x5t#S256': cert().x5tS256 })
+      // Stolen, the token is useless over another certificate.
+      expect((await call(smd, token, other)).status).toBe(401)
+    },
+  )
 
   it('the wrong certificate cannot get a token for tls_client_auth', async () => {
     await expect(tokenFor('bss-tls', other, 'urn:smd')).rejects.toThrow(/"error":"invalid_client"/)
