@@ -76,6 +76,15 @@ const plain = (k: Kit) =>
     .mintClientToken({ clientId: 'bss', scope: ['smd.read'], audience: ['smd'] })
     .then((t) => `Bearer ${t}`)
 const pemHeader = (cert: TestCertificate) => encodeURIComponent(cert.cert)
+const HEADER_INVALID = {
+  status: 400,
+  challenge: `${REALM}, error="invalid_request", error_description="The client certificate header is malformed"`,
+  body: {
+    error: 'invalid_request',
+    error_description: 'The client certificate header is malformed',
+  },
+  reason: 'mtls_header_invalid',
+}
 const MISMATCH = invalid(
   'mtls_certificate_mismatch',
   'The access token is bound to another certificate',
@@ -169,15 +178,7 @@ const scenarios: readonly Scenario[] = [
     path: '/mtls-proxy/read',
     authorization: (k) => bound(k),
     headers: () => ({ 'x-client-cert': '-----BEGIN%20CERTIFICATE-----%0AAAAA%0A-----END' }),
-    expect: {
-      status: 400,
-      challenge: `${REALM}, error="invalid_request", error_description="The client certificate header is malformed"`,
-      body: {
-        error: 'invalid_request',
-        error_description: 'The client certificate header is malformed',
-      },
-      reason: 'mtls_header_invalid',
-    },
+    expect: HEADER_INVALID,
   },
   {
     name: 'Envoy’s x-forwarded-client-cert: the last element’s Cert and Hash',
@@ -195,15 +196,7 @@ const scenarios: readonly Scenario[] = [
     headers: (k) => ({
       'x-forwarded-client-cert': `Hash=${Buffer.from(k.other.x5tS256, 'base64url').toString('hex')};Cert="${pemHeader(k.bss)}"`,
     }),
-    expect: {
-      status: 400,
-      challenge: `${REALM}, error="invalid_request", error_description="The client certificate header is malformed"`,
-      body: {
-        error: 'invalid_request',
-        error_description: 'The client certificate header is malformed',
-      },
-      reason: 'mtls_header_invalid',
-    },
+    expect: HEADER_INVALID,
   },
   {
     name: 'mtls required: a plain Bearer token is refused',
