@@ -4,7 +4,8 @@
  *
  * Routes:
  *   /public                      no authentication
- *   /api/*                       authenticate(main issuer), with guards per route
+ *   /api/*                       authenticate(main issuer), with guards per route (/api/role:
+ *                                requireClaim by value; /api/groups: requireClaimIncludes)
  *   /opt/*                       authenticate(main issuer, optional: true)
  *   /unauth/read                 a guard with no authenticate() before it
  *   /opaque/*                    authenticate(main issuer, with introspection for opaque tokens)
@@ -167,6 +168,12 @@ function expressApp(
   api.get('/operators', ex.requireClaim('role', isOperator), (req, res) => {
     res.json(summary(req.auth))
   })
+  api.get('/role', ex.requireClaim('role', 'operator'), (req, res) => {
+    res.json(summary(req.auth))
+  })
+  api.get('/groups', ex.requireClaimIncludes('groups', 'hpc', 'ops'), (req, res) => {
+    res.json(summary(req.auth))
+  })
   api.get('/admin', ex.requireScopes('admin'), (req, res) => {
     res.json(summary(req.auth))
   })
@@ -277,6 +284,12 @@ function koaApp(
     ctx.body = summary(ctx.state.auth)
   })
   api.get('/operators', ko.requireClaim('role', isOperator), (ctx) => {
+    ctx.body = summary(ctx.state.auth)
+  })
+  api.get('/role', ko.requireClaim('role', 'operator'), (ctx) => {
+    ctx.body = summary(ctx.state.auth)
+  })
+  api.get('/groups', ko.requireClaimIncludes('groups', 'hpc', 'ops'), (ctx) => {
     ctx.body = summary(ctx.state.auth)
   })
   api.get('/admin', ko.requireScopes('admin'), (ctx) => {

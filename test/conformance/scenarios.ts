@@ -620,6 +620,54 @@ export const scenarios: readonly Scenario[] = [
     expect: forbidden('claim_check_failed'),
   },
   {
+    name: 'requireClaim by value passes on an equal claim',
+    path: '/api/role',
+    authorization: (k) => bearer(k.user([], { claims: { role: 'operator' } })),
+    expect: ok(alice([])),
+  },
+  {
+    name: 'requireClaim by value refuses another value',
+    path: '/api/role',
+    authorization: (k) => bearer(k.user([], { claims: { role: 'operators' } })),
+    expect: forbidden('claim_check_failed'),
+  },
+  {
+    name: 'requireClaim by value is strict: the value inside an array is not equal',
+    path: '/api/role',
+    authorization: (k) => bearer(k.user([], { claims: { role: ['operator'] } })),
+    expect: forbidden('claim_check_failed'),
+  },
+  {
+    name: 'requireClaim by value refuses a missing claim',
+    path: '/api/role',
+    authorization: (k) => bearer(k.user([])),
+    expect: forbidden('claim_check_failed'),
+  },
+  {
+    name: 'requireClaimIncludes passes on an array claim with every value',
+    path: '/api/groups',
+    authorization: (k) => bearer(k.user([], { claims: { groups: ['users', 'ops', 'hpc'] } })),
+    expect: ok(alice([])),
+  },
+  {
+    name: 'requireClaimIncludes reads a string claim as space-delimited words',
+    path: '/api/groups',
+    authorization: (k) => bearer(k.user([], { claims: { groups: 'hpc  ops' } })),
+    expect: ok(alice([])),
+  },
+  {
+    name: 'requireClaimIncludes refuses a claim missing one value, or matching only a substring',
+    path: '/api/groups',
+    authorization: (k) => bearer(k.user([], { claims: { groups: 'hpc operators' } })),
+    expect: forbidden('claim_check_failed'),
+  },
+  {
+    name: 'requireClaimIncludes refuses a claim of another type',
+    path: '/api/groups',
+    authorization: (k) => bearer(k.user([], { claims: { groups: { hpc: true, ops: true } } })),
+    expect: forbidden('claim_check_failed'),
+  },
+  {
     name: 'B10: a __proto__ claim grants no scope',
     path: '/api/admin',
     authorization: async (k) => {

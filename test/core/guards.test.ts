@@ -6,6 +6,7 @@ import {
   requireActor,
   requireAnyScope,
   requireClaim,
+  requireClaimIncludes,
   requireScopes,
   runGuard,
   type Guard,
@@ -123,6 +124,45 @@ describe('guards', () => {
       ),
     ).toBe('403 claim_check_failed')
     expect(() => requireClaim('', () => true)).toThrow(typeError(/requireClaim needs a claim name/))
+  })
+
+  it('requireClaim by value compares strictly; requireClaimIncludes reads arrays and space-delimited strings', () => {
+    const who = (claims: Record<string, unknown>) =>
+      principal([], {
+        claims: Object.freeze(Object.assign(Object.create(null) as object, claims)),
+      })
+    expect(outcome(requireClaim('role', 'operator'), who({ role: 'operator' }))).toBe('ok')
+    expect(outcome(requireClaim('level', 3), who({ level: '3' }))).toBe('403 claim_check_failed')
+    expect(outcome(requireClaim('level', 3), who({ level: 3 }))).toBe('ok')
+    expect(outcome(requireClaim('admin', true), who({ admin: 'true' }))).toBe(
+      '403 claim_check_failed',
+    )
+    expect(outcome(requireClaim('tenant', null), who({ tenant: null }))).toBe('ok')
+    // An absent claim is undefined, never an inherited property.
+    expect(outcome(requireClaim('constructor', null), who({}))).toBe('403 claim_check_failed')
+    const groups = requireClaimIncludes('groups', 'hpc', 'ops')
+    expect(outcome(groups, who({ groups: ['ops', 'users', 'hpc'] }))).toBe('ok')
+    expect(outcome(groups, who({ groups: ' hpc   ops ' }))).toBe('ok')
+    expect(outcome(groups, who({ groups: ['hpc'] }))).toBe('403 claim_check_failed')
+    expect(outcome(groups, who({ groups: 'hpc operators' }))).toBe('403 claim_check_failed')
+    expect(outcome(groups, who({ groups: 'hpc\tops' }))).toBe('403 claim_check_failed')
+    expect(outcome(groups, who({ groups: { hpc: 1, ops: 1 } }))).toBe('403 claim_check_failed')
+    expect(outcome(groups, who({}))).toBe('403 claim_check_failed')
+    expect(outcome(requireClaimIncludes('n', 1), who({ n: [1, 2] }))).toBe('ok')
+    expect(outcome(requireClaimIncludes('n', 1), who({ n: ['1'] }))).toBe('403 claim_check_failed')
+    expect(groups.description).toBe('claim: groups includes hpc ops')
+    expect(requireClaim('role', 'operator').description).toBe('claim: role = "operator"')
+  })
+
+  it('claim guards with bad arguments are start-up TypeErrors', () => {
+    expect(() => requireClaim('role', {} as never)).toThrow(
+      typeError(/requireClaim needs a string/),
+    )
+    expect(() => requireClaim('role', undefined as never)).toThrow(TypeError)
+    expect(() => requireClaimIncludes('groups')).toThrow(typeError(/at least one value/))
+    expect(() => requireClaimIncludes('groups', '')).toThrow(TypeError)
+    expect(() => requireClaimIncludes('groups', {} as never)).toThrow(TypeError)
+    expect(() => requireClaimIncludes('', 'x')).toThrow(typeError(/needs a claim name/))
   })
 
   it('F9: runGuard fails closed when authentication never ran, and 401s anonymous callers', () => {

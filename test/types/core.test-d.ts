@@ -13,6 +13,7 @@ import {
   rawToken,
   requireActor,
   requireClaim,
+  requireClaimIncludes,
   runWithPrincipal,
   verifyDpopProof,
   MemoryReplayStore,
@@ -136,6 +137,11 @@ test('guards are framework-free and name the scopes', () => {
   expectTypeOf(requireActor).returns.toEqualTypeOf<Guard>()
   expectTypeOf(requireClaim).toBeCallableWith('role', (role: unknown) => role === 'operator')
   expectTypeOf(requireClaim).returns.toEqualTypeOf<Guard>()
+  expectTypeOf(requireClaim).toBeCallableWith('role', 'operator')
+  expectTypeOf(requireClaim).toBeCallableWith('level', 3)
+  expectTypeOf(requireClaim).toBeCallableWith('tenant', null)
+  expectTypeOf(requireClaimIncludes).toBeCallableWith('groups', 'hpc', 'ops')
+  expectTypeOf(requireClaimIncludes).returns.toEqualTypeOf<Guard>()
 })
 
 test('request context, bearer extraction and audit records', () => {

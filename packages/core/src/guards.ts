@@ -92,25 +92,86 @@ export function requireActor(type: ActorType): Guard {
   })
 }
 
+/** A claim value `requireClaim` compares by equality: JSON's primitives. */
+export type ClaimValue = string | number | boolean | null
+
+/** A predicate over a claim's value and the whole (read-only) claim set. */
+export type ClaimPredicate = (value: unknown, claims: Readonly<Record<string, unknown>>) => boolean
+
 /**
- * Requires a claim to satisfy a predicate (which gets the claim value and the whole claim set).
+ * Requires a claim to equal a value (strict equality; a JSON primitive), or to satisfy a predicate
+ * (which gets the claim value and the whole claim set; one that throws refuses). A claim that is
+ * absent is `undefined`, never a value inherited from `Object.prototype`.
  *
  * @example
  * ```ts
- * requireClaim('role', (role) => role === 'operator')
+ * requireClaim('role', 'operator')
+ * requireClaim('tenant', (t, claims) => t === claims.azp)
  * ```
  */
-export function requireClaim(
+export function requireClaim(name: string, expected: ClaimValue | ClaimPredicate): Guard {
+  claimName('requireClaim', name)
+  let predicate: ClaimPredicate
+  let shown: string
+  if (typeof expected === 'function') {
+    predicate = expected
+    shown = name
+  } else if (expected === null || ['string', 'number', 'boolean'].includes(typeof expected)) {
+    predicate = (value) => value === expected
+    shown = `${name} = ${JSON.stringify(expected)}`
+  } else {
+    throw new TypeError(
+      'svcauth: requireClaim needs a string, number, boolean or null, or a predicate',
+    )
+  }
+  return claimGuard(`claim: ${shown}`, name, predicate)
+}
+
+/**
+ * Requires a claim to include every listed value: an array claim must contain each (strict
+ * equality), a string claim is read as a space-delimited list (RFC 6749 §3.3 style; runs of spaces
+ * tolerated) and must contain each as a whole word. Any other claim type refuses.
+ *
+ * @example
+ * ```ts
+ * requireClaimIncludes('groups', 'hpc-admins')
+ * requireClaimIncludes('amr', 'mfa', 'hwk')
+ * ```
+ */
+export function requireClaimIncludes(
   name: string,
-  predicate: (value: unknown, claims: Readonly<Record<string, unknown>>) => boolean,
+  ...values: readonly (string | number | boolean)[]
 ): Guard {
+  claimName('requireClaimIncludes', name)
+  if (values.length === 0)
+    throw new TypeError('svcauth: requireClaimIncludes needs at least one value')
+  for (const v of values) {
+    if (!['string', 'number', 'boolean'].includes(typeof v) || v === '') {
+      throw new TypeError(
+        'svcauth: requireClaimIncludes values must be non-empty strings, numbers or booleans',
+      )
+    }
+  }
+  const wanted = Object.freeze([...values])
+  return claimGuard(`claim: ${name} includes ${wanted.join(' ')}`, name, (value) => {
+    const list: readonly unknown[] | undefined = Array.isArray(value)
+      ? value
+      : typeof value === 'string'
+        ? value.split(' ').filter((w) => w !== '')
+        : undefined
+    return list !== undefined && wanted.every((w) => list.includes(w))
+  })
+}
+
+function claimName(guardName: string, name: unknown): void {
   if (typeof name !== 'string' || name === '') {
-    throw new TypeError('svcauth: requireClaim needs a claim name')
+    throw new TypeError(`svcauth: ${guardName} needs a claim name`)
   }
-  if (typeof predicate !== 'function') {
-    throw new TypeError('svcauth: requireClaim needs a predicate function')
-  }
-  return guard(`claim: ${name}`, (principal, realm) => {
+}
+
+/** The guard over one claim: own properties only; a predicate that throws refuses. */
+function claimGuard(description: string, name: string, predicate: ClaimPredicate): Guard {
+  return guard(description, (principal, realm) => {
     const claims = principal.claims
     const value = Object.prototype.hasOwnProperty.call(claims, name) ? claims[name] : undefined
     let ok = false

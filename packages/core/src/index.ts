@@ -47,8 +47,15 @@ export type {
   DpopChallenge,
   ErrorResponse,
 } from './errors.js'
-export { requireActor, requireAnyScope, requireClaim, requireScopes, runGuard } from './guards.js'
-export type { Guard, GuardState } from './guards.js'
+export {
+  requireActor,
+  requireAnyScope,
+  requireClaim,
+  requireClaimIncludes,
+  requireScopes,
+  runGuard,
+} from './guards.js'
+export type { ClaimPredicate, ClaimValue, Guard, GuardState } from './guards.js'
 export type { IntrospectionOptions } from './introspection-options.js'
 export type { IntrospectionStatus } from './introspection.js'
 export { DEFAULT_ALGORITHMS } from './issuer-options.js'

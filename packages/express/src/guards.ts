@@ -50,16 +50,32 @@ export function requireActor(type: core.ActorType): RequestHandler {
 }
 
 /**
- * Requires a claim to satisfy a predicate.
+ * Requires a claim to equal a value, or to satisfy a predicate (403 `insufficient_scope` otherwise).
  *
  * @example
  * ```ts
- * app.put('/locks', requireClaim('role', (r) => r === 'operator'), handler)
+ * requireClaim('role', 'operator')
+ * requireClaim('tenant', (tenant) => tenant === 'x3000')
  * ```
  */
 export function requireClaim(
   name: string,
-  predicate: (value: unknown, claims: Readonly<Record<string, unknown>>) => boolean,
+  expected: core.ClaimValue | core.ClaimPredicate,
 ): RequestHandler {
-  return middleware(core.requireClaim(name, predicate))
+  return middleware(core.requireClaim(name, expected))
+}
+
+/**
+ * Requires an array or space-delimited claim to include every listed value.
+ *
+ * @example
+ * ```ts
+ * requireClaimIncludes('groups', 'hpc-admins')
+ * ```
+ */
+export function requireClaimIncludes(
+  name: string,
+  ...values: readonly (string | number | boolean)[]
+): RequestHandler {
+  return middleware(core.requireClaimIncludes(name, ...values))
 }

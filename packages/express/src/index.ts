@@ -7,7 +7,13 @@ export { auditLogger } from './audit.js'
 export type { AuditLoggerMiddleware } from './audit.js'
 export { authenticate } from './authenticate.js'
 export type { AuthenticateMiddleware, AuthenticateOptions } from './authenticate.js'
-export { requireActor, requireAnyScope, requireClaim, requireScopes } from './guards.js'
+export {
+  requireActor,
+  requireAnyScope,
+  requireClaim,
+  requireClaimIncludes,
+  requireScopes,
+} from './guards.js'
 export { outbound } from './outbound.js'
 export { authOutcome } from './outcome.js'
 export {
@@ -23,6 +29,8 @@ export type {
   AuthErrorCode,
   AuthErrorReason,
   AuthOutcome,
+  ClaimPredicate,
+  ClaimValue,
   DpopOptions,
   DpopReplayStore,
   MtlsOptions,

@@ -56,16 +56,32 @@ export function requireActor(type: core.ActorType): Middleware<AuthState> {
 }
 
 /**
- * Requires a claim to satisfy a predicate.
+ * Requires a claim to equal a value, or to satisfy a predicate (403 `insufficient_scope` otherwise).
  *
  * @example
  * ```ts
- * router.put('/boot/v1/bootparameters', requireClaim('role', (r) => r === 'operator'), handler)
+ * requireClaim('role', 'operator')
+ * requireClaim('tenant', (tenant) => tenant === 'x3000')
  * ```
  */
 export function requireClaim(
   name: string,
-  predicate: (value: unknown, claims: Readonly<Record<string, unknown>>) => boolean,
+  expected: core.ClaimValue | core.ClaimPredicate,
 ): Middleware<AuthState> {
-  return middleware(core.requireClaim(name, predicate))
+  return middleware(core.requireClaim(name, expected))
+}
+
+/**
+ * Requires an array or space-delimited claim to include every listed value.
+ *
+ * @example
+ * ```ts
+ * requireClaimIncludes('groups', 'hpc-admins')
+ * ```
+ */
+export function requireClaimIncludes(
+  name: string,
+  ...values: readonly (string | number | boolean)[]
+): Middleware<AuthState> {
+  return middleware(core.requireClaimIncludes(name, ...values))
 }

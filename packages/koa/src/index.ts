@@ -5,7 +5,13 @@ export { auditLogger } from './audit.js'
 export type { AuditLoggerMiddleware } from './audit.js'
 export { authenticate } from './authenticate.js'
 export type { AuthenticateMiddleware, AuthenticateOptions } from './authenticate.js'
-export { requireActor, requireAnyScope, requireClaim, requireScopes } from './guards.js'
+export {
+  requireActor,
+  requireAnyScope,
+  requireClaim,
+  requireClaimIncludes,
+  requireScopes,
+} from './guards.js'
 export { outbound } from './outbound.js'
 export { authOutcome } from './outcome.js'
 export type { AuditContext, AuthState, OutboundContext } from './state.js'
@@ -22,6 +28,8 @@ export type {
   AuthErrorCode,
   AuthErrorReason,
   AuthOutcome,
+  ClaimPredicate,
+  ClaimValue,
   DpopOptions,
   DpopReplayStore,
   MtlsOptions,
