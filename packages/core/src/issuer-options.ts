@@ -100,23 +100,41 @@ export function resolveIssuers(
   // An opaque token names no issuer: with two introspection endpoints it would be sent to the wrong one.
   if (introspecting.length > 1) fail('introspection may be configured for one issuer only')
   return (list as readonly IssuerConfig[]).map((config, i) => {
-    const at = list.length > 1 ? `issuers[${i}].` : ''
-    const issuer = assertUrl(`${at}issuer`, config.issuer, allowInsecureHttp, false)
-    if (seen.has(issuer)) fail(`issuer ${issuer} is configured twice`)
-    seen.add(issuer)
-    return Object.freeze({
-      issuer,
-      audience: resolveAudience(`${at}audience`, config.audience),
-      jwksUri:
-        config.jwksUri === undefined
-          ? undefined
-          : assertUrl(`${at}jwksUri`, config.jwksUri, allowInsecureHttp),
-      algorithms: resolveAlgorithms(`${at}algorithms`, config.algorithms),
-      introspection:
-        config.introspection === undefined
-          ? undefined
-          : resolveIntrospection(`${at}introspection`, config.introspection, allowInsecureHttp),
-    })
+    const resolved = resolveIssuer(
+      list.length > 1 ? `issuers[${i}].` : '',
+      config,
+      allowInsecureHttp,
+    )
+    if (seen.has(resolved.issuer)) fail(`issuer ${resolved.issuer} is configured twice`)
+    seen.add(resolved.issuer)
+    return resolved
+  })
+}
+
+/**
+ * Validates and freezes one issuer's configuration; `at` prefixes the option names in messages
+ * (e.g. `issuers[1].`). A mistake is a TypeError naming the option.
+ */
+export function resolveIssuer(
+  at: string,
+  config: IssuerConfig,
+  allowInsecureHttp: HttpAllowance,
+): ResolvedIssuer {
+  if (typeof (config as unknown) !== 'object' || (config as unknown) === null) {
+    fail(`${at || 'issuer '}configuration must be an object`)
+  }
+  return Object.freeze({
+    issuer: assertUrl(`${at}issuer`, config.issuer, allowInsecureHttp, false),
+    audience: resolveAudience(`${at}audience`, config.audience),
+    jwksUri:
+      config.jwksUri === undefined
+        ? undefined
+        : assertUrl(`${at}jwksUri`, config.jwksUri, allowInsecureHttp),
+    algorithms: resolveAlgorithms(`${at}algorithms`, config.algorithms),
+    introspection:
+      config.introspection === undefined
+        ? undefined
+        : resolveIntrospection(`${at}introspection`, config.introspection, allowInsecureHttp),
   })
 }
 

@@ -67,8 +67,8 @@ export function createJwtVerifier(
   reject: Reject,
   cache: TokenCache | undefined,
 ): JwtVerifier {
-  const runtimes = new Map<string, IssuerRuntime>()
-  for (const config of resolved.issuers) {
+  /** One issuer's runtime: its key source (not started yet) and policies. */
+  const createRuntime = (config: ResolvedIssuer): IssuerRuntime => {
     const source = new KeySource({
       issuer: config.issuer,
       jwksUri: config.jwksUri,
@@ -78,20 +78,23 @@ export function createJwtVerifier(
       logger: resolved.logger,
       reject,
     })
-    runtimes.set(config.issuer, {
-      config,
-      source,
-      headers: { algorithms: algorithmTable(config.algorithms), strict: resolved.strict },
-      claims: registeredClaimPolicy(config.issuer, config.audience, resolved),
-      memo: new HeaderMemo(),
-    })
     if (config.audience === false) {
       resolved.logger.warn(
         { event: 'audience_check_disabled', issuer: config.issuer },
         `svcauth: audience check disabled for ${config.issuer}; any token from this issuer is accepted for this service`,
       )
     }
+    return {
+      config,
+      source,
+      headers: { algorithms: algorithmTable(config.algorithms), strict: resolved.strict },
+      claims: registeredClaimPolicy(config.issuer, config.audience, resolved),
+      memo: new HeaderMemo(),
+    }
   }
+
+  const runtimes = new Map<string, IssuerRuntime>()
+  for (const config of resolved.issuers) runtimes.set(config.issuer, createRuntime(config))
   const only = runtimes.size === 1 ? [...runtimes.values()][0] : undefined
   for (const runtime of runtimes.values()) runtime.source.start()
 
