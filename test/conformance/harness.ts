@@ -14,6 +14,7 @@
  *   /dpop/*                      authenticate(main issuer, dpop: ES256 and EdDSA proofs)
  *   /dpop-only/read              authenticate(main issuer, dpop required, with server nonces)
  *   /dpop-opaque/read            authenticate(main issuer, dpop, introspection for opaque tokens)
+ *   /tenant/read                 authenticate(issuers resolved per token: the main issuer only)
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -71,6 +72,21 @@ const DPOP = { dpop: { algorithms: ['ES256', 'EdDSA'] } }
 /** A fixed nonce secret, so every run hands out the same nonces and the table can fetch one. */
 export const NONCE_SECRET = 'conformance-nonce-secret-0123456789abcdef'
 const DPOP_ONLY = { dpop: { required: true, nonce: { secret: NONCE_SECRET } } }
+
+/**
+ * Issue 20, item 2: /tenant resolves the issuer of each token. The main issuer is a tenant; any
+ * other issuer is refused; `BROKEN_TENANT`'s lookup fails, as a tenant directory that is down.
+ */
+export const BROKEN_TENANT = 'https://broken-tenant.example/'
+const tenantOptions = (issuers: AppIssuers) => ({
+  realm: REALM,
+  jwks: { cooldown: 100, refreshInterval: 60_000 },
+  issuers: (iss: string) => {
+    if (iss === BROKEN_TENANT) throw new Error('tenant directory unreachable')
+    const { main } = issuers
+    return iss === main.issuer ? { issuer: iss, audience: 'smd', jwksUri: main.jwksUri } : undefined
+  },
+})
 
 /** What a guarded route answers: enough of the principal to compare across frameworks. */
 function summary(p: Principal | undefined) {
@@ -225,6 +241,12 @@ function expressApp(
     res.json(summary(req.auth))
   })
   app.use('/dpop-opaque', dpopOpaque)
+  const tenant = express.Router()
+  tenant.use(track(ex.authenticate(tenantOptions(issuers))))
+  tenant.get('/read', ex.requireScopes('smd.read'), (req, res) => {
+    res.json(summary(req.auth))
+  })
+  app.use('/tenant', tenant)
   for (const [prefix, issuer] of [
     ['/outage', issuers.outage],
     ['/cold', issuers.cold],
@@ -335,7 +357,12 @@ function koaApp(
   dpopOpaque.get('/read', ko.requireScopes('smd.read'), (ctx) => {
     ctx.body = summary(ctx.state.auth)
   })
-  const routers = [root, api, opt, opaque, dpop, dpopOnly, dpopOpaque]
+  const tenant = new Router<ko.AuthState>({ prefix: '/tenant' })
+  tenant.use(track(ko.authenticate(tenantOptions(issuers))))
+  tenant.get('/read', ko.requireScopes('smd.read'), (ctx) => {
+    ctx.body = summary(ctx.state.auth)
+  })
+  const routers = [root, api, opt, opaque, dpop, dpopOnly, dpopOpaque, tenant]
   for (const [prefix, issuer] of [
     ['/outage', issuers.outage],
     ['/cold', issuers.cold],

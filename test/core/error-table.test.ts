@@ -61,6 +61,7 @@ const CODES: Record<AuthErrorReason, AuthErrorCode> = {
   actor_not_allowed: 'insufficient_scope',
   claim_check_failed: 'insufficient_scope',
   jwks_unavailable: 'temporarily_unavailable',
+  issuer_unavailable: 'temporarily_unavailable',
   introspection_unavailable: 'temporarily_unavailable',
   revocation_unavailable: 'temporarily_unavailable',
 }

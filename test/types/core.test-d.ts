@@ -38,7 +38,9 @@ import {
   type AuthErrorReason,
   type AuthOutcome,
   type Guard,
+  type IssuerCacheOptions,
   type IssuerConfig,
+  type IssuerResolver,
   type IssuerStatus,
   type KeyFailureReason,
   type Logger,
@@ -69,6 +71,19 @@ describe('createAuthenticator', () => {
       issuers: [{ issuer: 'https://a/', audience: ['smd', 'bss'] }],
     })
     expectTypeOf<IssuerConfig['audience']>().toEqualTypeOf<string | readonly string[] | false>()
+    // Issue 20, item 2: issuers resolved per token, synchronously or not.
+    expectTypeOf(createAuthenticator).toBeCallableWith({
+      issuers: (iss: string, request: RequestLike | undefined) =>
+        request?.headers.host === 'a' ? { issuer: iss, audience: 'smd' } : undefined,
+      issuerCache: { max: 50, ttl: 0 },
+    })
+    expectTypeOf(createAuthenticator).toBeCallableWith({
+      issuers: (iss: string) => Promise.resolve({ issuer: iss, audience: false as const }),
+    })
+    expectTypeOf<IssuerResolver>().returns.toEqualTypeOf<
+      IssuerConfig | undefined | Promise<IssuerConfig | undefined>
+    >()
+    expectTypeOf<IssuerCacheOptions>().toEqualTypeOf<{ max?: number; ttl?: number }>()
     // HS* is refused at start-up, and is not an Algorithm at all.
     // @ts-expect-error a shared-secret algorithm
     createAuthenticator({ issuer: 'https://a/', audience: 'x', algorithms: ['HS256'] })

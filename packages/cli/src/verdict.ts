@@ -35,6 +35,7 @@ const REASON_HINTS: Readonly<Partial<Record<string, string>>> = {
   insufficient_scope:
     'the token lacks a scope the route requires (the client may not be allowed it)',
   jwks_unavailable: 'the issuer keys could not be fetched',
+  issuer_unavailable: 'the issuer resolver failed or answered with an invalid configuration',
   crit_unsupported: 'the token has critical header parameters svcauth does not process',
   token_inactive:
     'the issuer says the token is not active: expired, revoked, or never issued by it (RFC 7662 active: false)',

@@ -31,6 +31,7 @@ export type AuthErrorReason =
   | 'key_invalid'
   | 'jwks_ambiguous'
   | 'jwks_unavailable'
+  | 'issuer_unavailable'
   | 'typ_invalid'
   | 'iss_invalid'
   | 'aud_invalid'
@@ -156,6 +157,10 @@ const REASONS = Object.freeze({
     'The authorization server keys are temporarily unavailable',
   ),
   introspection_unavailable: row('temporarily_unavailable', UNAVAILABLE),
+  issuer_unavailable: row(
+    'temporarily_unavailable',
+    'The issuer configuration is temporarily unavailable',
+  ),
   revocation_unavailable: row(
     'temporarily_unavailable',
     'The revocation check is temporarily unavailable',

@@ -59,7 +59,12 @@ export type { ClaimPredicate, ClaimValue, Guard, GuardState } from './guards.js'
 export type { IntrospectionOptions } from './introspection-options.js'
 export type { IntrospectionStatus } from './introspection.js'
 export { DEFAULT_ALGORITHMS } from './issuer-options.js'
-export type { Algorithm, IssuerConfig } from './issuer-options.js'
+export type {
+  Algorithm,
+  IssuerCacheOptions,
+  IssuerConfig,
+  IssuerResolver,
+} from './issuer-options.js'
 export { JWKS_DEFAULTS } from './jwks-options.js'
 export type { JwksOptions } from './jwks-options.js'
 export type { KeyFailure, KeyFailureReason, KeyStatus } from './key-source.js'

@@ -8,7 +8,8 @@ import {
   type IntrospectionOptions,
   type ResolvedIntrospection,
 } from './introspection-options.js'
-import { fail } from './lib/checks.js'
+import type { RequestLike } from './bearer.js'
+import { fail, num } from './lib/checks.js'
 import { assertUrl, type HttpAllowance } from './lib/urls.js'
 import type { VerifierOptions } from './options.js'
 
@@ -61,6 +62,65 @@ export interface IssuerConfig {
   introspection?: IntrospectionOptions
 }
 
+/**
+ * Resolves a token's issuer at request time (multi-tenant services, issue 20 item 2): receives the
+ * token's unverified `iss` and the request (undefined for `authenticator.verify(token)`), and
+ * returns that issuer's configuration, or undefined to refuse it (401 `iss_invalid`, no network
+ * call). Its answers are cached per `iss` for `issuerCache.ttl` seconds: an answer that depends on
+ * the request needs `issuerCache: { ttl: 0 }`. Throwing (or rejecting) is an outage: 503.
+ *
+ * @example
+ * ```ts
+ * const tenants = new Map([['https://hydra.site-a.example/', { audience: 'smd' }]])
+ * const auth = createAuthenticator({
+ *   issuers: (iss) => {
+ *     const tenant = tenants.get(iss)
+ *     return tenant && { issuer: iss, audience: tenant.audience }
+ *   },
+ * })
+ * ```
+ */
+export type IssuerResolver = (
+  iss: string,
+  request: RequestLike | undefined,
+) => IssuerConfig | undefined | Promise<IssuerConfig | undefined>
+
+/** How the answers of an {@link IssuerResolver} are kept. */
+export interface IssuerCacheOptions {
+  /** Most resolved issuers kept (each with its keys); the least recently used goes first. @default 100 */
+  max?: number
+  /**
+   * How long one answer is reused before the resolver is asked again, seconds; `0` asks it on
+   * every request that is not answered from a fresh answer (and turns the verified-token cache
+   * off for resolved issuers). A refusal is kept for at most 60 s of it. @default 600
+   */
+  ttl?: number
+}
+
+/** The issuer cache, resolved: `ttl` in ms. */
+export interface ResolvedIssuerCache {
+  readonly max: number
+  readonly ttl: number
+}
+
+/** Validates and freezes `issuerCache`; it applies only where `issuers` is a function. */
+export function resolveIssuerCache(options: VerifierOptions): ResolvedIssuerCache | undefined {
+  const cache = options.issuerCache
+  if (typeof options.issuers !== 'function') {
+    if (cache !== undefined) fail('issuerCache applies only where issuers is a function')
+    return undefined
+  }
+  if (
+    cache !== undefined &&
+    (typeof (cache as unknown) !== 'object' || (cache as unknown) === null)
+  ) {
+    fail('issuerCache must be an object')
+  }
+  const max = num('issuerCache.max', cache?.max, 100, 1, 100_000)
+  if (!Number.isInteger(max)) fail('issuerCache.max must be an integer')
+  return Object.freeze({ max, ttl: num('issuerCache.ttl', cache?.ttl, 600, 0, 86_400) * 1000 })
+}
+
 /** One issuer, validated and frozen. */
 export interface ResolvedIssuer {
   readonly issuer: string
@@ -70,7 +130,7 @@ export interface ResolvedIssuer {
   readonly introspection: ResolvedIntrospection | undefined
 }
 
-/** Validates and freezes the list of trusted issuers. */
+/** Validates and freezes the list of trusted issuers; empty where `issuers` is a resolver. */
 export function resolveIssuers(
   options: VerifierOptions,
   allowInsecureHttp: HttpAllowance,
@@ -81,6 +141,7 @@ export function resolveIssuers(
     options.introspection !== undefined
   if (single && options.issuers !== undefined)
     fail('give either issuer/audience or issuers, not both')
+  if (typeof options.issuers === 'function') return []
   const list: unknown = single
     ? [
         {

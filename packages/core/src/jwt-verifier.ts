@@ -13,8 +13,10 @@
  * (`lib/verify-keys.ts`) and is the oracle of a differential test
  * (`test/core/jws-differential.test.ts`); once keys are installed the path is synchronous.
  */
+import type { RequestLike } from './bearer.js'
 import { checkClaims } from './claims.js'
 import type { Reject } from './errors.js'
+import { IssuerDirectory, type Liveness } from './issuer-directory.js'
 import type { ResolvedIssuer } from './issuer-options.js'
 import { KeySource, type KeyStatus } from './key-source.js'
 import {
@@ -35,15 +37,16 @@ import {
 import type { VerifyKey } from './lib/verify-keys.js'
 import type { ResolvedOptions } from './options.js'
 import { buildPrincipal, type Principal } from './principal.js'
-import type { TokenCache } from './token-cache.js'
+import type { CacheSource, TokenCache } from './token-cache.js'
 
 /** Verifies compact JWS tokens against the configured issuers. */
 export interface JwtVerifier {
   /**
    * The Principal for a token not found in the cache; rejects with an AuthError. The token has
-   * passed the pipeline's canonical-encoding check (`verifier.ts`, `lib/canonical.ts`).
+   * passed the pipeline's canonical-encoding check (`verifier.ts`, `lib/canonical.ts`). `request`
+   * is handed to an issuer resolver, when one is configured.
    */
-  verify(token: string): Promise<Principal>
+  verify(token: string, request?: RequestLike): Promise<Principal>
   /** Resolves when every issuer's first key fetch has settled; true when all have keys. */
   ready(): Promise<boolean>
   /** Each issuer's key state, in configuration order. */
@@ -59,6 +62,8 @@ interface IssuerRuntime {
   readonly headers: HeaderPolicy
   readonly claims: RegisteredClaimPolicy
   readonly memo: HeaderMemo
+  /** What the verified-token cache ties an entry to: the key source, and for a resolved issuer its answer's liveness. */
+  readonly cacheSource: CacheSource
 }
 
 /** Builds the issuers' runtimes and starts fetching their keys (boot never fails on it). */
@@ -67,8 +72,24 @@ export function createJwtVerifier(
   reject: Reject,
   cache: TokenCache | undefined,
 ): JwtVerifier {
-  /** One issuer's runtime: its key source (not started yet) and policies. */
-  const createRuntime = (config: ResolvedIssuer): IssuerRuntime => {
+  /** A verified token of a resolved issuer is served from the cache only while its answer stands. */
+  const liveSource = (source: KeySource, liveness: Liveness): CacheSource => {
+    const ttl = resolved.issuerResolver?.cache.ttl ?? 0
+    return {
+      get version() {
+        return source.version
+      },
+      get usable() {
+        return !liveness.retired && Date.now() - liveness.checkedAt < ttl && source.usable
+      },
+      identityOf: (kid) => source.identityOf(kid),
+    }
+  }
+  /**
+   * One issuer's runtime: its key source (not started yet) and policies; `liveness` for an issuer
+   * resolved at request time.
+   */
+  const createRuntime = (config: ResolvedIssuer, liveness?: Liveness): IssuerRuntime => {
     const source = new KeySource({
       issuer: config.issuer,
       jwksUri: config.jwksUri,
@@ -90,13 +111,48 @@ export function createJwtVerifier(
       headers: { algorithms: algorithmTable(config.algorithms), strict: resolved.strict },
       claims: registeredClaimPolicy(config.issuer, config.audience, resolved),
       memo: new HeaderMemo(),
+      cacheSource: liveness === undefined ? source : liveSource(source, liveness),
     }
   }
 
   const runtimes = new Map<string, IssuerRuntime>()
   for (const config of resolved.issuers) runtimes.set(config.issuer, createRuntime(config))
+  const { issuerResolver } = resolved
+  const directory =
+    issuerResolver === undefined
+      ? undefined
+      : new IssuerDirectory<IssuerRuntime>({
+          resolve: issuerResolver.resolve,
+          cache: issuerResolver.cache,
+          cooldown: resolved.jwks.cooldown,
+          allowInsecureHttp: resolved.allowInsecureHttp,
+          logger: resolved.logger,
+          reject,
+          create: (config, liveness) => {
+            const runtime = createRuntime(config, liveness)
+            runtime.source.start()
+            return runtime
+          },
+          close: (runtime) => {
+            runtime.source.close()
+          },
+        })
   const only = runtimes.size === 1 ? [...runtimes.values()][0] : undefined
   for (const runtime of runtimes.values()) runtime.source.start()
+
+  /** The runtime for the token's unverified `iss`: configured, or resolved (issue 20, item 2). */
+  const runtimeFor = async (
+    iss: unknown,
+    request: RequestLike | undefined,
+  ): Promise<IssuerRuntime> => {
+    if (typeof iss !== 'string') throw reject('iss_invalid')
+    const runtime =
+      directory === undefined
+        ? runtimes.get(iss)
+        : (directory.fresh(iss) ?? (await directory.resolve(iss, request)))
+    if (runtime === undefined) throw reject('iss_invalid')
+    return runtime
+  }
 
   /** The header bound to its key, refusing a key jose would refuse to use. */
   const known = (header: CheckedHeader, keys: Keys, key: VerifyKey): KnownHeader => {
@@ -110,7 +166,7 @@ export function createJwtVerifier(
     return { alg: header.alg, kid, keys, input, identity }
   }
 
-  const verify = async (token: string): Promise<Principal> => {
+  const verify = async (token: string, request?: RequestLike): Promise<Principal> => {
     const segments = splitCompact(token)
     if (segments === undefined) throw reject('malformed_jws')
     let runtime = only
@@ -119,9 +175,7 @@ export function createJwtVerifier(
       // Several issuers: the unverified `iss` picks whose keys and policy apply, nothing else.
       payload = decodeJsonObject(token, segments.header + 1, segments.payload)
       if (payload === undefined) throw reject('malformed_jws')
-      const { iss } = payload
-      runtime = typeof iss === 'string' ? runtimes.get(iss) : undefined
-      if (runtime === undefined) throw reject('iss_invalid')
+      runtime = await runtimeFor(payload.iss, request)
     }
     const segment = token.slice(0, segments.header)
     const current = runtime.source.current()
@@ -156,7 +210,7 @@ export function createJwtVerifier(
       cache.set(token, principal, {
         kid: typeof header.kid === 'string' ? header.kid : undefined,
         keyIdentity: header.identity,
-        source: runtime.source,
+        source: runtime.cacheSource,
         version: header.keys.version,
         nbf: typeof payload.nbf === 'number' ? payload.nbf : undefined,
         iat: typeof payload.iat === 'number' ? payload.iat : undefined,
@@ -167,17 +221,21 @@ export function createJwtVerifier(
     return principal
   }
 
+  /** The configured issuers' runtimes, then the resolved ones held now. */
+  const all = (): IssuerRuntime[] => [...runtimes.values(), ...(directory?.runtimes() ?? [])]
+
   return Object.freeze({
     verify,
     async ready(): Promise<boolean> {
-      const results = await Promise.all([...runtimes.values()].map((r) => r.source.ready()))
+      const results = await Promise.all(all().map((r) => r.source.ready()))
       return results.every(Boolean)
     },
     status(): KeyStatus[] {
-      return [...runtimes.values()].map((r) => r.source.status())
+      return all().map((r) => r.source.status())
     },
     close(): void {
       for (const runtime of runtimes.values()) runtime.source.close()
+      directory?.close()
     },
   })
 }

@@ -27,6 +27,8 @@ export const WARNING_CODES: Readonly<Record<string, string>> = Object.freeze({
   jwks_discovery_failed: 'SVCAUTH_DISCOVERY_FAILED',
   jwks_uri_changed: 'SVCAUTH_JWKS_URI_CHANGED',
   introspection_failed: 'SVCAUTH_INTROSPECTION_FAILED',
+  issuer_resolver_failed: 'SVCAUTH_ISSUER_RESOLVER_FAILED',
+  issuer_resolver_mismatch: 'SVCAUTH_ISSUER_RESOLVER_MISMATCH',
   revocation_check_failed: 'SVCAUTH_REVOCATION_CHECK_FAILED',
   token_fetch_failed: 'SVCAUTH_TOKEN_REQUEST_FAILED',
   token_refresh_failed: 'SVCAUTH_TOKEN_REFRESH_FAILED',

@@ -15,10 +15,14 @@ import { DEFAULT_REALM } from './errors.js'
 import { resolveMtls, type MtlsOptions, type ResolvedMtlsOptions } from './mtls-options.js'
 import type { IntrospectionOptions } from './introspection-options.js'
 import {
+  resolveIssuerCache,
   resolveIssuers,
   type Algorithm,
+  type IssuerCacheOptions,
   type IssuerConfig,
+  type IssuerResolver,
   type ResolvedIssuer,
+  type ResolvedIssuerCache,
 } from './issuer-options.js'
 import { resolveJwks, type JwksOptions, type ResolvedJwksOptions } from './jwks-options.js'
 import { fail, num, optionalFn } from './lib/checks.js'
@@ -35,8 +39,14 @@ export interface VerifierOptions {
   algorithms?: readonly Algorithm[]
   /** RFC 7662 introspection for opaque tokens (anything that is not a three-part JWS). */
   introspection?: IntrospectionOptions
-  /** Several trusted issuers; keys are chosen by the allow-listed `iss` only. */
-  issuers?: readonly IssuerConfig[]
+  /**
+   * Several trusted issuers (keys are chosen by the allow-listed `iss` only), or a function that
+   * resolves the token's unverified `iss` to its configuration at request time (multi-tenant
+   * services; see {@link IssuerResolver}).
+   */
+  issuers?: readonly IssuerConfig[] | IssuerResolver
+  /** Where `issuers` is a function: how its answers are kept. @default { max: 100, ttl: 600 } */
+  issuerCache?: IssuerCacheOptions
   /** Leeway for `exp`, `nbf` and `iat`, seconds (0–300). @default 30 */
   clockTolerance?: number
   /** Reject tokens whose `iat` is older than this, seconds; makes `iat` required. @default undefined */
@@ -94,7 +104,11 @@ export interface VerifierOptions {
 
 /** The verifier options, validated and frozen. */
 export interface ResolvedOptions {
+  /** The configured issuers; empty where they are resolved at request time. */
   readonly issuers: readonly ResolvedIssuer[]
+  /** Where `issuers` is a function: the function and how its answers are kept. */
+  readonly issuerResolver:
+    { readonly resolve: IssuerResolver; readonly cache: ResolvedIssuerCache } | undefined
   readonly clockTolerance: number
   readonly maxTokenAge: number | undefined
   readonly maxLifetime: number
@@ -122,6 +136,7 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
   }
   const allowInsecureHttp = resolveHttpAllowance('allowInsecureHttp', options.allowInsecureHttp)
   const issuers = resolveIssuers(options, allowInsecureHttp)
+  const issuerCache = resolveIssuerCache(options)
   const realm = options.realm ?? DEFAULT_REALM
   if (typeof realm !== 'string' || /[^\x20\x21\x23-\x5b\x5d-\x7e]/.test(realm)) {
     fail('realm must be a string of printable ASCII without quotes or backslashes')
@@ -133,6 +148,10 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
   const day = 86_400
   return Object.freeze({
     issuers,
+    issuerResolver:
+      issuerCache === undefined
+        ? undefined
+        : Object.freeze({ resolve: options.issuers as IssuerResolver, cache: issuerCache }),
     clockTolerance: num('clockTolerance', options.clockTolerance, 30, 0, 300),
     maxTokenAge:
       options.maxTokenAge === undefined

@@ -134,14 +134,14 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         })
 
   /** An uncached JWT verification, timed for `svcauth:inbound:verify` when someone listens. */
-  const verifyJwt = (token: string): Promise<Principal> =>
-    inboundVerifyChannel.hasSubscribers ? timed(token) : jwt.verify(token)
+  const verifyJwt = (token: string, req: RequestLike | undefined): Promise<Principal> =>
+    inboundVerifyChannel.hasSubscribers ? timed(token, req) : jwt.verify(token, req)
 
-  const timed = async (token: string): Promise<Principal> => {
+  const timed = async (token: string, req: RequestLike | undefined): Promise<Principal> => {
     const start = performance.now()
     let result: 'ok' | 'error' = 'error'
     try {
-      const principal = await jwt.verify(token)
+      const principal = await jwt.verify(token, req)
       result = 'ok'
       return principal
     } finally {
@@ -149,8 +149,15 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     }
   }
 
-  /** `seen`, when given (a subscriber listens), learns whether the cache answered. */
-  const verifyToken = async (token: string, seen?: { hit: boolean }): Promise<Principal> => {
+  /**
+   * `seen`, when given (a subscriber listens), learns whether the cache answered; `req`, when the
+   * token came with a request, is for an issuer resolver.
+   */
+  const verifyToken = async (
+    token: string,
+    seen?: { hit: boolean },
+    req?: RequestLike,
+  ): Promise<Principal> => {
     // The size cap also guards direct verify() calls, before any decoding (catalogue A9, B6).
     if (token.length > resolved.maxTokenBytes) {
       throw reject('token_too_large')
@@ -165,9 +172,9 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       const hit = cache.get(token, Math.floor(Date.now() / 1000))
       if (seen !== undefined) seen.hit = hit !== undefined
       if (typeof hit === 'string') throw reject(hit)
-      principal = hit ?? (await verifyJwt(token))
+      principal = hit ?? (await verifyJwt(token, req))
     } else {
-      principal = await verifyJwt(token)
+      principal = await verifyJwt(token, req)
     }
     if (resolved.isRevoked !== undefined) await checkRevoked(principal)
     return principal
@@ -226,7 +233,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         if (dpop.required) throw reject('dpop_required')
         if (dpopHeader(req) !== undefined) throw reject('dpop_scheme_mismatch')
       }
-      const principal = await verifyToken(token, seen)
+      const principal = await verifyToken(token, seen, req)
       if (scheme === 'bearer') {
         // RFC 9449 §7.2: a DPoP-bound token is not a bearer token.
         if (principal.confirmation?.jkt !== undefined) throw reject('sender_constrained')
@@ -254,7 +261,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       throw reject('missing_token')
     }
     try {
-      return bound(req, await verifyToken(token, seen))
+      return bound(req, await verifyToken(token, seen, req))
     } catch (err) {
       throw isAuthError(err) ? err : toAuthError(err, token, reject)
     }
