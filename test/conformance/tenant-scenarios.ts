@@ -60,7 +60,7 @@ export const tenantScenarios: readonly Scenario[] = [
     },
   },
   {
-    name: 'tenant: an issuer the resolver refuses: 401 iss_invalid',
+    name: 'M1: tenant: an issuer the resolver refuses: 401 iss_invalid',
     path: '/tenant/read',
     authorization: async (k) =>
       `Bearer ${await k.outage.mintClientToken({ clientId: 'bss', scope: ['smd.read'], audience: ['smd'] })}`,
@@ -73,13 +73,13 @@ export const tenantScenarios: readonly Scenario[] = [
     expect: ISS_INVALID,
   },
   {
-    name: 'tenant: an iss that is no issuer URL: 401 iss_invalid',
+    name: 'M2: tenant: an iss that is no issuer URL: 401 iss_invalid',
     path: '/tenant/read',
     authorization: (k) => claiming(k, 'smd-admin'),
     expect: ISS_INVALID,
   },
   {
-    name: "tenant: the resolver fails for the token's issuer: 503 with Retry-After",
+    name: "M4: tenant: the resolver fails for the token's issuer: 503 with Retry-After",
     path: '/tenant/read',
     authorization: (k) => claiming(k, BROKEN_TENANT),
     expect: {

@@ -100,7 +100,7 @@ describe('issuers as a function (issue 20, item 2)', () => {
     expect(b.hits.discovery + b.hits.jwks).toBe(0)
   })
 
-  it('refuses an issuer the resolver does not return with 401 iss_invalid and no network call', async () => {
+  it('M1: refuses an issuer the resolver does not return with 401 iss_invalid and no network call', async () => {
     const [a, stranger] = await Promise.all([newIssuer(), newIssuer()])
     const resolver = tenants(new Map([[a.issuer, { issuer: a.issuer, audience: 'smd' }]]))
     const auth = authenticator({ issuers: resolver.resolve })
@@ -112,7 +112,7 @@ describe('issuers as a function (issue 20, item 2)', () => {
     expect(resolver.calls).toEqual([stranger.issuer])
   })
 
-  it('never hands the resolver an iss that cannot name an issuer', async () => {
+  it('M2: never hands the resolver an iss that cannot name an issuer', async () => {
     const a = await newIssuer()
     const resolver = tenants(new Map())
     const auth = authenticator({ issuers: resolver.resolve })
@@ -161,7 +161,7 @@ describe('issuers as a function (issue 20, item 2)', () => {
     expect(seen[1]).toBeUndefined()
   })
 
-  it('with ttl 0, a decision that depends on the request holds for a token verified before', async () => {
+  it('M6: with ttl 0, a decision that depends on the request holds for a token verified before', async () => {
     const a = await newIssuer()
     // Site A's host accepts site A's issuer; any other host refuses it.
     const auth = authenticator({
@@ -183,7 +183,7 @@ describe('issuers as a function (issue 20, item 2)', () => {
     expect(a.hits.jwks).toBe(1)
   })
 
-  it('a failing resolver is 503 issuer_unavailable with Retry-After, logged, asked again after the cooldown', async () => {
+  it('M4: a failing resolver is 503 issuer_unavailable with Retry-After, logged, asked again after the cooldown', async () => {
     const a = await newIssuer()
     const log = recordingLogger()
     let failing = true
@@ -243,7 +243,7 @@ describe('issuers as a function (issue 20, item 2)', () => {
     expect(a.hits.discovery + a.hits.jwks).toBe(0)
   })
 
-  it("refuses an answer for another issuer than the token's (401, warned)", async () => {
+  it("M3: refuses an answer for another issuer than the token's (401, warned)", async () => {
     const [a, b] = await Promise.all([newIssuer(), newIssuer()])
     const log = recordingLogger()
     const auth = authenticator({
@@ -258,7 +258,7 @@ describe('issuers as a function (issue 20, item 2)', () => {
     expect(a.hits.jwks + b.hits.jwks + a.hits.discovery + b.hits.discovery).toBe(0)
   })
 
-  it('past the ttl: the same answer keeps the keys, a refusal retires cached tokens at once', async () => {
+  it('M5: past the ttl: the same answer keeps the keys, a refusal retires cached tokens at once', async () => {
     const a = await newIssuer()
     const table = new Map([[a.issuer, { issuer: a.issuer, audience: 'smd' }]])
     const resolver = tenants(table)
@@ -334,7 +334,7 @@ describe('issuers as a function (issue 20, item 2)', () => {
     expect(resolver.calls.filter((c) => c === issuers[0]?.issuer)).toHaveLength(2)
   })
 
-  it('a flood of invented issuers costs no network call and evicts no tenant', async () => {
+  it('M1: a flood of invented issuers costs no network call and evicts no tenant', async () => {
     const a = await newIssuer()
     const resolver = tenants(new Map([[a.issuer, { issuer: a.issuer, audience: 'smd' }]]))
     // Room for 10 issuers, and so for 100 refusals.

@@ -33,6 +33,8 @@ const REVIEW_IDS = Array.from({ length: 12 }, (_, i) => `R${i + 1}`)
 const POSSESSION_IDS = Array.from({ length: 17 }, (_, i) => `P${i + 1}`)
 /** Certificate-bound tokens (issue 19, mutual TLS): docs/security.md lists each case. */
 const TLS_IDS = Array.from({ length: 6 }, (_, i) => `T${i + 1}`)
+/** Many tenants, offline keys, JWT introspection (issue 20): docs/security.md lists each case. */
+const TENANT_IDS = Array.from({ length: 6 }, (_, i) => `M${i + 1}`)
 
 const index = indexCaseTests(root)
 
@@ -52,7 +54,7 @@ describe('the security catalogue', () => {
   })
 
   it('no test carries an id outside the catalogue and the review', () => {
-    const known = new Set([...ALL_IDS, ...REVIEW_IDS, ...POSSESSION_IDS, ...TLS_IDS])
+    const known = new Set([...ALL_IDS, ...REVIEW_IDS, ...POSSESSION_IDS, ...TLS_IDS, ...TENANT_IDS])
     const unknown = [...index]
       .filter(([id]) => !known.has(id))
       .flatMap(([id, tests]) => tests.map(({ file, title }) => `${id} in ${file}: ${title}`))
@@ -90,6 +92,7 @@ describe('the attack review (issue 14)', () => {
 describe.each([
   ['sender-constrained tokens: DPoP (issue 18)', POSSESSION_IDS],
   ['sender-constrained tokens: mutual TLS (issue 19)', TLS_IDS],
+  ['many tenants, offline keys, JWT introspection (issue 20)', TENANT_IDS],
 ])('%s', (_name, ids) => {
   it.each(ids)('%s is run by a test that names it', (id) => {
     expectNamedTests(id)

@@ -23,6 +23,7 @@ const SCENARIO_TABLES: ReadonlySet<string> = new Set([
   'test/conformance/scenarios.ts',
   'test/conformance/dpop-scenarios.ts',
   'test/conformance/mtls.test.ts',
+  'test/conformance/tenant-scenarios.ts',
 ])
 /** The functions whose first argument is a test title. */
 const TEST_FUNCTIONS: ReadonlySet<string> = new Set(['it', 'test', 'describe'])
