@@ -140,18 +140,13 @@ export function createJwtVerifier(
   const only = runtimes.size === 1 ? [...runtimes.values()][0] : undefined
   for (const runtime of runtimes.values()) runtime.source.start()
 
-  /** The runtime for the token's unverified `iss`: configured, or resolved (issue 20, item 2). */
+  /** The runtime for an `iss` not configured and not freshly resolved: the resolver decides. */
   const runtimeFor = async (
     iss: unknown,
     request: RequestLike | undefined,
   ): Promise<IssuerRuntime> => {
-    if (typeof iss !== 'string') throw reject('iss_invalid')
-    const runtime =
-      directory === undefined
-        ? runtimes.get(iss)
-        : (directory.fresh(iss) ?? (await directory.resolve(iss, request)))
-    if (runtime === undefined) throw reject('iss_invalid')
-    return runtime
+    if (typeof iss !== 'string' || directory === undefined) throw reject('iss_invalid')
+    return directory.resolve(iss, request)
   }
 
   /** The header bound to its key, refusing a key jose would refuse to use. */
@@ -175,7 +170,10 @@ export function createJwtVerifier(
       // Several issuers: the unverified `iss` picks whose keys and policy apply, nothing else.
       payload = decodeJsonObject(token, segments.header + 1, segments.payload)
       if (payload === undefined) throw reject('malformed_jws')
-      runtime = await runtimeFor(payload.iss, request)
+      const { iss } = payload
+      // Configured, or resolved with a fresh answer: no promise on the way.
+      runtime = typeof iss === 'string' ? (runtimes.get(iss) ?? directory?.fresh(iss)) : undefined
+      runtime ??= await runtimeFor(iss, request)
     }
     const segment = token.slice(0, segments.header)
     const current = runtime.source.current()
