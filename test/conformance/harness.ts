@@ -15,6 +15,7 @@
  *   /dpop-only/read              authenticate(main issuer, dpop required, with server nonces)
  *   /dpop-opaque/read            authenticate(main issuer, dpop, introspection for opaque tokens)
  *   /tenant/read                 authenticate(issuers resolved per token: the main issuer only)
+ *   /revocable/read              authenticate(main issuer, introspection for JWTs too: `jwt: 'always'`)
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -66,6 +67,13 @@ function options(issuer: TestIssuer, extra: Record<string, unknown> = {}) {
 const introspecting = (issuer: TestIssuer) => ({
   introspection: { endpoint: issuer.introspectionEndpoint, timeout: 1000 },
 })
+
+// --- issue 20, item 3: /revocable (instant revocation for JWTs) ---
+/** Introspection of opaque tokens and, after local verification, of every JWT (`'always'`). */
+const revocable = (issuer: TestIssuer) => ({
+  introspection: { endpoint: issuer.introspectionEndpoint, timeout: 1000, jwt: 'always' },
+})
+// --- end /revocable ---
 
 /** DPoP (RFC 9449): proofs in ES256 or EdDSA on /dpop; required, with nonces, on /dpop-only. */
 const DPOP = { dpop: { algorithms: ['ES256', 'EdDSA'] } }
@@ -247,6 +255,14 @@ function expressApp(
     res.json(summary(req.auth))
   })
   app.use('/tenant', tenant)
+  // --- issue 20, item 3: /revocable ---
+  const revocableRouter = express.Router()
+  revocableRouter.use(track(ex.authenticate(options(issuers.main, revocable(issuers.main)))))
+  revocableRouter.get('/read', ex.requireScopes('smd.read'), (req, res) => {
+    res.json(summary(req.auth))
+  })
+  app.use('/revocable', revocableRouter)
+  // --- end /revocable ---
   for (const [prefix, issuer] of [
     ['/outage', issuers.outage],
     ['/cold', issuers.cold],
@@ -362,7 +378,14 @@ function koaApp(
   tenant.get('/read', ko.requireScopes('smd.read'), (ctx) => {
     ctx.body = summary(ctx.state.auth)
   })
-  const routers = [root, api, opt, opaque, dpop, dpopOnly, dpopOpaque, tenant]
+  // --- issue 20, item 3: /revocable ---
+  const revocableRouter = new Router<ko.AuthState>({ prefix: '/revocable' })
+  revocableRouter.use(track(ko.authenticate(options(issuers.main, revocable(issuers.main)))))
+  revocableRouter.get('/read', ko.requireScopes('smd.read'), (ctx) => {
+    ctx.body = summary(ctx.state.auth)
+  })
+  // --- end /revocable ---
+  const routers = [root, api, opt, opaque, dpop, dpopOnly, dpopOpaque, tenant, revocableRouter]
   for (const [prefix, issuer] of [
     ['/outage', issuers.outage],
     ['/cold', issuers.cold],

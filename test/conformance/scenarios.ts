@@ -8,6 +8,7 @@ import { base64url, exportSPKI, importJWK, type CryptoKey, type JWK } from 'jose
 import type { DpopKey, TestIssuer } from '@svcauth/testing'
 import { dpopScenarios } from './dpop-scenarios.js'
 import { tenantScenarios } from './tenant-scenarios.js'
+import { revocationScenarios } from './revocation-scenarios.js'
 import type { AppIssuers } from './harness.js'
 import { revokedJti } from './harness.js'
 
@@ -877,4 +878,5 @@ export const scenarios: readonly Scenario[] = [
   },
   ...dpopScenarios,
   ...tenantScenarios,
+  ...revocationScenarios,
 ]

@@ -2,7 +2,8 @@
  * Inbound metrics through `@svcauth/otel` and the real OpenTelemetry SDK (issue 16, item 3):
  * requests through an Express and a Koa app (authenticated from a miss then a hit, rejections by
  * reason), the uncached verification time, JWKS fetches (ok and error) and the key set's age,
- * introspection calls, and nothing recorded or published once `close()` ran.
+ * introspection calls (opaque tokens and JWTs apart), and nothing recorded or published once
+ * `close()` ran.
  */
 import { hasSubscribers } from 'node:diagnostics_channel'
 import type { Server } from 'node:http'
@@ -217,6 +218,22 @@ describe('svcauth.introspection.requests', () => {
     ).toBe(1)
     const values = attributeValues(await metrics.collect())
     expect(values.some((v) => v.includes(first) || v.includes(second))).toBe(false)
+  })
+
+  it('labels each call with the token format: JWTs introspected after verification are jwt (issue 20)', async () => {
+    const auth = authenticator({
+      introspection: { endpoint: issuer.introspectionEndpoint, jwt: 'always' },
+    })
+    const header = (token: string) => ({ headers: { authorization: `Bearer ${token}` } })
+    const jwt = await issuer.mintClientToken({ clientId: 'bss', audience: ['smd'] })
+    await auth.authenticate(header(jwt))
+    await auth.authenticate(header(jwt)) // 'always': a verified-cache hit asks again
+    await auth.authenticate(header(issuer.mintOpaqueToken({ clientId: 'bss', audience: ['smd'] })))
+
+    const calls = 'svcauth.introspection.requests'
+    const ok = { 'svcauth.result': 'ok' }
+    expect(await metrics.count(calls, { ...ok, 'svcauth.token_format': 'jwt' })).toBe(2)
+    expect(await metrics.count(calls, { ...ok, 'svcauth.token_format': 'opaque' })).toBe(1)
   })
 })
 

@@ -1,6 +1,7 @@
 /**
  * @svcauth/testing's issuer: Hydra-shaped tokens that verify against its own JWKS, RFC 9068
- * tokens, rotation, forgeries, and every JWKS failure mode it offers.
+ * tokens, rotation, forgeries, every JWKS failure mode it offers, and its introspection
+ * endpoint's answers for its own JWTs (issue 20, item 3).
  */
 import { createTestIssuer, type TestIssuer } from '@svcauth/testing'
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose'
@@ -144,5 +145,47 @@ describe('test issuer', () => {
     await issuer.close()
     expect(Date.now() - started).toBeLessThan(1000)
     expect(await pending).toBeInstanceOf(Error)
+  })
+
+  it('introspects its own JWTs as Hydra does, and revokeToken() makes one inactive', async () => {
+    const issuer = await issuerWith({ keyCount: 1 })
+    const introspect = async (token: string, scope?: string): Promise<unknown> => {
+      const form = new URLSearchParams({ token, token_type_hint: 'access_token' })
+      if (scope !== undefined) form.set('scope', scope)
+      const res = await fetch(issuer.introspectionEndpoint, { method: 'POST', body: form })
+      expect(res.status).toBe(200)
+      return res.json()
+    }
+    const token = await issuer.mintUserToken({
+      sub: 'alice',
+      clientId: 'ochami-cli',
+      scope: ['smd.read', 'smd.write'],
+      audience: ['smd'],
+    })
+    const claims = decodeJwt(token)
+    expect(await introspect(token)).toEqual({
+      active: true,
+      scope: 'smd.read smd.write',
+      client_id: 'ochami-cli',
+      sub: 'alice',
+      exp: claims.exp,
+      iat: claims.iat,
+      nbf: claims.nbf,
+      aud: ['smd'],
+      iss: issuer.issuer,
+      token_type: 'Bearer',
+      token_use: 'access_token',
+    })
+    expect(await introspect(token, 'smd.admin')).toEqual({ active: false })
+    const inactive = [
+      await issuer.forgeClientToken({ clientId: 'bss' }),
+      await issuer.mintClientToken({ clientId: 'bss', ttl: -60 }),
+      `${token.slice(0, -4)}AAAA`,
+    ]
+    for (const t of inactive) expect(await introspect(t)).toEqual({ active: false })
+    const other = await issuer.mintClientToken({ clientId: 'bss' })
+    issuer.revokeToken(token)
+    expect(await introspect(token)).toEqual({ active: false })
+    expect(await introspect(other)).toMatchObject({ active: true, sub: 'bss' })
   })
 })

@@ -39,9 +39,11 @@ import {
   type AuthOutcome,
   type Guard,
   type IssuerCacheOptions,
+  type IntrospectionOptions,
   type IssuerConfig,
   type IssuerResolver,
   type IssuerStatus,
+  type JwtIntrospection,
   type KeyFailureReason,
   type Logger,
   createWarningLogger,
@@ -184,6 +186,23 @@ test('request context, bearer extraction and audit records', () => {
   expectTypeOf<AuthOutcome['result']>().toEqualTypeOf<'authenticated' | 'anonymous' | 'rejected'>()
   expectTypeOf<AuthOutcome['principal']>().toEqualTypeOf<Principal | undefined>()
   expectTypeOf<AuthOutcome['reason']>().toEqualTypeOf<AuthErrorReason | undefined>()
+})
+
+test('introspection.jwt: instant revocation for JWTs (issue 20, item 3)', () => {
+  expectTypeOf<IntrospectionOptions['jwt']>().toEqualTypeOf<JwtIntrospection | undefined>()
+  expectTypeOf<JwtIntrospection>().toEqualTypeOf<'always' | { readonly maxAge: number }>()
+  const base = { issuer: 'https://hydra.example/', audience: 'smd' }
+  expectTypeOf(createAuthenticator).toBeCallableWith({
+    ...base,
+    introspection: { endpoint: 'https://hydra.example/introspect', jwt: 'always' },
+  })
+  expectTypeOf(createAuthenticator).toBeCallableWith({
+    issuers: [{ ...base, introspection: { jwt: { maxAge: 60 } } }],
+  })
+  // @ts-expect-error: 'always' or { maxAge }, nothing else
+  createAuthenticator({ ...base, introspection: { jwt: 'sometimes' } })
+  // @ts-expect-error: maxAge is a number of seconds
+  createAuthenticator({ ...base, introspection: { jwt: { maxAge: '60' } } })
 })
 
 test('status() for readiness probes and the warning logger (issue 16)', () => {

@@ -45,6 +45,7 @@ test('the channel names are literal, and the payloads closed', () => {
   expectTypeOf<JwksFetchEvent['result']>().toEqualTypeOf<'ok' | 'error'>()
   expectTypeOf<JwksFetchEvent['lastSuccess']>().toEqualTypeOf<number | undefined>()
   expectTypeOf<IntrospectionEvent['result']>().toEqualTypeOf<'ok' | 'error'>()
+  expectTypeOf<IntrospectionEvent['format']>().toEqualTypeOf<'opaque' | 'jwt' | undefined>()
   expectTypeOf<TokenRequestEvent['clientId']>().toEqualTypeOf<string>()
   expectTypeOf<RetryEvent>().toEqualTypeOf<{
     readonly clientId: string

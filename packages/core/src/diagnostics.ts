@@ -60,11 +60,19 @@ export interface JwksFetchEvent {
   readonly lastSuccess: number | undefined
 }
 
+/** What was introspected: an opaque token, or a JWT after local verification (issue 20, item 3). */
+export type IntrospectionFormat = 'opaque' | 'jwt'
+
 /** `svcauth:introspection:request`. */
 export interface IntrospectionEvent {
   readonly issuer: string
   /** `ok`: the endpoint gave a usable answer (active or not); `error`: unreachable or broken. */
   readonly result: 'ok' | 'error'
+  /**
+   * The token asked about. Absent from publishers older than issue 20, which only introspected
+   * opaque tokens.
+   */
+  readonly format?: IntrospectionFormat
 }
 
 /** `svcauth:outbound:token_request`. */

@@ -31,6 +31,7 @@ export { CHANNELS } from './diagnostics.js'
 export type {
   InboundRequestEvent,
   IntrospectionEvent,
+  IntrospectionFormat,
   JwksFetchEvent,
   RetryEvent,
   TokenRequestEvent,
@@ -56,7 +57,7 @@ export {
   runGuard,
 } from './guards.js'
 export type { ClaimPredicate, ClaimValue, Guard, GuardState } from './guards.js'
-export type { IntrospectionOptions } from './introspection-options.js'
+export type { IntrospectionOptions, JwtIntrospection } from './introspection-options.js'
 export type { IntrospectionStatus } from './introspection.js'
 export { DEFAULT_ALGORITHMS } from './issuer-options.js'
 export type {

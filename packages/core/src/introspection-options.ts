@@ -1,9 +1,20 @@
 /**
  * Options of RFC 7662 introspection (`introspection` of the verifier options or of one issuer):
- * documented defaults, validated once at construction. What they govern is in `introspection.ts`.
+ * documented defaults, validated once at construction. What they govern is in `introspection.ts`
+ * (opaque tokens), `introspection-endpoint.ts` (the call) and `introspection-jwt.ts` (JWTs
+ * introspected after local verification, issue 20, item 3).
  */
 import { fail, num } from './lib/checks.js'
 import { assertUrl, type HttpAllowance } from './lib/urls.js'
+
+/**
+ * When a JWT of the introspecting issuer is also introspected (issue 20, item 3): `'always'` on
+ * every request, or `{ maxAge }` to reuse an active answer for up to `maxAge` seconds.
+ */
+export type JwtIntrospection = 'always' | { readonly maxAge: number }
+
+/** The longest `jwt.maxAge`, seconds: a day, as the longest accepted token lifetime by default. */
+const MAX_JWT_MAX_AGE = 86_400
 
 /** How to reach the introspection endpoint of an issuer. */
 export interface IntrospectionOptions {
@@ -35,6 +46,16 @@ export interface IntrospectionOptions {
    * this an active refresh token could authenticate. @default true
    */
   requireTokenType?: boolean
+  /**
+   * Introspect this issuer's JWTs too, for services that must see a revocation at once: a JWT is
+   * verified locally as always (a locally refused token costs no call), then asked about at the
+   * same endpoint. `'always'`: on every request, verified-token cache hits included; `{ maxAge }`:
+   * an active answer is reused for up to `maxAge` seconds (0 < maxAge ≤ 86400), never past the
+   * token's `exp`. `active: false` → 401 `token_inactive`; no usable answer → 503, as for opaque
+   * tokens. Costs one endpoint call per request, or per token per `maxAge`; concurrent requests
+   * with one token share a call. @default undefined (JWTs are verified locally only)
+   */
+  jwt?: JwtIntrospection
 }
 
 export interface ResolvedIntrospection {
@@ -49,6 +70,7 @@ export interface ResolvedIntrospection {
   readonly timeout: number
   readonly maxBytes: number
   readonly requireTokenType: boolean
+  readonly jwt: JwtIntrospection | undefined
 }
 
 /** Validates and freezes one `introspection` option; `name` is its path, for messages. */
@@ -107,5 +129,26 @@ export function resolveIntrospection(
     timeout: num(`${name}.timeout`, o.timeout, 5_000, 1, 120_000),
     maxBytes: num(`${name}.maxBytes`, o.maxBytes, 65_536, 1_024, 16 << 20),
     requireTokenType: o.requireTokenType !== false,
+    jwt: resolveJwtIntrospection(`${name}.jwt`, o.jwt),
   })
+}
+
+/** `'always'`, `{ maxAge }` with nothing else in it, or absent; anything else is a TypeError. */
+function resolveJwtIntrospection(name: string, value: unknown): JwtIntrospection | undefined {
+  if (value === undefined || value === 'always') return value
+  const message = `${name} must be 'always' or { maxAge: seconds }`
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(message)
+  const keys = Object.keys(value)
+  if (keys.length !== 1 || keys[0] !== 'maxAge') fail(message)
+  const { maxAge } = value as { maxAge: unknown }
+  // Zero would mean "always" under another name, and say it less clearly: one spelling each.
+  if (
+    typeof maxAge !== 'number' ||
+    !Number.isFinite(maxAge) ||
+    maxAge <= 0 ||
+    maxAge > MAX_JWT_MAX_AGE
+  ) {
+    fail(`${name}.maxAge must be a finite number of seconds above 0 and at most ${MAX_JWT_MAX_AGE}`)
+  }
+  return Object.freeze({ maxAge })
 }

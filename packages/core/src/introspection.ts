@@ -5,24 +5,28 @@
  * same Principal. Results are cached by a SHA-256 of the token (never the token itself) until
  * min(`exp`, `cacheTtl`); an inactive answer is cached too (a revoked or expired token does not
  * come back), in its own smaller LRU, so junk tokens cannot evict valid answers (issue 14, R7);
- * concurrent lookups of one token share one request. An unreachable or broken endpoint is 503
- * `temporarily_unavailable`, like a JWKS outage, and is never cached. A discovered endpoint is
- * discovered again after a failed call (issue 14, R11; `lib/discovered-address.ts`). Each call
- * to the endpoint is published on `svcauth:introspection:request` when someone listens.
+ * concurrent lookups of one token share one request. The call itself, its failures (503
+ * `temporarily_unavailable`, never cached), rediscovery and the published event are
+ * `introspection-endpoint.ts`; the issuer's JWTs, when they are introspected too, are
+ * `introspection-jwt.ts` (issue 20, item 3). {@link createIntrospection} builds the three for the
+ * one introspecting issuer.
  */
-import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
-import type { Dispatcher } from 'undici'
 import { checkClaims, type ClaimPolicy } from './claims.js'
-import { introspectionChannel, type IntrospectionEvent } from './diagnostics.js'
 import { isAuthError, type AuthErrorReason, type Reject } from './errors.js'
-import { DiscoveredAddress } from './lib/discovered-address.js'
-import { basicAuthorization } from './lib/form.js'
-import { httpJson, type HttpLimits } from './lib/http.js'
-import type { HttpAllowance } from './lib/urls.js'
+import {
+  IntrospectionEndpoint,
+  tokenKey,
+  type IntrospectionAnswer,
+  type IntrospectionStatus,
+} from './introspection-endpoint.js'
+import { JwtIntrospector } from './introspection-jwt.js'
 import type { ResolvedIntrospection } from './introspection-options.js'
-import type { Logger } from './logger.js'
+import type { ResolvedIssuer } from './issuer-options.js'
+import type { ResolvedOptions } from './options.js'
 import { buildPrincipal, type ActorTypeRule, type Principal } from './principal.js'
+
+export type { IntrospectionStatus } from './introspection-endpoint.js'
 
 export interface IntrospectorConfig {
   readonly issuer: string
@@ -30,11 +34,7 @@ export interface IntrospectorConfig {
   readonly options: ResolvedIntrospection
   readonly policy: ClaimPolicy
   readonly actorType: ActorTypeRule | undefined
-  readonly allowInsecureHttp: HttpAllowance
-  /** Minimum time between two discoveries of the endpoint, ms (the `jwks.cooldown`). */
-  readonly discoveryCooldown: number
-  readonly dispatcher: Dispatcher | undefined
-  readonly logger: Logger
+  readonly endpoint: IntrospectionEndpoint
   /** Makes the verifier's errors, in its realm. */
   readonly reject: Reject
 }
@@ -53,25 +53,71 @@ function isRefusal(result: Result): result is Refusal {
   return (result as Partial<Refusal>).reason !== undefined
 }
 
-const LOG_INTERVAL_MS = 10_000
-
-/** The introspection endpoint's state in `authenticator.status()` (issue 16, item 2). */
-export interface IntrospectionStatus {
-  /** The endpoint in use: configured, or the last one discovered; undefined before discovery. */
-  readonly endpoint: string | undefined
-  /** The last failed call (never an inactive answer: that is the token's fault). */
-  readonly lastFailure?: {
-    readonly reason: 'introspection_failed'
-    readonly message: string
-    readonly at: Date
-  }
-}
-
 /** A compact JWS has exactly three dot-separated parts; anything else is opaque. */
 export function isOpaque(token: string): boolean {
   const first = token.indexOf('.')
   const second = first === -1 ? -1 : token.indexOf('.', first + 1)
   return second === -1 || token.includes('.', second + 1)
+}
+
+/** The introspecting issuer's parts: its endpoint, its opaque tokens and, with `jwt`, its JWTs. */
+export interface Introspection {
+  /** The issuer whose tokens these are. */
+  readonly issuer: string
+  readonly opaque: Introspector
+  /** Set when the issuer's JWTs are introspected too (`introspection.jwt`). */
+  readonly jwt: JwtIntrospector | undefined
+  /** The endpoint's state, for `authenticator.status()`: opaque and JWT calls alike. */
+  status(): IntrospectionStatus
+  clear(): void
+}
+
+/** The introspection of `config`, the one issuer that has it, under the verifier's options. */
+export function createIntrospection(
+  config: ResolvedIssuer & { readonly introspection: ResolvedIntrospection },
+  resolved: ResolvedOptions,
+  reject: Reject,
+): Introspection {
+  const options = config.introspection
+  const endpoint = new IntrospectionEndpoint({
+    issuer: config.issuer,
+    options,
+    allowInsecureHttp: resolved.allowInsecureHttp,
+    discoveryCooldown: resolved.jwks.cooldown,
+    dispatcher: resolved.dispatcher,
+    logger: resolved.logger,
+    reject,
+  })
+  const opaque = new Introspector({
+    issuer: config.issuer,
+    audience: config.audience,
+    options,
+    policy: resolved,
+    actorType: resolved.actorType,
+    endpoint,
+    reject,
+  })
+  const jwt =
+    options.jwt === undefined
+      ? undefined
+      : new JwtIntrospector({
+          issuer: config.issuer,
+          mode: options.jwt,
+          options,
+          clockTolerance: resolved.clockTolerance,
+          endpoint,
+          reject,
+        })
+  return Object.freeze({
+    issuer: config.issuer,
+    opaque,
+    jwt,
+    status: () => endpoint.status(),
+    clear(): void {
+      opaque.clear()
+      jwt?.clear()
+    },
+  })
 }
 
 export class Introspector {
@@ -81,28 +127,16 @@ export class Introspector {
   /** Refusals, in their own smaller bound: junk tokens only ever evict each other. */
   readonly #refused: LRUCache<string, Refusal>
   readonly #flights = new Map<string, Promise<Result>>()
-  readonly #endpoint: DiscoveredAddress
-  #lastLog = -Infinity
-  #suppressed = 0
-  #lastFailure: IntrospectionStatus['lastFailure']
 
   constructor(config: IntrospectorConfig) {
     this.#config = config
     this.#accepted = new LRUCache({ max: config.options.maxCached })
     this.#refused = new LRUCache({ max: config.options.maxCachedInactive })
-    this.#endpoint = new DiscoveredAddress({
-      issuer: config.issuer,
-      member: 'introspection_endpoint',
-      configured: config.options.endpoint,
-      allowInsecureHttp: config.allowInsecureHttp,
-      cooldown: config.discoveryCooldown,
-      maxBytes: 262_144,
-    })
   }
 
   /** The Principal for an opaque token, or an AuthError rejection. */
   async principal(token: string): Promise<Principal> {
-    const key = createHash('sha256').update(token).digest('base64url')
+    const key = tokenKey(token)
     const now = Math.floor(Date.now() / 1000)
     let result: Result | undefined = this.#accepted.get(key) ?? this.#refused.get(key)
     if (result === undefined) {
@@ -128,41 +162,29 @@ export class Introspector {
     return result
   }
 
-  status(): IntrospectionStatus {
-    const endpoint = this.#endpoint.current
-    const lastFailure = this.#lastFailure
-    return Object.freeze(lastFailure === undefined ? { endpoint } : { endpoint, lastFailure })
-  }
-
   clear(): void {
     this.#accepted.clear()
     this.#refused.clear()
   }
 
   async #lookup(key: string, token: string): Promise<Result> {
-    const { options } = this.#config
-    let body: unknown
+    const { options, endpoint } = this.#config
+    let answer: IntrospectionAnswer
     try {
-      body = await this.#introspect(token)
-    } catch (cause) {
-      this.#logFailure(cause)
-      this.#publish('error')
-      return { reason: 'introspection_unavailable', cause }
+      answer = await endpoint.ask(token, 'opaque')
+    } catch (err) {
+      // No usable answer (already logged and published): a 503, never cached.
+      if (!isAuthError(err)) throw err
+      return { reason: err.reason, cause: err.cause }
     }
     const now = Math.floor(Date.now() / 1000)
     let result: Result
     try {
-      result = this.#principalFrom(body, token, now)
+      result = this.#principalFrom(answer, token, now)
     } catch (err) {
       if (!isAuthError(err)) throw err
-      if (err.code === 'temporarily_unavailable') {
-        this.#logFailure(err)
-        this.#publish('error')
-        return { reason: err.reason, cause: err.cause }
-      }
       result = { reason: err.reason }
     }
-    this.#publish('ok')
     if (isRefusal(result)) {
       if (options.cacheTtl > 0) {
         this.#accepted.delete(key)
@@ -179,19 +201,8 @@ export class Introspector {
   }
 
   /** RFC 7662 §2.2 answer → Principal, under the same rules as a JWT's claims. */
-  #principalFrom(body: unknown, token: string, now: number): Principal {
+  #principalFrom(answer: IntrospectionAnswer, token: string, now: number): Principal {
     const { issuer, audience, options, policy, reject } = this.#config
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw reject('introspection_unavailable', {
-        cause: new Error('introspection answer is not a JSON object'),
-      })
-    }
-    const answer = body as Record<string, unknown>
-    if (typeof answer.active !== 'boolean') {
-      throw reject('introspection_unavailable', {
-        cause: new Error('introspection answer has no boolean "active"'),
-      })
-    }
     if (!answer.active) throw reject('token_inactive')
     // Hydra says what the token is (`token_use`); a refresh token is active too, but not a credential.
     if (answer.token_use !== undefined && answer.token_use !== 'access_token') {
@@ -230,71 +241,5 @@ export class Introspector {
     }
     const checked = checkClaims(claims, policy, now, reject)
     return buildPrincipal(checked, token, this.#config.actorType)
-  }
-
-  #limits(): HttpLimits {
-    const { options, dispatcher } = this.#config
-    return { timeout: options.timeout, maxBytes: options.maxBytes, dispatcher }
-  }
-
-  /** The raw answer; after a failed call to a discovered endpoint, once more where it moved. */
-  async #introspect(token: string): Promise<unknown> {
-    const limits = this.#limits()
-    const endpoint = await this.#endpoint.get(limits)
-    try {
-      return await this.#call(endpoint, token, limits)
-    } catch (err) {
-      const moved = await this.#endpoint.moved(endpoint, limits)
-      if (moved === undefined) throw err
-      return this.#call(moved, token, limits)
-    }
-  }
-
-  #call(endpoint: string, token: string, limits: HttpLimits): Promise<unknown> {
-    const { options } = this.#config
-    const form = new URLSearchParams({ token, token_type_hint: 'access_token' })
-    const headers: Record<string, string> = { ...options.headers }
-    if (options.authMethod === 'client_secret_basic') {
-      headers.authorization = basicAuthorization(options.clientId ?? '', options.clientSecret ?? '')
-    } else if (options.authMethod === 'client_secret_post') {
-      form.set('client_id', options.clientId ?? '')
-      form.set('client_secret', options.clientSecret ?? '')
-    }
-    headers.accept = 'application/json'
-    headers['content-type'] = 'application/x-www-form-urlencoded'
-    return httpJson(endpoint, { method: 'POST', headers, body: form.toString() }, limits)
-  }
-
-  #publish(result: IntrospectionEvent['result']): void {
-    if (!introspectionChannel.hasSubscribers) return
-    const event: IntrospectionEvent = { issuer: this.#config.issuer, result }
-    introspectionChannel.publish(event)
-  }
-
-  /** One error line per interval, with how many failures it stands for. */
-  #logFailure(cause: unknown): void {
-    const message = cause instanceof Error ? cause.message : 'error'
-    this.#lastFailure = Object.freeze({
-      reason: 'introspection_failed' as const,
-      message,
-      at: new Date(),
-    })
-    const now = performance.now()
-    if (now - this.#lastLog < LOG_INTERVAL_MS) {
-      this.#suppressed += 1
-      return
-    }
-    this.#lastLog = now
-    const suppressed = this.#suppressed
-    this.#suppressed = 0
-    this.#config.logger.error(
-      {
-        event: 'introspection_failed',
-        issuer: this.#config.issuer,
-        error: message,
-        ...(suppressed > 0 ? { suppressed } : {}),
-      },
-      'svcauth: token introspection failed',
-    )
   }
 }

@@ -58,7 +58,10 @@ export interface IssuerConfig {
   jwksUri?: string
   /** Allowed algorithms. @default ['RS256', 'PS256', 'ES256', 'EdDSA'] */
   algorithms?: readonly Algorithm[]
-  /** RFC 7662 introspection for this issuer's opaque tokens (at most one issuer may have it). */
+  /**
+   * RFC 7662 introspection for this issuer's opaque tokens, and with `jwt` for its JWTs too (at
+   * most one issuer may have it).
+   */
   introspection?: IntrospectionOptions
 }
 

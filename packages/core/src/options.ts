@@ -37,7 +37,10 @@ export interface VerifierOptions {
   audience?: string | readonly string[] | false
   jwksUri?: string
   algorithms?: readonly Algorithm[]
-  /** RFC 7662 introspection for opaque tokens (anything that is not a three-part JWS). */
+  /**
+   * RFC 7662 introspection for opaque tokens (anything that is not a three-part JWS), and with
+   * `jwt` for the issuer's JWTs too (instant revocation).
+   */
   introspection?: IntrospectionOptions
   /**
    * Several trusted issuers (keys are chosen by the allow-listed `iss` only), or a function that

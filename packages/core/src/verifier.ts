@@ -1,8 +1,11 @@
 /**
  * The inbound pipeline: bearer extraction → size cap → canonical base64url segments (RFC 7515 §2,
  * RFC 4648 §3.5) → verified-token cache → the JWT path (`jwt-verifier.ts`: issuer by `iss`,
- * header policy, jose, claim checks, Principal) → revocation hook. A token that is not a
- * three-part JWS goes to the introspection endpoint instead, when one is configured. The realm
+ * header policy, jose, claim checks, Principal) → revocation hook → the request's DPoP proof or
+ * certificate binding → with `introspection.jwt`, the JWT asked about at the introspection
+ * endpoint, last, so that a locally refused token costs no call (`introspection-jwt.ts`, issue
+ * 20, item 3). A token that is not a three-part JWS goes to the introspection endpoint instead,
+ * when one is configured. The realm
  * is bound here once, so every error of one authenticator carries it. Each decided request is
  * published once on `svcauth:inbound:request` and each uncached JWT verification on
  * `svcauth:inbound:verify` (`diagnostics.ts`), only when someone subscribed.
@@ -24,7 +27,7 @@ import {
 import type { ResolvedDpopOptions } from './dpop-options.js'
 import { checkDpopRequest, type HeaderSink } from './dpop-request.js'
 import { isAuthError, rejecter, type AuthError, type AuthErrorReason } from './errors.js'
-import { Introspector, isOpaque, type IntrospectionStatus } from './introspection.js'
+import { createIntrospection, isOpaque, type IntrospectionStatus } from './introspection.js'
 import { createJwtVerifier } from './jwt-verifier.js'
 import { checkMtlsRequest, type MtlsState } from './mtls-request.js'
 import type { KeyStatus } from './key-source.js'
@@ -65,8 +68,9 @@ export interface Authenticator {
   /**
    * The synchronous fast path the adapters take first: the Principal when the request carries a
    * well-formed bearer token that is a verified-cache hit still within its lifetime, else
-   * `undefined` (anything else: a miss, an anonymous or malformed request, an opaque token, or an
-   * `isRevoked` hook to consult), after which the caller must use {@link authenticate}. It never
+   * `undefined` (anything else: a miss, an anonymous or malformed request, an opaque token, a JWT
+   * of an issuer whose JWTs are introspected, or an `isRevoked` hook to consult), after which the
+   * caller must use {@link authenticate}. It never
    * throws, and it accepts nothing that `authenticate()` would refuse.
    *
    * @example
@@ -117,21 +121,34 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const cache = resolved.cache === false ? undefined : new TokenCache(resolved.cache)
   const jwt = createJwtVerifier(resolved, reject, cache)
   const introspected = resolved.issuers.find((i) => i.introspection !== undefined)
-  const introspector =
+  const introspection =
     introspected?.introspection === undefined
       ? undefined
-      : new Introspector({
-          issuer: introspected.issuer,
-          audience: introspected.audience,
-          options: introspected.introspection,
-          policy: resolved,
-          actorType: resolved.actorType,
-          allowInsecureHttp: resolved.allowInsecureHttp,
-          discoveryCooldown: resolved.jwks.cooldown,
-          dispatcher: resolved.dispatcher,
-          logger: resolved.logger,
+      : createIntrospection(
+          { ...introspected, introspection: introspected.introspection },
+          resolved,
           reject,
-        })
+        )
+  const introspector = introspection?.opaque
+  /** Set when the introspecting issuer's JWTs are introspected too (`introspection.jwt`). */
+  const jwtIntrospector = introspection?.jwt
+  /** Whose JWTs the fast path must leave to authenticate(): they are asked about on each request. */
+  const introspectedJwtIssuer = jwtIntrospector?.issuer
+
+  /**
+   * The last step for a JWT of the issuer whose JWTs are introspected, after every local check
+   * (an opaque token of that issuer was introspected already).
+   */
+  const introspectJwt = async (token: string, principal: Principal): Promise<Principal> => {
+    if (
+      jwtIntrospector !== undefined &&
+      principal.issuer === introspectedJwtIssuer &&
+      !isOpaque(token)
+    ) {
+      await jwtIntrospector.check(token, principal)
+    }
+    return principal
+  }
 
   /** An uncached JWT verification, timed for `svcauth:inbound:verify` when someone listens. */
   const verifyJwt = (token: string, req: RequestLike | undefined): Promise<Principal> =>
@@ -237,10 +254,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       if (scheme === 'bearer') {
         // RFC 9449 §7.2: a DPoP-bound token is not a bearer token.
         if (principal.confirmation?.jkt !== undefined) throw reject('sender_constrained')
-        return bound(req, principal)
+        return await introspectJwt(token, bound(req, principal))
       }
       await checkDpopRequest(req, token, principal, dpop, resolved, reject, response)
-      return bound(req, principal)
+      return await introspectJwt(token, bound(req, principal))
     } catch (err) {
       const error: AuthError = isAuthError(err)
         ? err
@@ -261,7 +278,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       throw reject('missing_token')
     }
     try {
-      return bound(req, await verifyToken(token, seen, req))
+      const principal = bound(req, await verifyToken(token, seen, req))
+      return jwtIntrospector === undefined ? principal : await introspectJwt(token, principal)
     } catch (err) {
       throw isAuthError(err) ? err : toAuthError(err, token, reject)
     }
@@ -290,7 +308,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     return principal
   }
 
-  const verify = (token: string): Promise<Principal> => verifyToken(token)
+  const verify = async (token: string): Promise<Principal> =>
+    introspectJwt(token, await verifyToken(token))
 
   /** A cache-hit request, published when someone listens (a frozen, shared payload). */
   const published = (principal: Principal): Principal => {
@@ -314,6 +333,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     authenticateCached(req: RequestLike): Principal | undefined {
       // Only the plain case: no revocation hook to await and no introspection to route to.
       if (cache === undefined || resolved.isRevoked !== undefined) return undefined
+      // A JWT whose issuer has `introspection.jwt` is for authenticate(), whose last step asks
+      // the endpoint: checked on every answer below, issuer by issuer (other issuers keep this path).
       // Where DPoP is on, a proof (or its requirement) is for authenticate() to check.
       if (dpop !== undefined && (dpop.required || req.headers.dpop !== undefined)) return undefined
       // Where bound tokens are required, every request is for authenticate() to judge.
@@ -324,7 +345,11 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       // A service repeats its header byte for byte: compared with the recent ones, it needs no
       // parsing and no hashing of the token (issue 17). Only the request around it is checked.
       let hit: Principal | AuthErrorReason | undefined = cache.getRecent(header, now)
-      if (hit !== undefined) return onlyAuthorization(req) ? published(hit) : undefined
+      if (hit !== undefined) {
+        return onlyAuthorization(req) && hit.issuer !== introspectedJwtIssuer
+          ? published(hit)
+          : undefined
+      }
       let token: string | undefined
       try {
         token = readBearer(req, resolved.maxTokenBytes, reject)
@@ -338,6 +363,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       if (typeof hit === 'string' || hit === undefined) return undefined
       // A DPoP-bound token presented as Bearer: authenticate() refuses it (RFC 9449 §7.2).
       if (hit.confirmation !== undefined) return undefined
+      if (hit.issuer === introspectedJwtIssuer) return undefined
       cache.remember(header, token)
       return published(hit)
     },
@@ -348,15 +374,15 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       return jwt
         .status()
         .map((keys) =>
-          introspector !== undefined && keys.issuer === introspected?.issuer
-            ? Object.freeze({ ...keys, introspection: introspector.status() })
+          introspection !== undefined && keys.issuer === introspection.issuer
+            ? Object.freeze({ ...keys, introspection: introspection.status() })
             : keys,
         )
     },
     close(): void {
       jwt.close()
       cache?.clear()
-      introspector?.clear()
+      introspection?.clear()
     },
   })
 }

@@ -90,7 +90,7 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
     unit: 's',
   })
   const introspections = meter.createCounter('svcauth.introspection.requests', {
-    description: 'Calls to the introspection endpoint, by result',
+    description: 'Calls to the introspection endpoint, by result and token format (opaque, jwt)',
     unit: '{request}',
   })
   const tokenRequests = meter.createCounter('svcauth.outbound.token_requests', {
@@ -163,10 +163,14 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
       )
     },
     [CHANNELS.introspectionRequest]: (message) => {
-      const { result } = message as IntrospectionEvent
+      // Publishers older than issue 20 send no format: they only introspected opaque tokens.
+      const { result, format = 'opaque' } = message as IntrospectionEvent
       introspections.add(
         1,
-        attrs(`result|${result}`, () => ({ 'svcauth.result': result })),
+        attrs(`introspection|${result}|${format}`, () => ({
+          'svcauth.result': result,
+          'svcauth.token_format': format,
+        })),
       )
     },
     [CHANNELS.outboundTokenRequest]: (message) => {

@@ -6,8 +6,13 @@
  * `{"active":false}` for unknown, expired or revoked tokens, or when a requested scope was not
  * granted. An empty body is `400 invalid_request`. Hydra's admin API has no authentication; the
  * kit can require client credentials to test callers that send them.
+ *
+ * Hydra introspects its JWT access tokens too (it keeps their signatures), which is what a
+ * service that introspects JWTs relies on (issue 20, item 3): a JWT this issuer signed with a key
+ * it publishes, unexpired and not revoked, is answered in the same shape from its own claims
+ * (`scp` joined into `scope`; `token_type: DPoP` when it carries `cnf.jkt`).
  */
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import {
   basicCredentials,
@@ -52,18 +57,25 @@ interface Entry {
   revoked: boolean
 }
 
+/** The verified claims of a JWT this issuer signed (signature, `iss`, `exp`), or undefined. */
+export type OwnJwtClaims = (token: string) => Promise<Record<string, unknown> | undefined>
+
 export class OpaqueTokens {
   readonly requests: IntrospectionRequest[] = []
   mode: IntrospectionMode = 'ok'
   /** Client credentials the endpoint requires (basic or post); undefined: none, as in Hydra. */
   auth: { clientId: string; secret: string } | undefined
   readonly #tokens = new Map<string, Entry>()
+  /** SHA-256 of each revoked JWT (a JWT is not stored when minted, so it is marked when revoked). */
+  readonly #revokedJwts = new Set<string>()
   readonly #issuer: string
   readonly #ttl: () => number
+  readonly #ownJwt: OwnJwtClaims
 
-  constructor(issuer: string, ttl: () => number) {
+  constructor(issuer: string, ttl: () => number, ownJwt: OwnJwtClaims) {
     this.#issuer = issuer
     this.#ttl = ttl
+    this.#ownJwt = ownJwt
   }
 
   get hits(): number {
@@ -94,19 +106,27 @@ export class OpaqueTokens {
     return token
   }
 
+  /** Revokes an opaque token or a JWT: the endpoint answers `{"active":false}` for it from now on. */
   revoke(token: string): void {
     const entry = this.#tokens.get(token)
     if (entry !== undefined) entry.revoked = true
+    else this.#revokedJwts.add(hash(token))
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
     readForm(req, (form) => {
       this.requests.push({ headers: { ...req.headers }, form })
-      this.#answer(req, res, form)
+      this.#answer(req, res, form).catch(() => {
+        if (!res.headersSent) json(res, 500, { error: 'server_error' })
+      })
     })
   }
 
-  #answer(req: IncomingMessage, res: ServerResponse, form: Record<string, string>): void {
+  async #answer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    form: Record<string, string>,
+  ): Promise<void> {
     if (playFault(this.mode, FAULTS, req, res)) return
     if (req.method !== 'POST') {
       json(res, 405, { error: 'invalid_request' })
@@ -127,7 +147,7 @@ export class OpaqueTokens {
       })
       return
     }
-    const entry = this.#tokens.get(token)
+    const entry = this.#tokens.get(token) ?? (await this.#jwtEntry(token))
     const now = Math.floor(Date.now() / 1000)
     const wanted = (form.scope ?? '').split(' ').filter((s) => s !== '')
     if (
@@ -140,6 +160,35 @@ export class OpaqueTokens {
       return
     }
     json(res, 200, entry.answer)
+  }
+
+  /** Hydra's answer for one of this issuer's JWTs, from its verified claims; undefined if not one. */
+  async #jwtEntry(token: string): Promise<Entry | undefined> {
+    if (token.split('.').length !== 3) return undefined
+    const claims = await this.#ownJwt(token)
+    if (claims === undefined) return undefined
+    const scope =
+      Array.isArray(claims.scp) && claims.scp.every((s) => typeof s === 'string')
+        ? claims.scp
+        : typeof claims.scope === 'string'
+          ? claims.scope.split(' ').filter((s) => s !== '')
+          : []
+    const cnf = claims.cnf as Record<string, unknown> | undefined
+    const answer: Record<string, unknown> = {
+      active: true,
+      scope: scope.join(' '),
+      client_id: claims.client_id,
+      sub: claims.sub,
+      exp: claims.exp,
+      iat: claims.iat,
+      nbf: claims.nbf,
+      aud: claims.aud,
+      iss: claims.iss,
+      token_type: typeof cnf?.jkt === 'string' ? 'DPoP' : 'Bearer',
+      token_use: 'access_token',
+      ...(cnf === undefined ? {} : { cnf }),
+    }
+    return { answer, scope: new Set(scope), revoked: this.#revokedJwts.has(hash(token)) }
   }
 
   #authenticated(req: IncomingMessage, form: Record<string, string>): boolean {
@@ -158,4 +207,8 @@ const FAULTS: FaultAnswers<Exclude<IntrospectionMode, object>> = {
     json(res, 500, { error: 'server_error' })
   },
   garbage: (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('<html>'),
+}
+
+function hash(token: string): string {
+  return createHash('sha256').update(token).digest('base64url')
 }

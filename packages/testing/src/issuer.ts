@@ -14,6 +14,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
+import { jwtVerify } from 'jose'
 import { DiscoveryEndpoint, type DiscoveryMode } from './discovery.js'
 import { sendJson } from './http.js'
 import {
@@ -97,13 +98,21 @@ export interface TestIssuer {
   setRegistrationInitialToken(token: string | undefined): void
   /** Offers Hydra's `POST /admin/clients/{id}/secrets/rotate` (true), or answers it 404 as released Hydra v2 does. */
   setSecretRotation(enabled: boolean): void
-  /** `POST /admin/oauth2/introspect`, shaped like Hydra's admin endpoint (not in discovery, as in Hydra). */
+  /**
+   * `POST /admin/oauth2/introspect`, shaped like Hydra's admin endpoint (not in discovery, as in
+   * Hydra). It answers for opaque tokens from `mintOpaqueToken` and, as Hydra does, for this
+   * issuer's own JWTs (signed with a published key, unexpired, not revoked).
+   */
   readonly introspectionEndpoint: string
   /** Every request the introspection endpoint received. */
   readonly introspectionRequests: readonly IntrospectionRequest[]
   /** A Hydra opaque token (`ory_at_…`) known to the introspection endpoint. */
   mintOpaqueToken(opts: OpaqueTokenOptions): string
-  /** Revokes an opaque token: introspection answers `{"active":false}` from now on. */
+  /**
+   * Revokes a token, opaque or JWT: introspection answers `{"active":false}` for it from now on. A
+   * revoked JWT still verifies locally: only a service that introspects JWTs
+   * (`introspection.jwt`) sees the revocation.
+   */
   revokeToken(token: string): void
   /** How the introspection endpoint answers: 'ok', 'down', 'hang', '5xx', 'garbage' or a custom answer. */
   setIntrospectionMode(mode: IntrospectionMode): void
@@ -191,7 +200,15 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   const introspectionEndpoint = `${origin}/admin/oauth2/introspect`
   const registrationEndpoint = `${origin}/oauth2/register`
   const minter = new Minter(issuer, keys, tokenTtl, modulusLength)
-  const opaque = new OpaqueTokens(issuer, () => tokenTtl)
+  const opaque = new OpaqueTokens(
+    issuer,
+    () => tokenTtl,
+    (token) =>
+      jwtVerify(token, keys.verifier, { issuer }).then(
+        (verified) => verified.payload as Record<string, unknown>,
+        () => undefined,
+      ),
+  )
   let accessTokenFormat = options.accessTokenFormat ?? 'jwt'
   const tokens = new TokenEndpoint({
     issuer,

@@ -1,0 +1,195 @@
+/**
+ * One issuer's RFC 7662 introspection endpoint, shared by opaque tokens (`introspection.ts`) and
+ * introspected JWTs (`introspection-jwt.ts`, issue 20, item 3): the form POST of §2.1 (`token`,
+ * `token_type_hint=access_token`) with the configured client authentication (RFC 6749 §2.3.1) and
+ * headers, a timeout, a byte cap and no redirects, and the first check of the §2.2 answer (a JSON
+ * object with a boolean `active`). Anything else — unreachable, slow, non-200, not RFC 7662 — is
+ * 503 `introspection_unavailable`, logged at most once per interval and kept for `status()`. A
+ * discovered endpoint is discovered again after a failed call (issue 14, R11;
+ * `lib/discovered-address.ts`). Each call is published on `svcauth:introspection:request` when
+ * someone listens.
+ */
+import { createHash } from 'node:crypto'
+import type { Dispatcher } from 'undici'
+import {
+  introspectionChannel,
+  type IntrospectionEvent,
+  type IntrospectionFormat,
+} from './diagnostics.js'
+import type { AuthError, Reject } from './errors.js'
+import type { ResolvedIntrospection } from './introspection-options.js'
+import { DiscoveredAddress } from './lib/discovered-address.js'
+import { basicAuthorization } from './lib/form.js'
+import { httpJson, type HttpLimits } from './lib/http.js'
+import type { HttpAllowance } from './lib/urls.js'
+import type { Logger } from './logger.js'
+
+export interface IntrospectionEndpointConfig {
+  readonly issuer: string
+  readonly options: ResolvedIntrospection
+  readonly allowInsecureHttp: HttpAllowance
+  /** Minimum time between two discoveries of the endpoint, ms (the `jwks.cooldown`). */
+  readonly discoveryCooldown: number
+  readonly dispatcher: Dispatcher | undefined
+  readonly logger: Logger
+  /** Makes the verifier's errors, in its realm. */
+  readonly reject: Reject
+}
+
+/** An RFC 7662 §2.2 answer that passed the first check: a JSON object with a boolean `active`. */
+export type IntrospectionAnswer = Readonly<Record<string, unknown>> & { readonly active: boolean }
+
+/**
+ * Why an answer that is RFC 7662 is still no answer about this token (a message for the log), or
+ * undefined when it is one.
+ */
+export type AnswerCheck = (answer: IntrospectionAnswer) => string | undefined
+
+/** The introspection endpoint's state in `authenticator.status()` (issue 16, item 2). */
+export interface IntrospectionStatus {
+  /** The endpoint in use: configured, or the last one discovered; undefined before discovery. */
+  readonly endpoint: string | undefined
+  /** The last failed call (never an inactive answer: that is the token's fault). */
+  readonly lastFailure?: {
+    readonly reason: 'introspection_failed'
+    readonly message: string
+    readonly at: Date
+  }
+}
+
+const LOG_INTERVAL_MS = 10_000
+
+/** The SHA-256 of a token, base64url: the caches' and the in-flight calls' key, never the token. */
+export function tokenKey(token: string): string {
+  return createHash('sha256').update(token).digest('base64url')
+}
+
+export class IntrospectionEndpoint {
+  readonly #config: IntrospectionEndpointConfig
+  readonly #endpoint: DiscoveredAddress
+  #lastLog = -Infinity
+  #suppressed = 0
+  #lastFailure: IntrospectionStatus['lastFailure']
+
+  constructor(config: IntrospectionEndpointConfig) {
+    this.#config = config
+    this.#endpoint = new DiscoveredAddress({
+      issuer: config.issuer,
+      member: 'introspection_endpoint',
+      configured: config.options.endpoint,
+      allowInsecureHttp: config.allowInsecureHttp,
+      cooldown: config.discoveryCooldown,
+      maxBytes: 262_144,
+    })
+  }
+
+  /**
+   * The endpoint's answer about `token` (`format` labels the published event); `check` may find
+   * an RFC 7662 answer unusable all the same. Rejects with the `introspection_unavailable`
+   * AuthError, logged here, when no usable answer came: the caller must not cache it.
+   */
+  async ask(
+    token: string,
+    format: IntrospectionFormat,
+    check?: AnswerCheck,
+  ): Promise<IntrospectionAnswer> {
+    let body: unknown
+    try {
+      body = await this.#introspect(token)
+    } catch (cause) {
+      throw this.#failed(cause, format)
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw this.#failed(new Error('introspection answer is not a JSON object'), format)
+    }
+    const answer = body as Record<string, unknown>
+    // A missing or non-boolean `active` is the endpoint's fault, not the token's: 503, not 401.
+    if (typeof answer.active !== 'boolean') {
+      throw this.#failed(new Error('introspection answer has no boolean "active"'), format)
+    }
+    const usable = answer as IntrospectionAnswer
+    const problem = check?.(usable)
+    if (problem !== undefined) throw this.#failed(new Error(problem), format)
+    this.#publish('ok', format)
+    return usable
+  }
+
+  status(): IntrospectionStatus {
+    const endpoint = this.#endpoint.current
+    const lastFailure = this.#lastFailure
+    return Object.freeze(lastFailure === undefined ? { endpoint } : { endpoint, lastFailure })
+  }
+
+  /** A failed call: recorded, logged (rate-limited), published, made into the 503. */
+  #failed(cause: unknown, format: IntrospectionFormat): AuthError {
+    this.#logFailure(cause)
+    this.#publish('error', format)
+    return this.#config.reject('introspection_unavailable', { cause })
+  }
+
+  #limits(): HttpLimits {
+    const { options, dispatcher } = this.#config
+    return { timeout: options.timeout, maxBytes: options.maxBytes, dispatcher }
+  }
+
+  /** The raw answer; after a failed call to a discovered endpoint, once more where it moved. */
+  async #introspect(token: string): Promise<unknown> {
+    const limits = this.#limits()
+    const endpoint = await this.#endpoint.get(limits)
+    try {
+      return await this.#call(endpoint, token, limits)
+    } catch (err) {
+      const moved = await this.#endpoint.moved(endpoint, limits)
+      if (moved === undefined) throw err
+      return this.#call(moved, token, limits)
+    }
+  }
+
+  #call(endpoint: string, token: string, limits: HttpLimits): Promise<unknown> {
+    const { options } = this.#config
+    const form = new URLSearchParams({ token, token_type_hint: 'access_token' })
+    const headers: Record<string, string> = { ...options.headers }
+    if (options.authMethod === 'client_secret_basic') {
+      headers.authorization = basicAuthorization(options.clientId ?? '', options.clientSecret ?? '')
+    } else if (options.authMethod === 'client_secret_post') {
+      form.set('client_id', options.clientId ?? '')
+      form.set('client_secret', options.clientSecret ?? '')
+    }
+    headers.accept = 'application/json'
+    headers['content-type'] = 'application/x-www-form-urlencoded'
+    return httpJson(endpoint, { method: 'POST', headers, body: form.toString() }, limits)
+  }
+
+  #publish(result: IntrospectionEvent['result'], format: IntrospectionFormat): void {
+    if (!introspectionChannel.hasSubscribers) return
+    const event: IntrospectionEvent = { issuer: this.#config.issuer, result, format }
+    introspectionChannel.publish(event)
+  }
+
+  /** One error line per interval, with how many failures it stands for. */
+  #logFailure(cause: unknown): void {
+    const message = cause instanceof Error ? cause.message : 'error'
+    this.#lastFailure = Object.freeze({
+      reason: 'introspection_failed' as const,
+      message,
+      at: new Date(),
+    })
+    const now = performance.now()
+    if (now - this.#lastLog < LOG_INTERVAL_MS) {
+      this.#suppressed += 1
+      return
+    }
+    this.#lastLog = now
+    const suppressed = this.#suppressed
+    this.#suppressed = 0
+    this.#config.logger.error(
+      {
+        event: 'introspection_failed',
+        issuer: this.#config.issuer,
+        error: message,
+        ...(suppressed > 0 ? { suppressed } : {}),
+      },
+      'svcauth: token introspection failed',
+    )
+  }
+}
