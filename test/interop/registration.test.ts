@@ -131,8 +131,8 @@ describe('oidc-provider: dynamic registration', () => {
       'token',
       '--issuer',
       provider.issuer,
-      '--client-id',
-      stored?.clientId ?? '',
+      // `=`: a generated client id may start with '-', which parseArgs would take for an option.
+      `--client-id=${stored?.clientId ?? ''}`,
       '--client-secret-file',
       secretFile,
       '--auth-method',
