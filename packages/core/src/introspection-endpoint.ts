@@ -20,7 +20,7 @@ import type { AuthError, Reject } from './errors.js'
 import type { ResolvedIntrospection } from './introspection-options.js'
 import { DiscoveredAddress } from './lib/discovered-address.js'
 import { basicAuthorization } from './lib/form.js'
-import { httpJson, type HttpLimits } from './lib/http.js'
+import { HttpError, httpRequest, type HttpLimits } from './lib/http.js'
 import type { HttpAllowance } from './lib/urls.js'
 import type { Logger } from './logger.js'
 
@@ -58,6 +58,22 @@ export interface IntrospectionStatus {
 }
 
 const LOG_INTERVAL_MS = 10_000
+
+function parseJson(body: Buffer): { readonly value: unknown } | undefined {
+  try {
+    return { value: JSON.parse(body.toString('utf8')) as unknown }
+  } catch {
+    return undefined
+  }
+}
+
+/** An OAuth error answer's `error` (RFC 6749 §5.2: printable ASCII, no quote or backslash). */
+function oauthErrorCode(body: { readonly value: unknown } | undefined): string | undefined {
+  const error = (body?.value as { error?: unknown } | null | undefined)?.error
+  return typeof error === 'string' && /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,64}$/.test(error)
+    ? error
+    : undefined
+}
 
 /** The SHA-256 of a token, base64url: the caches' and the in-flight calls' key, never the token. */
 export function tokenKey(token: string): string {
@@ -145,7 +161,7 @@ export class IntrospectionEndpoint {
     }
   }
 
-  #call(endpoint: string, token: string, limits: HttpLimits): Promise<unknown> {
+  async #call(endpoint: string, token: string, limits: HttpLimits): Promise<unknown> {
     const { options } = this.#config
     const form = new URLSearchParams({ token, token_type_hint: 'access_token' })
     const headers: Record<string, string> = { ...options.headers }
@@ -157,7 +173,24 @@ export class IntrospectionEndpoint {
     }
     headers.accept = 'application/json'
     headers['content-type'] = 'application/x-www-form-urlencoded'
-    return httpJson(endpoint, { method: 'POST', headers, body: form.toString() }, limits)
+    const res = await httpRequest(
+      endpoint,
+      { method: 'POST', headers, body: form.toString() },
+      limits,
+    )
+    const body = parseJson(res.body)
+    if (res.status !== 200) {
+      // Say what the server said (`invalid_client`, oidc-provider's `unsupported_token_type` for
+      // JWTs it will not introspect), so the log tells a refusal from an outage.
+      const code = oauthErrorCode(body)
+      throw new HttpError(
+        'status',
+        `expected 200, got ${res.status}${code === undefined ? '' : ` (${code})`}`,
+        res.status,
+      )
+    }
+    if (body === undefined) throw new HttpError('bad_json', 'response is not JSON', res.status)
+    return body.value
   }
 
   #publish(result: IntrospectionEvent['result'], format: IntrospectionFormat): void {
