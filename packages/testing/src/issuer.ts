@@ -25,7 +25,7 @@ import {
 import { KeySet, type JwksMode, type JwksRequest } from './jwks.js'
 import { Minter, type MintOptions } from './minting.js'
 import { RegistrationEndpoint } from './registration.js'
-import type { TestCa, TestCertificate } from './tls.js'
+import { certificateForKey, type TestCa, type TestCertificate } from './tls.js'
 import {
   TokenEndpoint,
   type TestClient,
@@ -125,6 +125,20 @@ export interface TestIssuer {
   setTokenDelay(ms: number): void
   /** Every request the JWKS endpoint received. */
   readonly jwksRequests: readonly JwksRequest[]
+  /**
+   * The key set the JWKS endpoint publishes now, as a JWKS object (a copy): for a verifier given
+   * its keys without a network (`keys`, or written to a `keysFile`).
+   */
+  publicKeys(): { keys: Record<string, unknown>[] }
+  /** One published key (by default the signing key) as SPKI PEM (`-----BEGIN PUBLIC KEY-----`). */
+  publicKeyPem(kid?: string): string
+  /** Every published key as SPKI PEM, oldest first: a rotation pair given together. */
+  publicKeyPems(): string[]
+  /**
+   * A self-signed X.509 certificate (PEM, valid one day) holding one key (by default the signing
+   * key), made with the system `openssl`: keys distributed as certificates.
+   */
+  publicKeyCertificate(kid?: string): Promise<string>
   readonly kids: readonly string[]
   readonly signingKid: string
   /** A Hydra client-credentials token: `typ: JWT`, `sub === client_id`, `aud: []` unless given, `scp`, `ext: {}`, `nbf = iat`. */
@@ -301,6 +315,19 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     },
     get signingKid() {
       return keys.signingKid
+    },
+    publicKeys() {
+      return keys.publicKeys()
+    },
+    publicKeyPem(kid) {
+      return keys.key(kid).spki
+    },
+    publicKeyPems() {
+      return keys.publicKeyPems()
+    },
+    publicKeyCertificate(kid) {
+      const key = keys.key(kid)
+      return certificateForKey(key.pkcs8, key.kid)
     },
     mintClientToken(opts) {
       return minter.hydra(opts.clientId, opts.clientId, opts)
