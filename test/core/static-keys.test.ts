@@ -436,6 +436,7 @@ describe('start-up errors: a TypeError naming the option, never the material', (
       )
     }
     expect(startupError(build({}))).toMatch(/keys: JWKS has no "keys" array/)
+    expect(startupError(build({ keys: 1 }))).toMatch(/keys: JWKS has no "keys" array/)
     expect(startupError(build({ keys: [] }))).toMatch(/keys: no key given/)
     expect(startupError(build({ keys: ['x'] }))).toMatch(/JWKS member is not an object/)
   })

@@ -77,18 +77,17 @@ function fromPem(text: string, policy: MaterialPolicy): KeyMaterial {
 function fromJson(value: object, policy: MaterialPolicy): KeyMaterial {
   // One public JWK is accepted as a set of one (express-oauth2-jwt-bearer's `publicKey`).
   const set = !('keys' in value) && 'kty' in value ? { keys: [value] } : value
-  for (const member of ((set as { keys?: unknown }).keys as unknown[] | undefined) ?? []) {
-    if (
-      typeof member === 'object' &&
-      member !== null &&
-      (member as { kty?: unknown }).kty === 'oct'
-    ) {
-      throw new InvalidKeySetError(
-        'a shared-secret (kty "oct") key was given: give public keys only',
-      )
-    }
+  const members = (set as { keys?: unknown }).keys
+  if (Array.isArray(members) && members.some(isSecretKey)) {
+    throw new InvalidKeySetError('a shared-secret (kty "oct") key was given: give public keys only')
   }
   return checked(set, false, policy)
+}
+
+function isSecretKey(member: unknown): boolean {
+  return (
+    typeof member === 'object' && member !== null && (member as { kty?: unknown }).kty === 'oct'
+  )
 }
 
 function checked(set: unknown, anyKid: boolean, policy: MaterialPolicy): KeyMaterial {

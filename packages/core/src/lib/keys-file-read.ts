@@ -84,7 +84,11 @@ export function snapshot(stamp: string, bytes: Buffer, policy: KeysFilePolicy): 
   try {
     return { stamp, bytes, material: materialFromText(bytes.toString('utf8'), policy) }
   } catch (err) {
-    throw asFileError(err)
+    // Whatever went wrong, it was with the contents: the file itself was read.
+    throw new KeysFileError(
+      'keys_file_invalid',
+      err instanceof InvalidKeySetError ? err.message : 'not a usable key set',
+    )
   }
 }
 
@@ -102,7 +106,6 @@ function tooLarge(size: number, policy: KeysFilePolicy): KeysFileError {
 
 function asFileError(err: unknown): KeysFileError {
   if (err instanceof KeysFileError) return err
-  if (err instanceof InvalidKeySetError) return new KeysFileError('keys_file_invalid', err.message)
   const code = (err as { code?: unknown } | null)?.code
   return new KeysFileError(
     'keys_file_unreadable',
