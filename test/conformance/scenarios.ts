@@ -7,6 +7,7 @@ import { createHmac } from 'node:crypto'
 import { base64url, exportSPKI, importJWK, type CryptoKey, type JWK } from 'jose'
 import type { DpopKey, TestIssuer } from '@svcauth/testing'
 import { dpopScenarios } from './dpop-scenarios.js'
+import { keysScenarios } from './keys-scenarios.js'
 import type { AppIssuers } from './harness.js'
 import { revokedJti } from './harness.js'
 
@@ -875,4 +876,5 @@ export const scenarios: readonly Scenario[] = [
     expect: ok(client(['smd.read'])),
   },
   ...dpopScenarios,
+  ...keysScenarios,
 ]
