@@ -1,9 +1,10 @@
 /**
  * @svcauth/testing's issuer: Hydra-shaped tokens that verify against its own JWKS, RFC 9068
- * tokens, rotation, forgeries, and every JWKS failure mode it offers.
+ * tokens, rotation, forgeries, its keys handed out offline, and every JWKS failure mode it offers.
  */
+import { createPublicKey, X509Certificate } from 'node:crypto'
 import { createTestIssuer, type TestIssuer } from '@svcauth/testing'
-import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose'
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWK } from 'jose'
 import { afterEach, describe, expect, it } from 'vitest'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
@@ -84,6 +85,27 @@ describe('test issuer', () => {
     await expect(jwtVerify(forged, jwks)).rejects.toMatchObject({
       code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
     })
+  })
+
+  it('hands out its published keys offline: as the JWKS, as SPKI PEM, as a certificate', async () => {
+    const issuer = await issuerWith()
+    const served = JSON.parse((await get(issuer.jwksUri)).body) as { keys: JWK[] }
+    expect(issuer.publicKeys()).toEqual(served)
+    const pems = issuer.publicKeyPems()
+    expect(pems).toHaveLength(2)
+    for (const [i, kid] of issuer.kids.entries()) {
+      const jwk = served.keys.find((k) => k.kid === kid)
+      const fromPem = createPublicKey(pems[i] ?? '').export({ format: 'jwk' })
+      expect({ n: fromPem.n, e: fromPem.e }).toEqual({ n: jwk?.n, e: jwk?.e })
+      expect(issuer.publicKeyPem(kid)).toBe(pems[i])
+    }
+    expect(issuer.publicKeyPem()).toBe(issuer.publicKeyPem(issuer.signingKid))
+    expect(issuer.publicKeyPem()).toMatch(/^-----BEGIN PUBLIC KEY-----\n/)
+    const cert = new X509Certificate(await issuer.publicKeyCertificate())
+    expect(cert.publicKey.export({ type: 'spki', format: 'pem' })).toBe(issuer.publicKeyPem())
+    // A copy: changing it changes nothing the issuer serves.
+    issuer.publicKeys().keys.pop()
+    expect(issuer.publicKeys()).toEqual(served)
   })
 
   it('signs raw header and payload text', async () => {
