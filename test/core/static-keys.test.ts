@@ -11,12 +11,15 @@ import {
   createAuthenticator,
   type Authenticator,
   type AuthenticatorOptions,
+  JWKS_DEFAULTS,
   type OfflineKeys,
 } from '@svcauth/core'
+import { resolveHttpAllowance } from '@svcauth/core/internal'
 import { createTestCa, createTestIssuer, type TestIssuer } from '@svcauth/testing'
 import { createHmac } from 'node:crypto'
 import { importPKCS8, SignJWT } from 'jose'
 import { afterEach, describe, expect, it } from 'vitest'
+import { resolveIssuer } from '../../packages/core/src/issuer-options.js'
 import { ISSUER, mint, outcome, pair, pkcs1, startupError } from '../support/offline-keys.js'
 
 const closers: (() => Promise<void> | void)[] = []
@@ -463,6 +466,28 @@ describe('start-up errors: a TypeError naming the option, never the material', (
         }),
       ),
     ).toMatch(/issuers\[1\]\.jwksUri and issuers\[1\]\.keysFile: give one source of keys/)
+  })
+
+  it("resolveIssuer, which a resolver's configurations go through, checks keys and reads keysFile", () => {
+    const http = resolveHttpAllowance('allowInsecureHttp', undefined)
+    const config = { issuer: ISSUER, audience: 'smd' as const }
+    const resolved = resolveIssuer('', { ...config, keys: [rsa.pem, ec.pem] }, http)
+    expect(Object.isFrozen(resolved)).toBe(true)
+    expect(resolved).toMatchObject({ jwksUri: undefined, keysFile: undefined })
+    expect(resolved.keys?.anyKid).toBe(true)
+    expect(resolved.keys?.jwks).toHaveLength(2)
+    expect(startupError(() => resolveIssuer('', { ...config, keys: 'secret-text' }, http))).toMatch(
+      /^svcauth: keys: not PEM/,
+    )
+    expect(
+      startupError(() =>
+        resolveIssuer('', { ...config, keysFile: '/nonexistent/jwks.json' }, http),
+      ),
+    ).toBe('svcauth: keysFile /nonexistent/jwks.json: cannot be read (ENOENT)')
+    const capped = { ...JWKS_DEFAULTS, maxKeys: 1 }
+    expect(
+      startupError(() => resolveIssuer('', { ...config, keys: [rsa.pem, ec.pem] }, http, capped)),
+    ).toMatch(/over the cap of 1/)
   })
 
   it('the caller may change its object afterwards: the keys were copied', async () => {
