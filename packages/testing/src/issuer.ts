@@ -1,6 +1,7 @@
 /**
  * An in-process OAuth 2.0 / OIDC issuer for tests, on loopback, shaped like Ory Hydra: discovery
- * metadata (discovery.ts), a JWKS with key rotation that can be made to misbehave (jwks.ts), JWT
+ * metadata (discovery.ts), a JWKS with key rotation that can be made to misbehave, and its keys
+ * handed out for verifiers configured without a network (jwks.ts: `publicKeys()`, PEM), JWT
  * access tokens minted like Hydra's or RFC 9068 `at+jwt` (minting.ts), Hydra's opaque `ory_at_…`
  * tokens with its introspection endpoint (introspection.ts), its token endpoint
  * (token-endpoint.ts) and client registration (registration.ts). This file starts the server,
