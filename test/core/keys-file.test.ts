@@ -258,6 +258,23 @@ describe('keysFile followed when it changes', () => {
     expect(await auth.verify(token)).toBe(first)
   })
 
+  it('a PEM file: a reload that drops a key drops the tokens cached under it, and keeps the others', async () => {
+    const path = join(tempDir(), 'keys.pem')
+    writeFileSync(path, `${a.pem}${b.pem}`)
+    const { auth } = fileAuth(path, { jwks: { cooldown: 0 } })
+    const byA = mint(a, { kid: 'hydra-kid' })
+    const byB = mint(b, { kid: 'hydra-kid' })
+    expect(await outcome(auth, byA)).toBe('accepted')
+    const cachedB = await auth.verify(byB)
+
+    writeFileSync(path, b.pem)
+    // An ES256 token: no PEM key fits it, so the source checks the file (cooldown 0).
+    expect(await outcome(auth, mint(c))).toBe('key_not_found')
+    expect(auth.status()[0]?.keys).toBe(1)
+    expect(await outcome(auth, byA)).toBe('signature_invalid')
+    expect(await auth.verify(byB)).toBe(cachedB)
+  })
+
   it('a Kubernetes ConfigMap ..data symlink swap is followed', async () => {
     const dir = tempDir()
     mkdirSync(join(dir, '..2026_01_01_v1'))
