@@ -16,9 +16,15 @@
  *   /dpop-opaque/read            authenticate(main issuer, dpop, introspection for opaque tokens)
  *   /tenant/read                 authenticate(issuers resolved per token: the main issuer only)
  *   /revocable/read              authenticate(main issuer, introspection for JWTs too: `jwt: 'always'`)
+ *   /static/read                 authenticate(main issuer, keys: its PEM keys; no network)
+ *   /keys-file/read              authenticate(main issuer, keysFile: its JWKS in a file)
+ *   /offline/key-requests        public: how many requests the two routes above made (none)
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { AuthOutcome, Principal } from '@svcauth/core'
 import * as ex from '@svcauth/express'
 import * as ko from '@svcauth/koa'
@@ -28,6 +34,7 @@ import express5 from 'express'
 import express4 from 'express4'
 import Koa3 from 'koa'
 import Koa2 from 'koa2'
+import { Agent, type Dispatcher } from 'undici'
 import { captureLogs, type LogCapture } from '../support/log-capture.js'
 
 export type Framework = 'Express 5' | 'Express 4' | 'Koa 3' | 'Koa 2'
@@ -274,6 +281,7 @@ function expressApp(
     })
     app.use(prefix, r)
   }
+  mountOfflineExpress(express, app, issuers.main, track)
   return app
 }
 
@@ -397,8 +405,92 @@ function koaApp(
     })
     routers.push(r)
   }
+  routers.push(...offlineKoaRouters(issuers.main, track))
   for (const r of routers) app.use(r.routes()).use(r.allowedMethods())
   return app.callback()
 }
+
+// ─── Offline keys (issue 20, item 1) ────────────────────────────────────────────────────────────
+// /static/read (keys: the main issuer's PEM keys), /keys-file/read (keysFile: its JWKS, written
+// to a temporary file for this app) and /offline/key-requests, which counts the requests the two
+// authenticators made through their own dispatchers: with keys given offline there must be none.
+
+/** An Agent that counts what is dispatched through it. */
+class CountingAgent extends Agent {
+  count = 0
+  override dispatch(options: Agent.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    this.count++
+    return super.dispatch(options, handler)
+  }
+}
+
+/** The options of the two offline routes, and their request counts. */
+function offline(main: TestIssuer, track: Track) {
+  const dir = mkdtempSync(join(tmpdir(), 'svcauth-conformance-'))
+  const keysFile = join(dir, 'jwks.json')
+  writeFileSync(keysFile, JSON.stringify(main.publicKeys()))
+  const agents = { static: new CountingAgent(), keysFile: new CountingAgent() }
+  // Removed with the app's authenticators.
+  track({
+    authenticator: {
+      close: () => {
+        rmSync(dir, { recursive: true, force: true })
+        void agents.static.close()
+        void agents.keysFile.close()
+      },
+    },
+  })
+  const { jwksUri: _fetched, ...base } = options(main)
+  return {
+    static: { ...base, keys: main.publicKeyPems(), dispatcher: agents.static },
+    keysFile: { ...base, keysFile, dispatcher: agents.keysFile },
+    requests: () => ({ static: agents.static.count, keysFile: agents.keysFile.count }),
+  }
+}
+
+function mountOfflineExpress(
+  express: typeof express5,
+  app: ReturnType<typeof express5>,
+  main: TestIssuer,
+  track: Track,
+) {
+  const keys = offline(main, track)
+  app.get('/offline/key-requests', (_req, res) => {
+    res.json(keys.requests())
+  })
+  for (const [prefix, opts] of [
+    ['/static', keys.static],
+    ['/keys-file', keys.keysFile],
+  ] as const) {
+    const r = express.Router()
+    r.use(track(ex.authenticate(opts)))
+    r.get('/read', ex.requireScopes('smd.read'), (req, res) => {
+      res.json(summary(req.auth))
+    })
+    app.use(prefix, r)
+  }
+}
+
+function offlineKoaRouters(main: TestIssuer, track: Track): Router<ko.AuthState>[] {
+  const keys = offline(main, track)
+  const counts = new Router<ko.AuthState>()
+  counts.get('/offline/key-requests', (ctx) => {
+    ctx.body = keys.requests()
+  })
+  const routers = [counts]
+  for (const [prefix, opts] of [
+    ['/static', keys.static],
+    ['/keys-file', keys.keysFile],
+  ] as const) {
+    const r = new Router<ko.AuthState>({ prefix })
+    r.use(track(ko.authenticate(opts)))
+    r.get('/read', ko.requireScopes('smd.read'), (ctx) => {
+      ctx.body = summary(ctx.state.auth)
+    })
+    routers.push(r)
+  }
+  return routers
+}
+// ─── end of offline keys ──────────────────────────────────────────────────────────────────────────
 
 export { revokedJti }

@@ -55,7 +55,7 @@ export const revocationScenarios: readonly Scenario[] = [
     expect: ok,
   },
   {
-    name: 'revocation: a revoked JWT is refused at once: 401 token_inactive',
+    name: 'M7: revocation: a revoked JWT is refused at once: 401 token_inactive',
     path: '/revocable/read',
     authorization: revoked,
     expect: INACTIVE,
@@ -92,7 +92,7 @@ export const revocationScenarios: readonly Scenario[] = [
     },
   },
   {
-    name: 'revocation: the introspection endpoint down: a JWT is 503 with Retry-After',
+    name: 'M8: revocation: the introspection endpoint down: a JWT is 503 with Retry-After',
     path: '/revocable/read',
     before: (k) => {
       k.main.setIntrospectionMode('5xx')

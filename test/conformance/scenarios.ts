@@ -9,6 +9,7 @@ import type { DpopKey, TestIssuer } from '@svcauth/testing'
 import { dpopScenarios } from './dpop-scenarios.js'
 import { tenantScenarios } from './tenant-scenarios.js'
 import { revocationScenarios } from './revocation-scenarios.js'
+import { keysScenarios } from './keys-scenarios.js'
 import type { AppIssuers } from './harness.js'
 import { revokedJti } from './harness.js'
 
@@ -879,4 +880,5 @@ export const scenarios: readonly Scenario[] = [
   ...dpopScenarios,
   ...tenantScenarios,
   ...revocationScenarios,
+  ...keysScenarios,
 ]

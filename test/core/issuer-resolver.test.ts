@@ -357,6 +357,15 @@ describe('issuers as a function (issue 20, item 2)', () => {
     expect(a.hits.jwks).toBe(1)
   })
 
+  it("a resolved issuer's keys may be given offline: no network call at all", async () => {
+    const a = await newIssuer()
+    const pems = a.publicKeyPems()
+    const auth = authenticator({ issuers: (iss) => ({ issuer: iss, audience: 'smd', keys: pems }) })
+    expect((await auth.verify(await mint(a))).issuer).toBe(a.issuer)
+    expect(a.hits.discovery + a.hits.jwks).toBe(0)
+    expect(auth.status()[0]).toMatchObject({ issuer: a.issuer, keys: 1 })
+  })
+
   it('works with a static issuer list unchanged, and reports nothing before any request', async () => {
     const auth = authenticator({ issuers: () => undefined })
     expect(auth.status()).toEqual([])

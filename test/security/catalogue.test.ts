@@ -34,7 +34,7 @@ const POSSESSION_IDS = Array.from({ length: 17 }, (_, i) => `P${i + 1}`)
 /** Certificate-bound tokens (issue 19, mutual TLS): docs/security.md lists each case. */
 const TLS_IDS = Array.from({ length: 6 }, (_, i) => `T${i + 1}`)
 /** Many tenants, offline keys, JWT introspection (issue 20): docs/security.md lists each case. */
-const TENANT_IDS = Array.from({ length: 6 }, (_, i) => `M${i + 1}`)
+const TENANT_IDS = Array.from({ length: 8 }, (_, i) => `M${i + 1}`)
 
 const index = indexCaseTests(root)
 

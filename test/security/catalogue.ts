@@ -24,6 +24,8 @@ const SCENARIO_TABLES: ReadonlySet<string> = new Set([
   'test/conformance/dpop-scenarios.ts',
   'test/conformance/mtls.test.ts',
   'test/conformance/tenant-scenarios.ts',
+  'test/conformance/revocation-scenarios.ts',
+  'test/conformance/keys-scenarios.ts',
 ])
 /** The functions whose first argument is a test title. */
 const TEST_FUNCTIONS: ReadonlySet<string> = new Set(['it', 'test', 'describe'])

@@ -1,10 +1,11 @@
 /**
  * @svcauth/testing's issuer: Hydra-shaped tokens that verify against its own JWKS, RFC 9068
- * tokens, rotation, forgeries, every JWKS failure mode it offers, and its introspection
- * endpoint's answers for its own JWTs (issue 20, item 3).
+ * tokens, rotation, forgeries, its keys handed out offline, every JWKS failure mode it offers,
+ * and its introspection endpoint's answers for its own JWTs (issue 20, item 3).
  */
+import { createPublicKey, X509Certificate } from 'node:crypto'
 import { createTestIssuer, type TestIssuer } from '@svcauth/testing'
-import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose'
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWK } from 'jose'
 import { afterEach, describe, expect, it } from 'vitest'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
@@ -85,6 +86,27 @@ describe('test issuer', () => {
     await expect(jwtVerify(forged, jwks)).rejects.toMatchObject({
       code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
     })
+  })
+
+  it('hands out its published keys offline: as the JWKS, as SPKI PEM, as a certificate', async () => {
+    const issuer = await issuerWith()
+    const served = JSON.parse((await get(issuer.jwksUri)).body) as { keys: JWK[] }
+    expect(issuer.publicKeys()).toEqual(served)
+    const pems = issuer.publicKeyPems()
+    expect(pems).toHaveLength(2)
+    for (const [i, kid] of issuer.kids.entries()) {
+      const jwk = served.keys.find((k) => k.kid === kid)
+      const fromPem = createPublicKey(pems[i] ?? '').export({ format: 'jwk' })
+      expect({ n: fromPem.n, e: fromPem.e }).toEqual({ n: jwk?.n, e: jwk?.e })
+      expect(issuer.publicKeyPem(kid)).toBe(pems[i])
+    }
+    expect(issuer.publicKeyPem()).toBe(issuer.publicKeyPem(issuer.signingKid))
+    expect(issuer.publicKeyPem()).toMatch(/^-----BEGIN PUBLIC KEY-----\n/)
+    const cert = new X509Certificate(await issuer.publicKeyCertificate())
+    expect(cert.publicKey.export({ type: 'spki', format: 'pem' })).toBe(issuer.publicKeyPem())
+    // A copy: changing it changes nothing the issuer serves.
+    issuer.publicKeys().keys.pop()
+    expect(issuer.publicKeys()).toEqual(served)
   })
 
   it('signs raw header and payload text', async () => {

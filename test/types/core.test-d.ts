@@ -46,6 +46,9 @@ import {
   type JwtIntrospection,
   type KeyFailureReason,
   type Logger,
+  type OfflineKeys,
+  type PublicJwk,
+  type PublicJwkSet,
   createWarningLogger,
   type Principal,
   type RequestLike,
@@ -218,4 +221,30 @@ test('status() for readiness probes and the warning logger (issue 16)', () => {
     string | undefined
   >()
   expectTypeOf(createWarningLogger).returns.toEqualTypeOf<Logger>()
+})
+
+test('keys given without a network (issue 20, item 1)', () => {
+  expectTypeOf<IssuerConfig['keys']>().toEqualTypeOf<OfflineKeys | undefined>()
+  expectTypeOf<IssuerConfig['keysFile']>().toEqualTypeOf<string | undefined>()
+  expectTypeOf<AuthenticatorOptions['keys']>().toEqualTypeOf<OfflineKeys | undefined>()
+  expectTypeOf<AuthenticatorOptions['keysFile']>().toEqualTypeOf<string | undefined>()
+  expectTypeOf<OfflineKeys>().toEqualTypeOf<PublicJwkSet | PublicJwk | string | readonly string[]>()
+  // A JWKS or a JWK as jose exports them, PEM text, PEM strings.
+  expectTypeOf<{
+    keys: { kty: string; n: string; e: string; kid: string }[]
+  }>().toExtend<OfflineKeys>()
+  expectTypeOf<{ kty: 'OKP'; crv: 'Ed25519'; x: string }>().toExtend<OfflineKeys>()
+  expectTypeOf<string[]>().toExtend<OfflineKeys>()
+  expectTypeOf(createAuthenticator).toBeCallableWith({
+    issuer: 'https://hydra.example/',
+    audience: 'smd',
+    keys: '-----BEGIN PUBLIC KEY-----\n…\n-----END PUBLIC KEY-----\n',
+  })
+  expectTypeOf(createAuthenticator).toBeCallableWith({
+    issuers: [
+      { issuer: 'https://hydra.example/', audience: 'smd', keysFile: '/etc/svcauth/jwks.json' },
+    ],
+  })
+  expectTypeOf<IssuerStatus['keysFile']>().toEqualTypeOf<string | undefined>()
+  expectTypeOf<'keys_file_invalid' | 'keys_file_unreadable'>().toExtend<KeyFailureReason>()
 })

@@ -77,6 +77,18 @@ describe('every type of the interface is exported', () => {
   })
 })
 
+describe('the issuer keys, for verifiers given them offline (issue 20, item 1)', () => {
+  test('as a JWKS object, as PEM, as a certificate', () => {
+    expectTypeOf<TestIssuer['publicKeys']>().returns.toEqualTypeOf<{
+      keys: Record<string, unknown>[]
+    }>()
+    expectTypeOf<TestIssuer['publicKeyPem']>().parameter(0).toEqualTypeOf<string | undefined>()
+    expectTypeOf<TestIssuer['publicKeyPem']>().returns.toEqualTypeOf<string>()
+    expectTypeOf<TestIssuer['publicKeyPems']>().returns.toEqualTypeOf<string[]>()
+    expectTypeOf<TestIssuer['publicKeyCertificate']>().returns.resolves.toEqualTypeOf<string>()
+  })
+})
+
 describe('the issuer over TLS (RFC 8705)', () => {
   test('tls takes the test CA, and optionally a server certificate', () => {
     expectTypeOf<TestIssuerOptions['tls']>().toEqualTypeOf<TestIssuerTlsOptions | undefined>()

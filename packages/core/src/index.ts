@@ -69,6 +69,7 @@ export type {
 export { JWKS_DEFAULTS } from './jwks-options.js'
 export type { JwksOptions } from './jwks-options.js'
 export type { KeyFailure, KeyFailureReason, KeyStatus } from './key-source.js'
+export type { OfflineKeys, PublicJwk, PublicJwkSet } from './key-options.js'
 export { createWarningLogger, defaultLogger, WARNING_CODES } from './logger.js'
 export type { Logger, WarningLoggerOptions } from './logger.js'
 export type { ResolvedOptions, VerifierOptions } from './options.js'

@@ -33,6 +33,7 @@ import {
   type ResolvedIssuer,
   type ResolvedIssuerCache,
 } from './issuer-options.js'
+import type { ResolvedJwksOptions } from './jwks-options.js'
 import { fail } from './lib/checks.js'
 import { LogThrottle } from './lib/log-throttle.js'
 import { assertUrl, type HttpAllowance } from './lib/urls.js'
@@ -58,6 +59,8 @@ export interface IssuerDirectoryConfig<R> {
   /** Least time between two resolver calls for an `iss` after a failed one, ms. */
   readonly cooldown: number
   readonly allowInsecureHttp: HttpAllowance
+  /** The caps keys given offline in an answer are checked against (`maxKeys`, `maxBytes`). */
+  readonly jwks: ResolvedJwksOptions
   readonly logger: Logger
   readonly reject: Reject
   /** Builds (and starts) the runtime of a resolved issuer. */
@@ -172,7 +175,8 @@ export class IssuerDirectory<R> {
       if ((answer as Partial<IssuerConfig>).introspection !== undefined) {
         fail('issuers(): introspection cannot be configured for a resolved issuer')
       }
-      resolved = resolveIssuer('issuers(): ', answer, this.#config.allowInsecureHttp)
+      const { allowInsecureHttp, jwks } = this.#config
+      resolved = resolveIssuer('issuers(): ', answer, allowInsecureHttp, jwks)
       fingerprint = JSON.stringify(answer)
     } catch (cause) {
       return this.#failed(iss, 'the issuer resolver answered with an invalid configuration', cause)

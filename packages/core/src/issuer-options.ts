@@ -1,7 +1,7 @@
 /**
- * The trusted issuers: each with its own exact `iss`, audience, key address and algorithm
- * allow-list (asymmetric only: RFC 8725 §3.1–3.2), and at most one with introspection, since an
- * opaque token names no issuer. Validated once at construction.
+ * The trusted issuers: each with its own exact `iss`, audience, keys (fetched, or given offline:
+ * `key-options.ts`) and algorithm allow-list (asymmetric only: RFC 8725 §3.1–3.2), and at most one
+ * with introspection, since an opaque token names no issuer. Validated once at construction.
  */
 import {
   resolveIntrospection,
@@ -9,7 +9,10 @@ import {
   type ResolvedIntrospection,
 } from './introspection-options.js'
 import type { RequestLike } from './bearer.js'
+import { JWKS_DEFAULTS, type ResolvedJwksOptions } from './jwks-options.js'
+import { resolveKeyOptions, type OfflineKeys, type ResolvedKeysFile } from './key-options.js'
 import { fail, num } from './lib/checks.js'
+import type { KeyMaterial } from './lib/key-material.js'
 import { assertUrl, type HttpAllowance } from './lib/urls.js'
 import type { VerifierOptions } from './options.js'
 
@@ -54,8 +57,19 @@ export interface IssuerConfig {
   issuer: string
   /** Accepted audience(s): the token must carry one of them. `false` skips the check explicitly. */
   audience: string | readonly string[] | false
-  /** JWKS address; when absent it is discovered from `issuer`. */
+  /** JWKS address; when absent (and no `keys` or `keysFile`) it is discovered from `issuer`. */
   jwksUri?: string
+  /**
+   * The issuer's public keys, given without a network: a JWKS object, one public JWK, PEM text
+   * (SPKI keys, PKCS #1 RSA keys or X.509 certificates, several blocks allowed) or PEM strings.
+   * No discovery and no JWKS request is ever made. Not with `jwksUri` or `keysFile`.
+   */
+  keys?: OfflineKeys
+  /**
+   * A JWKS (or PEM) file holding the issuer's public keys, read at start-up and again whenever it
+   * changes (a bad version keeps the last good keys). Not with `jwksUri` or `keys`.
+   */
+  keysFile?: string
   /** Allowed algorithms. @default ['RS256', 'PS256', 'ES256', 'EdDSA'] */
   algorithms?: readonly Algorithm[]
   /**
@@ -129,6 +143,10 @@ export interface ResolvedIssuer {
   readonly issuer: string
   readonly audience: readonly string[] | false
   readonly jwksUri: string | undefined
+  /** The `keys` given inline, checked. */
+  readonly keys: KeyMaterial | undefined
+  /** The `keysFile`, with the version read at construction. */
+  readonly keysFile: ResolvedKeysFile | undefined
   readonly algorithms: readonly Algorithm[]
   readonly introspection: ResolvedIntrospection | undefined
 }
@@ -137,10 +155,13 @@ export interface ResolvedIssuer {
 export function resolveIssuers(
   options: VerifierOptions,
   allowInsecureHttp: HttpAllowance,
+  jwks: ResolvedJwksOptions = JWKS_DEFAULTS,
 ): ResolvedIssuer[] {
   const single =
     options.issuer !== undefined ||
     options.jwksUri !== undefined ||
+    options.keys !== undefined ||
+    options.keysFile !== undefined ||
     options.introspection !== undefined
   if (single && options.issuers !== undefined)
     fail('give either issuer/audience or issuers, not both')
@@ -151,6 +172,8 @@ export function resolveIssuers(
           issuer: options.issuer as string,
           audience: options.audience as IssuerConfig['audience'],
           ...(options.jwksUri === undefined ? {} : { jwksUri: options.jwksUri }),
+          ...(options.keys === undefined ? {} : { keys: options.keys }),
+          ...(options.keysFile === undefined ? {} : { keysFile: options.keysFile }),
           ...(options.algorithms === undefined ? {} : { algorithms: options.algorithms }),
           ...(options.introspection === undefined ? {} : { introspection: options.introspection }),
         },
@@ -168,6 +191,7 @@ export function resolveIssuers(
       list.length > 1 ? `issuers[${i}].` : '',
       config,
       allowInsecureHttp,
+      jwks,
     )
     if (seen.has(resolved.issuer)) fail(`issuer ${resolved.issuer} is configured twice`)
     seen.add(resolved.issuer)
@@ -177,24 +201,37 @@ export function resolveIssuers(
 
 /**
  * Validates and freezes one issuer's configuration; `at` prefixes the option names in messages
- * (e.g. `issuers[1].`). A mistake is a TypeError naming the option.
+ * (e.g. `issuers[1].`). A mistake is a TypeError naming the option. Keys given offline are
+ * checked against `jwks` (`maxKeys`, `maxBytes`), and a `keysFile` is read now.
  */
 export function resolveIssuer(
   at: string,
   config: IssuerConfig,
   allowInsecureHttp: HttpAllowance,
+  jwks: ResolvedJwksOptions = JWKS_DEFAULTS,
 ): ResolvedIssuer {
   if (typeof (config as unknown) !== 'object' || (config as unknown) === null) {
     fail(`${at || 'issuer '}configuration must be an object`)
   }
+  const issuer = assertUrl(`${at}issuer`, config.issuer, allowInsecureHttp, false)
+  const audience = resolveAudience(`${at}audience`, config.audience)
+  const jwksUri =
+    config.jwksUri === undefined
+      ? undefined
+      : assertUrl(`${at}jwksUri`, config.jwksUri, allowInsecureHttp)
+  const algorithms = resolveAlgorithms(`${at}algorithms`, config.algorithms)
+  const { keys, keysFile } = resolveKeyOptions(at, config, {
+    algorithms,
+    maxKeys: jwks.maxKeys,
+    maxBytes: jwks.maxBytes,
+  })
   return Object.freeze({
-    issuer: assertUrl(`${at}issuer`, config.issuer, allowInsecureHttp, false),
-    audience: resolveAudience(`${at}audience`, config.audience),
-    jwksUri:
-      config.jwksUri === undefined
-        ? undefined
-        : assertUrl(`${at}jwksUri`, config.jwksUri, allowInsecureHttp),
-    algorithms: resolveAlgorithms(`${at}algorithms`, config.algorithms),
+    issuer,
+    audience,
+    jwksUri,
+    keys,
+    keysFile,
+    algorithms,
     introspection:
       config.introspection === undefined
         ? undefined

@@ -1,20 +1,23 @@
 /**
  * JWKS fetching and resilience tuning (`jwks` of the verifier options): documented defaults,
- * validated once at construction. What the fields govern is in `key-source.ts`.
+ * validated once at construction. What the fields govern is in `key-source.ts`; for keys given
+ * offline (issue 20, item 1), `maxKeys` and `maxBytes` cap them too, and a key file is checked
+ * for changes every `refreshInterval` and on an unknown kid at most once per `cooldown`
+ * (`keys-file.ts`).
  */
 import { num } from './lib/checks.js'
 
 /** Tuning for the JWKS layer; every field has a safe default. */
 export interface JwksOptions {
-  /** Minimum time between two fetches triggered by unknown kids or failures, ms. @default 5000 */
+  /** Minimum time between two fetches (or key-file checks) triggered by unknown kids or failures, ms. @default 5000 */
   cooldown?: number
-  /** Background refresh period, ms. @default 600000 (10 min) */
+  /** Background refresh period (a key file's safety-net check too), ms. @default 600000 (10 min) */
   refreshInterval?: number
   /** How long the last good key set keeps serving while the JWKS endpoint is down, ms. @default 3600000 (1 h) */
   maxStale?: number
   /** Timeout for one JWKS or discovery request, ms. @default 5000 */
   timeout?: number
-  /** Response body cap, bytes. @default 262144 (256 KiB) */
+  /** Response body (or key file) cap, bytes. @default 262144 (256 KiB) */
   maxBytes?: number
   /** Most keys accepted in one set. @default 100 */
   maxKeys?: number

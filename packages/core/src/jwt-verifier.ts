@@ -6,7 +6,12 @@
  * `node:crypto` with the key imported once (RFC 7515 §5.2, RFC 7518 §3) → the registered claims
  * as jose checks them (RFC 7519 §4.1) → the claim checks jose does not do → Principal, which fills
  * the verified-token cache tied to the key that verified it (issue 14, R6). Each issuer has its
- * own key source (`key-source.ts`), started here.
+ * own key source (`key-sources.ts`: fetched, inline or from a file), started here.
+ *
+ * Keys from PEM (issue 20, item 1) name no `kid` and match a token whatever its `kid`; when
+ * several fit the algorithm (an old and a new key given together), the signature is tried against
+ * each in turn, at most once per key, and that header is not remembered (the same header may go
+ * with either key).
  *
  * Issue 17: jose 6 verifies through WebCrypto, asynchronously, at about half the speed of
  * `crypto.verify` on an imported `KeyObject`. jose still parses and imports the JWKs
@@ -18,7 +23,7 @@ import { checkClaims } from './claims.js'
 import type { Reject } from './errors.js'
 import { IssuerDirectory, type Liveness } from './issuer-directory.js'
 import type { ResolvedIssuer } from './issuer-options.js'
-import { KeySource, type KeyStatus } from './key-source.js'
+import { createKeySource, type IssuerKeySource } from './key-sources.js'
 import {
   checkHeader,
   HeaderMemo,
@@ -27,14 +32,15 @@ import {
   type KnownHeader,
 } from './lib/header-policy.js'
 import { algorithmTable, MIN_RSA_BITS } from './lib/jws-algorithms.js'
-import { decodeJsonObject, signatureValid, splitCompact } from './lib/jws.js'
-import { selectKey, type Keys } from './lib/key-set.js'
+import { decodeJsonObject, signatureValid, splitCompact, type Segments } from './lib/jws.js'
+import type { KeyStatus } from './lib/key-failure.js'
+import { fittingKeys, selectKey, type Keys } from './lib/key-set.js'
 import {
   checkRegisteredClaims,
   registeredClaimPolicy,
   type RegisteredClaimPolicy,
 } from './lib/registered-claims.js'
-import type { VerifyKey } from './lib/verify-keys.js'
+import type { KeyInput, VerifyKey } from './lib/verify-keys.js'
 import type { ResolvedOptions } from './options.js'
 import { buildPrincipal, type Principal } from './principal.js'
 import type { CacheSource, TokenCache } from './token-cache.js'
@@ -58,7 +64,7 @@ export interface JwtVerifier {
 /** One issuer at run time: its configuration, keys, header and claim policies, header memo. */
 interface IssuerRuntime {
   readonly config: ResolvedIssuer
-  readonly source: KeySource
+  readonly source: IssuerKeySource
   readonly headers: HeaderPolicy
   readonly claims: RegisteredClaimPolicy
   readonly memo: HeaderMemo
@@ -73,7 +79,7 @@ export function createJwtVerifier(
   cache: TokenCache | undefined,
 ): JwtVerifier {
   /** A verified token of a resolved issuer is served from the cache only while its answer stands. */
-  const liveSource = (source: KeySource, liveness: Liveness): CacheSource => {
+  const liveSource = (source: IssuerKeySource, liveness: Liveness): CacheSource => {
     const ttl = resolved.issuerResolver?.cache.ttl ?? 0
     return {
       get version() {
@@ -90,9 +96,7 @@ export function createJwtVerifier(
    * resolved at request time.
    */
   const createRuntime = (config: ResolvedIssuer, liveness?: Liveness): IssuerRuntime => {
-    const source = new KeySource({
-      issuer: config.issuer,
-      jwksUri: config.jwksUri,
+    const source = createKeySource(config, {
       jwks: resolved.jwks,
       allowInsecureHttp: resolved.allowInsecureHttp,
       dispatcher: resolved.dispatcher,
@@ -126,6 +130,7 @@ export function createJwtVerifier(
           cache: issuerResolver.cache,
           cooldown: resolved.jwks.cooldown,
           allowInsecureHttp: resolved.allowInsecureHttp,
+          jwks: resolved.jwks,
           logger: resolved.logger,
           reject,
           create: (config, liveness) => {
@@ -156,9 +161,29 @@ export function createJwtVerifier(
     // the same token when it imports the key.
     if (input === undefined) throw reject('key_invalid', { cause: key.failure })
     if (header.alg.kty === 'RSA' && key.rsaBits < MIN_RSA_BITS) throw reject('key_invalid')
-    const { kid } = header
-    const identity = typeof kid === 'string' ? (keys.identities.get(kid) ?? undefined) : undefined
-    return { alg: header.alg, kid, keys, input, identity }
+    return bind(header, keys, key, input)
+  }
+
+  /**
+   * Several PEM keys fit: the header bound to the first whose signature verifies, trying each
+   * usable one once; `key_invalid` when none is usable, else `signature_invalid`.
+   */
+  const tryEach = (
+    header: CheckedHeader,
+    keys: Keys,
+    token: string,
+    segments: Segments,
+  ): KnownHeader => {
+    let usable = 0
+    for (const key of fittingKeys(keys, header.alg)) {
+      const input = usableInput(header, key)
+      if (input === undefined) continue
+      usable++
+      if (signatureValid(header.alg, input, token, segments.payload)) {
+        return bind(header, keys, key, input)
+      }
+    }
+    throw reject(usable === 0 ? 'key_invalid' : 'signature_invalid')
   }
 
   const verify = async (token: string, request?: RequestLike): Promise<Principal> => {
@@ -179,24 +204,32 @@ export function createJwtVerifier(
     const current = runtime.source.current()
     let header = current === undefined ? undefined : runtime.memo.get(segment, current)
     const remembered = header !== undefined
+    let tried = false
     if (header === undefined) {
       const parsed = decodeJsonObject(token, 0, segments.header)
       if (parsed === undefined) throw reject('malformed_jws')
       const checked = checkHeader(parsed, runtime.headers, reject)
-      const found = current === undefined ? 'none' : selectKey(current, checked.alg, checked.kid)
-      if (found === 'ambiguous') throw reject('jwks_ambiguous')
+      let keys = current
+      let found = keys === undefined ? 'none' : selectKey(keys, checked.alg, checked.kid)
       if (found === 'none') {
-        // No keys yet, or an unknown kid: the key source waits or refetches (once per cooldown).
-        const { keys, key } = await runtime.source.keyFor(checked.alg, checked.kid)
-        header = known(checked, keys, key)
+        // No keys yet, or an unknown kid: the key source waits or looks again (once per cooldown).
+        keys = await runtime.source.keysFor(checked.alg, checked.kid)
+        found = selectKey(keys, checked.alg, checked.kid)
+      }
+      if (found === 'none') throw reject('key_not_found')
+      if (found === 'ambiguous') throw reject('jwks_ambiguous')
+      if (found === 'several') {
+        // Verified while choosing; not remembered: the same header may go with either key.
+        header = tryEach(checked, keys as Keys, token, segments)
+        tried = true
       } else {
-        header = known(checked, current as Keys, found)
+        header = known(checked, keys as Keys, found)
       }
     }
-    if (!signatureValid(header.alg, header.input, token, segments.payload)) {
+    if (!tried && !signatureValid(header.alg, header.input, token, segments.payload)) {
       throw reject('signature_invalid')
     }
-    if (!remembered) runtime.memo.set(segment, header)
+    if (!remembered && !tried) runtime.memo.set(segment, header)
     payload ??= decodeJsonObject(token, segments.header + 1, segments.payload)
     if (payload === undefined) throw reject('malformed_jws')
     const now = Math.floor(Date.now() / 1000)
@@ -206,7 +239,7 @@ export function createJwtVerifier(
     if (cache !== undefined) {
       // A cache entry is tied to the key that verified the token and its key set (R6).
       cache.set(token, principal, {
-        kid: typeof header.kid === 'string' ? header.kid : undefined,
+        kid: header.keyId,
         keyIdentity: header.identity,
         source: runtime.cacheSource,
         version: header.keys.version,
@@ -236,4 +269,23 @@ export function createJwtVerifier(
       directory?.close()
     },
   })
+}
+
+/** The `crypto.verify` key of `key` for the header's algorithm, unless jose would refuse it. */
+function usableInput(header: CheckedHeader, key: VerifyKey): KeyInput | undefined {
+  const input = key.inputs.get(header.alg.name)
+  if (input === undefined) return undefined
+  return header.alg.kty === 'RSA' && key.rsaBits < MIN_RSA_BITS ? undefined : input
+}
+
+/**
+ * The header bound to the key that verifies it. The verified-token cache ties an entry to a kid
+ * and the identity published under it: the header's kid, or for keys that match any kid (PEM) the
+ * key's own, its RFC 7638 thumbprint (`lib/pem-keys.ts`).
+ */
+function bind(header: CheckedHeader, keys: Keys, key: VerifyKey, input: KeyInput): KnownHeader {
+  const keyId = keys.anyKid ? key.kid : header.kid
+  const id = typeof keyId === 'string' ? keyId : undefined
+  const identity = id === undefined ? undefined : (keys.identities.get(id) ?? undefined)
+  return { alg: header.alg, kid: header.kid, keyId: id, keys, input, identity }
 }

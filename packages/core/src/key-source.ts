@@ -1,5 +1,6 @@
 /**
- * The JWKS resilience layer: one issuer's signing keys, kept usable through rotation and outages.
+ * The JWKS resilience layer: one issuer's signing keys, fetched over HTTP and kept usable through
+ * rotation and outages (keys given offline have their own sources: `key-sources.ts`).
  *
  * - Start-up fetch that never fails boot; requests wait for it (coalesced) when they arrive first.
  * - Unknown `kid`: one refetch per cooldown (default 5 s), shared by every concurrent request, so a
@@ -36,8 +37,8 @@ import {
 } from './lib/key-failure.js'
 import type { JwsAlgorithm } from './lib/jws-algorithms.js'
 import { parseKeySet, selectKey, type Keys } from './lib/key-set.js'
-import type { VerifyKey } from './lib/verify-keys.js'
 import type { HttpAllowance } from './lib/urls.js'
+import type { IssuerKeySource } from './key-sources.js'
 import type { Logger } from './logger.js'
 
 export type { KeyFailure, KeyFailureReason, KeyStatus } from './lib/key-failure.js'
@@ -53,7 +54,7 @@ interface KeySourceConfig {
   readonly reject: Reject
 }
 
-export class KeySource {
+export class KeySource implements IssuerKeySource {
   readonly #config: KeySourceConfig
   #keys: Keys | undefined
   #version = 0
@@ -145,22 +146,21 @@ export class KeySource {
   /**
    * The slow path, taken when {@link current} holds no single key for `alg` and `kid`: waits for
    * keys (before the first fetch settled, or past the hard limit), refetches once per cooldown on
-   * an unknown kid (a key rotated in at the issuer), then resolves the set and its one key.
-   * Rejects with `key_not_found`, `jwks_ambiguous` or `jwks_unavailable`.
+   * an unknown kid (a key rotated in at the issuer), then resolves the set to select in (the
+   * verifier answers `key_not_found` or `jwks_ambiguous` from it). Rejects with `jwks_unavailable`.
    */
-  async keyFor(alg: JwsAlgorithm, kid: unknown): Promise<{ keys: Keys; key: VerifyKey }> {
-    let keys = await this.#usableKeys()
-    let found = selectKey(keys, alg, kid)
+  async keysFor(alg: JwsAlgorithm, kid: unknown): Promise<Keys> {
+    const keys = await this.#usableKeys()
     // Unknown kid: maybe a key rotated in at the issuer. One refetch per cooldown, shared.
-    if (found === 'none' && (this.#pending !== undefined || this.#cooledDown())) {
+    if (
+      selectKey(keys, alg, kid) === 'none' &&
+      (this.#pending !== undefined || this.#cooledDown())
+    ) {
       const ok = await (this.#pending ?? this.#refresh())
       if (!ok || this.#keys === undefined) throw this.#unavailable()
-      keys = this.#keys
-      found = selectKey(keys, alg, kid)
+      return this.#keys
     }
-    if (found === 'none') throw this.#config.reject('key_not_found')
-    if (found === 'ambiguous') throw this.#config.reject('jwks_ambiguous')
-    return { keys, key: found }
+    return keys
   }
 
   /** The key set when it is usable now (starting a background refresh when one is due). */
@@ -283,7 +283,7 @@ export class KeySource {
     })
     const { keys, identities } = await parseKeySet(body, this.#config.jwks.maxKeys)
     this.#keyCount = keys.length
-    this.#keys = { keys, identities, version: ++this.#version, byAlg: new Map() }
+    this.#keys = { keys, identities, version: ++this.#version, byAlg: new Map(), anyKid: false }
     this.#lastSuccess = Date.now()
   }
 

@@ -26,6 +26,8 @@ export const WARNING_CODES: Readonly<Record<string, string>> = Object.freeze({
   discovery_failed: 'SVCAUTH_DISCOVERY_FAILED',
   jwks_discovery_failed: 'SVCAUTH_DISCOVERY_FAILED',
   jwks_uri_changed: 'SVCAUTH_JWKS_URI_CHANGED',
+  keys_file_invalid: 'SVCAUTH_KEYS_FILE_INVALID',
+  keys_file_unreadable: 'SVCAUTH_KEYS_FILE_UNREADABLE',
   introspection_failed: 'SVCAUTH_INTROSPECTION_FAILED',
   issuer_resolver_failed: 'SVCAUTH_ISSUER_RESOLVER_FAILED',
   issuer_resolver_mismatch: 'SVCAUTH_ISSUER_RESOLVER_MISMATCH',
@@ -36,13 +38,14 @@ export const WARNING_CODES: Readonly<Record<string, string>> = Object.freeze({
 })
 
 /**
- * The only fields copied into a warning's text: addresses, identifiers of the issuer and the
- * client, and svcauth's own error descriptions. Never `sub`, a token or a secret, whatever else
+ * The only fields copied into a warning's text: addresses (a key file's path too), identifiers of
+ * the issuer and the client, and svcauth's own error descriptions. Never `sub`, a token or a secret, whatever else
  * the logged object carries.
  */
 const SHOWN = [
   'issuer',
   'jwks_uri',
+  'keys_file',
   'from',
   'to',
   'endpoint',

@@ -25,6 +25,7 @@ import {
   type ResolvedIssuerCache,
 } from './issuer-options.js'
 import { resolveJwks, type JwksOptions, type ResolvedJwksOptions } from './jwks-options.js'
+import type { OfflineKeys } from './key-options.js'
 import { fail, num, optionalFn } from './lib/checks.js'
 import { resolveHttpAllowance, type HttpAllowance } from './lib/urls.js'
 import { defaultLogger, type Logger } from './logger.js'
@@ -32,10 +33,14 @@ import type { ActorTypeRule, Principal } from './principal.js'
 
 /** Everything the verifier accepts. Either `issuer` + `audience`, or `issuers`. */
 export interface VerifierOptions {
-  /** Single-issuer shorthand for `issuers: [{ issuer, audience, jwksUri, algorithms }]`. */
+  /** Single-issuer shorthand for `issuers: [{ issuer, audience, jwksUri, keys, keysFile, algorithms }]`. */
   issuer?: string
   audience?: string | readonly string[] | false
   jwksUri?: string
+  /** The issuer's public keys given without a network (see {@link IssuerConfig.keys}). */
+  keys?: OfflineKeys
+  /** A JWKS or PEM file with the issuer's public keys, re-read on change (see {@link IssuerConfig.keysFile}). */
+  keysFile?: string
   algorithms?: readonly Algorithm[]
   /**
    * RFC 7662 introspection for opaque tokens (anything that is not a three-part JWS), and with
@@ -73,7 +78,7 @@ export interface VerifierOptions {
    * approximate memory bound. @default { max: 10000, maxTtl: 3600, maxBytes: 33554432 }
    */
   cache?: false | { max?: number; maxTtl?: number; maxBytes?: number }
-  /** JWKS fetching and resilience tuning. */
+  /** JWKS fetching and resilience tuning; its caps and intervals apply to `keys`/`keysFile` too. */
   jwks?: JwksOptions
   /**
    * Plain HTTP off loopback (in-cluster issuers): `true` for every host, or a list of the origins
@@ -138,7 +143,9 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
     fail('options must be an object')
   }
   const allowInsecureHttp = resolveHttpAllowance('allowInsecureHttp', options.allowInsecureHttp)
-  const issuers = resolveIssuers(options, allowInsecureHttp)
+  // Before the issuers: keys given offline are checked against its caps.
+  const jwks = resolveJwks(options.jwks)
+  const issuers = resolveIssuers(options, allowInsecureHttp, jwks)
   const issuerCache = resolveIssuerCache(options)
   const realm = options.realm ?? DEFAULT_REALM
   if (typeof realm !== 'string' || /[^\x20\x21\x23-\x5b\x5d-\x7e]/.test(realm)) {
@@ -168,7 +175,7 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
     actorType: optionalFn('actorType', options.actorType),
     isRevoked: optionalFn('isRevoked', options.isRevoked),
     cache: resolveCache(options.cache),
-    jwks: resolveJwks(options.jwks),
+    jwks,
     allowInsecureHttp,
     dispatcher: options.dispatcher,
     logger: options.logger ?? defaultLogger,

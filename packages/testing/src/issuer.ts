@@ -1,6 +1,7 @@
 /**
  * An in-process OAuth 2.0 / OIDC issuer for tests, on loopback, shaped like Ory Hydra: discovery
- * metadata (discovery.ts), a JWKS with key rotation that can be made to misbehave (jwks.ts), JWT
+ * metadata (discovery.ts), a JWKS with key rotation that can be made to misbehave, and its keys
+ * handed out for verifiers configured without a network (jwks.ts: `publicKeys()`, PEM), JWT
  * access tokens minted like Hydra's or RFC 9068 `at+jwt` (minting.ts), Hydra's opaque `ory_at_…`
  * tokens with its introspection endpoint (introspection.ts), its token endpoint
  * (token-endpoint.ts) and client registration (registration.ts). This file starts the server,
@@ -26,7 +27,7 @@ import {
 import { KeySet, type JwksMode, type JwksRequest } from './jwks.js'
 import { Minter, type MintOptions } from './minting.js'
 import { RegistrationEndpoint } from './registration.js'
-import type { TestCa, TestCertificate } from './tls.js'
+import { certificateForKey, type TestCa, type TestCertificate } from './tls.js'
 import {
   TokenEndpoint,
   type TestClient,
@@ -134,6 +135,20 @@ export interface TestIssuer {
   setTokenDelay(ms: number): void
   /** Every request the JWKS endpoint received. */
   readonly jwksRequests: readonly JwksRequest[]
+  /**
+   * The key set the JWKS endpoint publishes now, as a JWKS object (a copy): for a verifier given
+   * its keys without a network (`keys`, or written to a `keysFile`).
+   */
+  publicKeys(): { keys: Record<string, unknown>[] }
+  /** One published key (by default the signing key) as SPKI PEM (`-----BEGIN PUBLIC KEY-----`). */
+  publicKeyPem(kid?: string): string
+  /** Every published key as SPKI PEM, oldest first: a rotation pair given together. */
+  publicKeyPems(): string[]
+  /**
+   * A self-signed X.509 certificate (PEM, valid one day) holding one key (by default the signing
+   * key), made with the system `openssl`: keys distributed as certificates.
+   */
+  publicKeyCertificate(kid?: string): Promise<string>
   readonly kids: readonly string[]
   readonly signingKid: string
   /** A Hydra client-credentials token: `typ: JWT`, `sub === client_id`, `aud: []` unless given, `scp`, `ext: {}`, `nbf = iat`. */
@@ -318,6 +333,19 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     },
     get signingKid() {
       return keys.signingKid
+    },
+    publicKeys() {
+      return keys.publicKeys()
+    },
+    publicKeyPem(kid) {
+      return keys.key(kid).spki
+    },
+    publicKeyPems() {
+      return keys.publicKeyPems()
+    },
+    publicKeyCertificate(kid) {
+      const key = keys.key(kid)
+      return certificateForKey(key.pkcs8, key.kid)
     },
     mintClientToken(opts) {
       return minter.hydra(opts.clientId, opts.clientId, opts)

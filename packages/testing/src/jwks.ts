@@ -75,6 +75,16 @@ export class KeySet {
     this.#extra.push(jwk)
   }
 
+  /** The key set as published now (published keys and extra JWKs), a copy. */
+  publicKeys(): { keys: Record<string, unknown>[] } {
+    return JSON.parse(this.#body()) as { keys: Record<string, unknown>[] }
+  }
+
+  /** The SPKI PEM of every published key, oldest first. */
+  publicKeyPems(): string[] {
+    return this.#published.map((kid) => this.key(kid).spki)
+  }
+
   /** The key `kid`, or the signing key. */
   key(kid: string | undefined): SigningKey {
     const key = this.#keys.get(kid ?? this.signingKid)

@@ -2,7 +2,7 @@
  * Signing keys for the test issuer: RSA keys with UUID kids, as Hydra generates them
  * (`hydra.jwt.access-token` key set; Hydra uses RSA-4096, the default here is 2048 for speed).
  */
-import { randomUUID, sign as nodeSign } from 'node:crypto'
+import { createPublicKey, randomUUID, sign as nodeSign } from 'node:crypto'
 import { exportJWK, exportPKCS8, generateKeyPair, type CryptoKey, type JWK } from 'jose'
 
 export interface SigningKey {
@@ -10,6 +10,8 @@ export interface SigningKey {
   readonly privateKey: CryptoKey
   readonly publicJwk: JWK
   readonly pkcs8: string
+  /** The public key as SPKI PEM (`-----BEGIN PUBLIC KEY-----`). */
+  readonly spki: string
 }
 
 export async function createSigningKey(modulusLength: number): Promise<SigningKey> {
@@ -19,11 +21,13 @@ export async function createSigningKey(modulusLength: number): Promise<SigningKe
   })
   const kid = randomUUID()
   const jwk = await exportJWK(publicKey)
+  const pkcs8 = await exportPKCS8(privateKey)
   return {
     kid,
     privateKey,
     publicJwk: { kty: jwk.kty, n: jwk.n, e: jwk.e, kid, alg: 'RS256', use: 'sig' } as JWK,
-    pkcs8: await exportPKCS8(privateKey),
+    pkcs8,
+    spki: createPublicKey(pkcs8).export({ type: 'spki', format: 'pem' }) as string,
   }
 }
 

@@ -199,6 +199,34 @@ export async function createSelfSignedCertificate(
 }
 
 /**
+ * A self-signed certificate (one day) for an existing private key (PKCS #8 PEM), e.g. to hand an
+ * issuer's signing key to a verifier as a certificate (`keys`, issue 20).
+ */
+export async function certificateForKey(pkcs8: string, commonName: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'svcauth-key-'))
+  try {
+    await writeFile(join(dir, 'key.pem'), pkcs8, { mode: 0o600 })
+    await openssl(dir, [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      join(dir, 'key.pem'),
+      '-sha256',
+      '-days',
+      '1',
+      '-subj',
+      `/CN=${commonName}`,
+      '-out',
+      join(dir, 'cert.pem'),
+    ])
+    return await readFile(join(dir, 'cert.pem'), 'utf8')
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+/**
  * RFC 8705 §3.1 `x5t#S256` of a certificate (PEM or DER): base64url of the SHA-256 of its DER.
  *
  * @example

@@ -57,6 +57,11 @@ export interface KnownHeader extends CheckedHeader {
   /** The key set the key came from: the entry holds only while that set is installed. */
   readonly keys: Keys
   readonly input: KeyInput
+  /**
+   * The kid the verified-token cache ties an entry to: the header's (a string), or the key's own
+   * for keys that match any kid (PEM, issue 20); undefined when there is none.
+   */
+  readonly keyId: string | undefined
   /** The identity of that key (issue 14, R6), for the verified-token cache. */
   readonly identity: string | undefined
 }

@@ -6,9 +6,17 @@
 import { DiscoveryError } from './discovery.js'
 import { HttpError } from './http.js'
 
-/** The conditions of a failed key fetch. */
+/**
+ * The conditions of a failed key fetch, or of a key file (issue 20, item 1) that could not be
+ * read (`keys_file_unreadable`) or holds no usable key set (`keys_file_invalid`).
+ */
 export type KeyFailureReason =
-  'jwks_fetch_failed' | 'jwks_invalid' | 'issuer_mismatch' | 'discovery_failed'
+  | 'jwks_fetch_failed'
+  | 'jwks_invalid'
+  | 'issuer_mismatch'
+  | 'discovery_failed'
+  | 'keys_file_invalid'
+  | 'keys_file_unreadable'
 
 /** One recorded failure: its condition, svcauth's own description, and when it happened. */
 export interface KeyFailure {
@@ -20,13 +28,21 @@ export interface KeyFailure {
 /** One issuer's key state, for readiness probes and dashboards (issue 16, item 2). */
 export interface KeyStatus {
   readonly issuer: string
-  /** The JWKS address in use: configured, or the last one discovered; undefined before discovery. */
+  /**
+   * The JWKS address in use: configured, or the last one discovered; undefined before discovery,
+   * and for keys given offline (`keys`, `keysFile`).
+   */
   readonly jwksUri: string | undefined
+  /** The key file read (`keysFile`, as an absolute path); absent for other key sources. */
+  readonly keysFile?: string
   /** How many keys the last good key set holds (0 before the first one). */
   readonly keys: number
-  /** When the last good key set was fetched. */
+  /** When the last good key set was fetched (installed, for keys given offline). */
   readonly fetchedAt: Date | undefined
-  /** The last failed fetch or discovery, kept after a recovery (compare `at` with `fetchedAt`). */
+  /**
+   * The last failed fetch, discovery or key-file read, kept after a recovery (compare `at` with
+   * `fetchedAt`).
+   */
   readonly lastFailure?: KeyFailure
 }
 

@@ -48,12 +48,19 @@ export function importVerifyKeys(jwks: readonly object[]): Promise<VerifyKey[]> 
   return Promise.all(jwks.map(importVerifyKey))
 }
 
-async function importVerifyKey(jwk: object): Promise<VerifyKey> {
-  const { kid, kty, crv, alg, ext, key_ops: ops, use } = jwk as Record<string, unknown>
-  const usable =
+/** jose's member rules for a verification key: `ext` a boolean if present, `key_ops`, `use`. */
+export function membersAllowVerify(jwk: object): boolean {
+  const { ext, key_ops: ops, use } = jwk as Record<string, unknown>
+  return (
     (ext === undefined || typeof ext === 'boolean') &&
     (ops === undefined || verifyOps(ops)) &&
     (use === undefined || use === 'sig')
+  )
+}
+
+async function importVerifyKey(jwk: object): Promise<VerifyKey> {
+  const { kid, kty, crv, alg } = jwk as Record<string, unknown>
+  const usable = membersAllowVerify(jwk)
   const base = { kid, kty, crv, alg, usable }
   const as = importAlgorithm(kty, crv)
   const algorithms = as === undefined ? [] : algorithmsFor(as.kty, crv)
