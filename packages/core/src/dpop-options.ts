@@ -66,7 +66,11 @@ export const DPOP_ALGORITHMS: readonly Algorithm[] = Object.freeze([
   'RS512',
 ])
 
-export function resolveDpop(value: unknown): ResolvedDpopOptions | undefined {
+/** `shared`: the fleet's replay store (`stores.dpopReplay`), used unless `replay` is given. */
+export function resolveDpop(
+  value: unknown,
+  shared?: DpopReplayStore,
+): ResolvedDpopOptions | undefined {
   if (value === undefined || value === false) return undefined
   if (value !== true && (typeof value !== 'object' || value === null || Array.isArray(value))) {
     fail('dpop must be true, false or an object')
@@ -75,7 +79,7 @@ export function resolveDpop(value: unknown): ResolvedDpopOptions | undefined {
   const required = options.required ?? false
   if (typeof required !== 'boolean') fail('dpop.required must be a boolean')
   const algorithms = resolveAlgorithms(options.algorithms)
-  const replay: unknown = options.replay ?? new MemoryReplayStore({ max: 100_000 })
+  const replay: unknown = options.replay ?? shared ?? new MemoryReplayStore({ max: 100_000 })
   if (
     typeof replay !== 'object' ||
     replay === null ||

@@ -76,5 +76,13 @@ export type { ResolvedOptions, VerifierOptions } from './options.js'
 export { defaultActorType, rawToken } from './principal.js'
 export type { Actor, ActorType, ActorTypeRule, Principal } from './principal.js'
 export type { Confirmation } from './claims.js'
+export type {
+  Revocation,
+  RevocationList,
+  SharedCache,
+  SharedLock,
+  SharedSet,
+  SvcauthStores,
+} from './stores.js'
 export { createAuthenticator } from './verifier.js'
 export type { Authenticator, AuthenticatorOptions, IssuerStatus } from './verifier.js'

@@ -25,6 +25,7 @@ import {
   type ResolvedIssuerCache,
 } from './issuer-options.js'
 import { resolveJwks, type JwksOptions, type ResolvedJwksOptions } from './jwks-options.js'
+import { resolveStores, type SvcauthStores } from './stores.js'
 import type { OfflineKeys } from './key-options.js'
 import { fail, num, optionalFn } from './lib/checks.js'
 import { resolveHttpAllowance, type HttpAllowance } from './lib/urls.js'
@@ -108,6 +109,12 @@ export interface VerifierOptions {
    * `true` for the socket. Off, any such token is refused. @default false
    */
   mtls?: boolean | MtlsOptions
+  /**
+   * State shared by the replicas of a fleet (issue 21): introspection answers, the revocation
+   * list, DPoP proof `jti`s, e.g. `redisStores(...)` from `@svcauth/redis`. The verified-token
+   * cache stays in process. @default each replica keeps its own, in process
+   */
+  stores?: SvcauthStores
 }
 
 /** The verifier options, validated and frozen. */
@@ -135,6 +142,7 @@ export interface ResolvedOptions {
   readonly dpop: ResolvedDpopOptions | undefined
   readonly publicOrigin: string | undefined
   readonly mtls: ResolvedMtlsOptions | undefined
+  readonly stores: SvcauthStores
 }
 
 /** Validates every option once; a mistake is a TypeError naming it. */
@@ -147,6 +155,7 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
   const jwks = resolveJwks(options.jwks)
   const issuers = resolveIssuers(options, allowInsecureHttp, jwks)
   const issuerCache = resolveIssuerCache(options)
+  const stores = resolveStores(options.stores)
   const realm = options.realm ?? DEFAULT_REALM
   if (typeof realm !== 'string' || /[^\x20\x21\x23-\x5b\x5d-\x7e]/.test(realm)) {
     fail('realm must be a string of printable ASCII without quotes or backslashes')
@@ -179,9 +188,10 @@ export function resolveOptions(options: VerifierOptions): ResolvedOptions {
     allowInsecureHttp,
     dispatcher: options.dispatcher,
     logger: options.logger ?? defaultLogger,
-    dpop: resolveDpop(options.dpop),
+    dpop: resolveDpop(options.dpop, stores.dpopReplay),
     publicOrigin: resolvePublicOrigin(options.publicOrigin),
     mtls: resolveMtls(options.mtls),
+    stores,
   })
 }
 
