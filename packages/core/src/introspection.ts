@@ -11,6 +11,7 @@
  * `introspection-jwt.ts` (issue 20, item 3). {@link createIntrospection} builds the three for the
  * one introspecting issuer.
  */
+import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { checkClaims, type ClaimPolicy } from './claims.js'
 import { isAuthError, type AuthErrorReason, type Reject } from './errors.js'
@@ -25,6 +26,7 @@ import type { ResolvedIntrospection } from './introspection-options.js'
 import type { ResolvedIssuer } from './issuer-options.js'
 import type { ResolvedOptions } from './options.js'
 import { buildPrincipal, type ActorTypeRule, type Principal } from './principal.js'
+import type { SharedCache } from './stores.js'
 
 export type { IntrospectionStatus } from './introspection-endpoint.js'
 
@@ -37,6 +39,11 @@ export interface IntrospectorConfig {
   readonly endpoint: IntrospectionEndpoint
   /** Makes the verifier's errors, in its realm. */
   readonly reject: Reject
+  /**
+   * The fleet's shared cache of answers (`stores.introspection`, issue 21): the raw RFC 7662
+   * answers, so each replica judges them under its own policy.
+   */
+  readonly shared?: SharedCache | undefined
 }
 
 /** A refusal, kept as its reason (and, for an outage, its cause) until it is thrown. */
@@ -96,6 +103,7 @@ export function createIntrospection(
     actorType: resolved.actorType,
     endpoint,
     reject,
+    shared: resolved.stores.introspection,
   })
   const jwt =
     options.jwt === undefined
@@ -168,16 +176,28 @@ export class Introspector {
   }
 
   async #lookup(key: string, token: string): Promise<Result> {
-    const { options, endpoint } = this.#config
-    let answer: IntrospectionAnswer
-    try {
-      answer = await endpoint.ask(token, 'opaque')
-    } catch (err) {
-      // No usable answer (already logged and published): a 503, never cached.
-      if (!isAuthError(err)) throw err
-      return { reason: err.reason, cause: err.cause }
+    const { options, endpoint, shared } = this.#config
+    const sharedKey = shared === undefined ? undefined : this.#sharedKey(token)
+    let answer: IntrospectionAnswer | undefined
+    let askedAt = Date.now()
+    if (shared !== undefined && sharedKey !== undefined) {
+      const held = await sharedAnswer(shared, sharedKey)
+      if (held !== undefined) ({ answer, askedAt } = held)
+    }
+    if (answer === undefined) {
+      try {
+        answer = await endpoint.ask(token, 'opaque')
+      } catch (err) {
+        // No usable answer (already logged and published): a 503, never cached.
+        if (!isAuthError(err)) throw err
+        return { reason: err.reason, cause: err.cause }
+      }
+      askedAt = Date.now()
+      if (sharedKey !== undefined) this.#share(sharedKey, answer, askedAt)
     }
     const now = Math.floor(Date.now() / 1000)
+    // An answer another replica fetched is reused for what is left of `cacheTtl` only.
+    const cacheTtl = options.cacheTtl - (Date.now() - askedAt) / 1000
     let result: Result
     try {
       result = this.#principalFrom(answer, token, now)
@@ -186,18 +206,41 @@ export class Introspector {
       result = { reason: err.reason }
     }
     if (isRefusal(result)) {
-      if (options.cacheTtl > 0) {
+      if (cacheTtl > 0) {
         this.#accepted.delete(key)
-        this.#refused.set(key, result, { ttl: Math.ceil(options.cacheTtl * 1000) })
+        this.#refused.set(key, result, { ttl: Math.ceil(cacheTtl * 1000) })
       }
     } else {
-      const ttl = Math.min(options.cacheTtl, result.expiresAt.getTime() / 1000 - now)
+      const ttl = Math.min(cacheTtl, result.expiresAt.getTime() / 1000 - now)
       if (ttl > 0) {
         this.#refused.delete(key)
         this.#accepted.set(key, result, { ttl: Math.ceil(ttl * 1000) })
       }
     }
     return result
+  }
+
+  /**
+   * The shared key of a token's answer: a SHA-256 over the issuer, the introspecting client and
+   * the token (an answer may depend on who asks), never the token itself.
+   */
+  #sharedKey(token: string): string {
+    const { issuer, options } = this.#config
+    const hash = createHash('sha256')
+      .update(`${issuer}\0${options.clientId ?? ''}\0`)
+      .update(token)
+      .digest('base64url')
+    return `introspection:${hash}`
+  }
+
+  /** Shares an answer for `cacheTtl` (never past the token's `exp`); a failure only costs reuse. */
+  #share(key: string, answer: IntrospectionAnswer, askedAt: number): void {
+    const { options, shared } = this.#config
+    let ttl = options.cacheTtl * 1000
+    if (answer.active && typeof answer.exp === 'number')
+      ttl = Math.min(ttl, answer.exp * 1000 - askedAt)
+    if (shared === undefined || ttl <= 0) return
+    shared.set(key, JSON.stringify({ answer, askedAt }), Math.ceil(ttl)).catch(() => undefined)
   }
 
   /** RFC 7662 §2.2 answer → Principal, under the same rules as a JWT's claims. */
@@ -241,5 +284,38 @@ export class Introspector {
     }
     const checked = checkClaims(claims, policy, now, reject)
     return buildPrincipal(checked, token, this.#config.actorType)
+  }
+}
+
+/**
+ * An answer another replica shared: undefined when absent, unreadable, not an RFC 7662 answer or
+ * when the store fails (a miss: the endpoint is asked).
+ */
+async function sharedAnswer(
+  shared: SharedCache,
+  key: string,
+): Promise<{ answer: IntrospectionAnswer; askedAt: number } | undefined> {
+  let value: string | undefined
+  try {
+    value = await shared.get(key)
+  } catch {
+    return undefined
+  }
+  if (value === undefined) return undefined
+  try {
+    const held = JSON.parse(value) as { answer?: unknown; askedAt?: unknown }
+    const { answer, askedAt } = held
+    if (
+      typeof askedAt !== 'number' ||
+      typeof answer !== 'object' ||
+      answer === null ||
+      Array.isArray(answer) ||
+      typeof (answer as { active?: unknown }).active !== 'boolean'
+    ) {
+      return undefined
+    }
+    return { answer: answer as IntrospectionAnswer, askedAt: Math.min(askedAt, Date.now()) }
+  } catch {
+    return undefined
   }
 }

@@ -120,6 +120,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const reject = rejecter(realm)
   const cache = resolved.cache === false ? undefined : new TokenCache(resolved.cache)
   const jwt = createJwtVerifier(resolved, reject, cache)
+  const { revocations } = resolved.stores
   const introspected = resolved.issuers.find((i) => i.introspection !== undefined)
   const introspection =
     introspected?.introspection === undefined
@@ -194,7 +195,39 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       principal = await verifyJwt(token, req)
     }
     if (resolved.isRevoked !== undefined) await checkRevoked(principal)
+    if (revocations !== undefined && listedRevoked(principal)) throw reject('revoked')
     return principal
+  }
+
+  /**
+   * The fleet's revocation list (`stores.revocations`, issue 21), read from memory; a list that
+   * throws is an outage of the revocation check, as the hook's is.
+   */
+  const listedRevoked = (principal: Principal): boolean => {
+    const { tokenId } = principal
+    if (tokenId === undefined || revocations === undefined) return false
+    try {
+      return revocations.isRevoked(principal.issuer, tokenId)
+    } catch (cause) {
+      resolved.logger.error(
+        {
+          event: 'revocation_check_failed',
+          error: cause instanceof Error ? cause.message : 'error',
+        },
+        'svcauth: the shared revocation list failed',
+      )
+      throw reject('revocation_unavailable', { cause })
+    }
+  }
+
+  /** The fast path's view: revoked, or the list failed (authenticate() then answers). */
+  const fastRevoked = (principal: Principal): boolean => {
+    if (revocations === undefined || principal.tokenId === undefined) return false
+    try {
+      return revocations.isRevoked(principal.issuer, principal.tokenId)
+    } catch {
+      return true
+    }
   }
 
   const checkRevoked = async (principal: Principal): Promise<void> => {
@@ -349,7 +382,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       // parsing and no hashing of the token (issue 17). Only the request around it is checked.
       let hit: Principal | AuthErrorReason | undefined = cache.getRecent(header, now)
       if (hit !== undefined) {
-        return onlyAuthorization(req) && hit.issuer !== introspectedJwtIssuer
+        return onlyAuthorization(req) && hit.issuer !== introspectedJwtIssuer && !fastRevoked(hit)
           ? published(hit)
           : undefined
       }
@@ -366,7 +399,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       if (typeof hit === 'string' || hit === undefined) return undefined
       // A DPoP-bound token presented as Bearer: authenticate() refuses it (RFC 9449 §7.2).
       if (hit.confirmation !== undefined) return undefined
-      if (hit.issuer === introspectedJwtIssuer) return undefined
+      if (hit.issuer === introspectedJwtIssuer || fastRevoked(hit)) return undefined
       cache.remember(header, token)
       return published(hit)
     },
