@@ -177,7 +177,8 @@ describe('fault injection under load', () => {
     expect(inboundResults.validOther.get(401) ?? 0).toBe(0)
     expect([...inboundResults.validOther.keys()].every((s) => s === 503)).toBe(true)
     expect(inboundResults.validOk).toBeGreaterThan(100)
-    expect(inboundResults.total).toBeGreaterThan(300)
+    // The drivers ran throughout (how many requests fit in ~2.8 s depends on the machine's load).
+    expect(inboundResults.total).toBeGreaterThan(150)
     // Bounded traffic to the authorization server over ~2.8 s of faults.
     expect(inbound.hits.jwks - jwksBefore).toBeLessThanOrEqual(25)
     expect(outbound.hits.token - tokenBefore).toBeLessThanOrEqual(25)
