@@ -46,7 +46,7 @@ const expected = {
     'requireClaim',
   ],
   '@svcauth/otel': ['instrument', 'METER_NAME'],
-  '@svcauth/testing': ['createTestIssuer'],
+  '@svcauth/testing': ['createTestIssuer', 'createMemoryStores'],
 }
 let failed = false
 for (const [name, names] of Object.entries(expected)) {

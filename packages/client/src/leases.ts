@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto'
 import type { ClientIdentity } from './client-identity.js'
 import type { Grant } from './grant.js'
 import { withTarget } from './lib/grant-request.js'
+import type { SharedTokens } from './shared-tokens.js'
 import type { ResolvedTarget } from './targets.js'
 import type { Fetcher, Lease, TokenSource } from './token-source.js'
 
@@ -45,7 +46,8 @@ export interface Leases {
 /**
  * The leases of one service client; `tokenServer` (endpoint or issuer) goes into every key,
  * `jkt` (the DPoP key's thumbprint) when the client binds its tokens to a key, and the current
- * client certificate's thumbprint, read from `certificate`, when it has one.
+ * client certificate's thumbprint, read from `certificate`, when it has one. With `shared` (the
+ * fleet's store, issue 21), service tokens go through it; exchanged tokens never do (per user).
  */
 export function createLeases(
   source: TokenSource,
@@ -54,6 +56,7 @@ export function createLeases(
   tokenServer: string | undefined,
   jkt: string | undefined,
   certificate: (() => string | undefined) | undefined,
+  shared: SharedTokens | undefined,
 ): Leases {
   const services = new WeakMap<ResolvedTarget, ServiceToken>()
   const bound = (): string[] => {
@@ -82,12 +85,13 @@ export function createLeases(
           target.resource,
           ...bound(),
         ])
-        const fetcher: Fetcher = (refresh) =>
+        const request: Fetcher = (refresh) =>
           grant(
             withTarget(new URLSearchParams({ grant_type: 'client_credentials' }), target),
             target,
             refresh,
           )
+        const fetcher = shared === undefined ? request : shared.wrap(key, request)
         entry = {
           key,
           fetcher,

@@ -3,7 +3,7 @@
  * frozen once, at construction, by resolve-options.ts (mistakes are TypeErrors there).
  */
 import type { KeyObject } from 'node:crypto'
-import type { Logger } from '@svcauth/core'
+import type { Logger, SvcauthStores } from '@svcauth/core'
 import type { CryptoKey, JWK } from 'jose'
 import type { Dispatcher } from 'undici'
 import type { AuthMethod } from './lib/client-auth.js'
@@ -148,6 +148,17 @@ export interface ServiceClientOptions {
   dispatcher?: Dispatcher
   /** Dispatcher for token requests; not with `tls`. @default undici's global dispatcher */
   tokenDispatcher?: Dispatcher
+  /**
+   * Shared state of a fleet (issue 21), e.g. `redisStores(...)` from `@svcauth/redis`, the same
+   * object given to `authenticate()`. The client uses `tokens` (its client-credentials tokens,
+   * shared by every replica) and `lock` (one token request for the whole fleet on a cold start or
+   * a refresh), and ignores the rest; `lock` without `tokens` does nothing. Not shared: exchanged
+   * tokens (per user), and every token of a client with `dpop` or a client certificate (bound to
+   * this replica's key). A store that fails or is slow is skipped: each replica then requests its
+   * own tokens, as without `stores`.
+   * @default no shared state: each process caches its own tokens
+   */
+  stores?: SvcauthStores
   /** pino-compatible logger for token fetches and failures (never tokens or secrets). */
   logger?: Logger & { info?(obj: Record<string, unknown>, msg?: string): void }
 }

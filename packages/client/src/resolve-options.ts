@@ -6,7 +6,12 @@
  */
 import type { KeyObject } from 'node:crypto'
 import { defaultLogger } from '@svcauth/core'
-import { assertUrl, resolveHttpAllowance, type HttpAllowance } from '@svcauth/core/internal'
+import {
+  assertUrl,
+  resolveHttpAllowance,
+  resolveStores,
+  type HttpAllowance,
+} from '@svcauth/core/internal'
 import type { CryptoKey, JWK } from 'jose'
 import type { Dispatcher } from 'undici'
 import { isTlsAuthMethod, type AssertionKey, type AuthMethod } from './lib/client-auth.js'
@@ -17,6 +22,7 @@ import type { TokenLimits } from './lib/token-request.js'
 import type { ClientLogger, SecretSource, ServiceClientOptions } from './options.js'
 import { checkRegistrationOptions } from './registration/protocol.js'
 import type { RegistrationOptions } from './registration/types.js'
+import type { ClientStores } from './shared-tokens.js'
 import { resolveTargets, type ResolvedTarget } from './targets.js'
 import type { DiscoveryTiming } from './token-endpoint.js'
 import type { TokenSourceOptions } from './token-source.js'
@@ -56,6 +62,8 @@ export interface ResolvedOptions {
   readonly maxReplayBytes: number
   readonly dispatcher: Dispatcher | undefined
   readonly logger: ClientLogger | undefined
+  /** The fleet's shared token cache and lock (issue 21); undefined without `stores.tokens`. */
+  readonly stores: ClientStores | undefined
 }
 
 /** Checks `options` and returns them resolved and frozen; throws a TypeError on a mistake. */
@@ -159,7 +167,14 @@ export function resolveOptions(options: ServiceClientOptions): ResolvedOptions {
     maxReplayBytes: numberIn('maxReplayBytes', options.maxReplayBytes, 1 << 20, 0, 64 << 20),
     dispatcher: options.dispatcher,
     logger: checkLogger(options.logger),
+    stores: clientStores(options.stores),
   })
+}
+
+/** The members of `stores` the client uses, checked by the core's rules (TypeErrors naming them). */
+function clientStores(stores: unknown): ClientStores | undefined {
+  const { tokens, lock } = resolveStores(stores)
+  return tokens === undefined ? undefined : Object.freeze({ tokens, lock })
 }
 
 /**

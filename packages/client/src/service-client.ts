@@ -6,8 +6,9 @@
  * identity (client-identity.ts), the token endpoint (token-endpoint.ts), the token cache
  * (token-source.ts), the grant client (grant.ts), the token leases (leases.ts), renewal after a
  * 401 (renewal.ts), the planner (planner.ts), the DPoP prover when `dpop` is on (dpop.ts, RFC 9449),
- * mutual TLS when `tls` is given anywhere (client-tls.ts, RFC 8705), the interceptor and the
- * dispatcher (dispatcher.ts).
+ * mutual TLS when `tls` is given anywhere (client-tls.ts, RFC 8705), the fleet's shared token
+ * cache when `stores` has one (shared-tokens.ts, issue 21), the interceptor and the dispatcher
+ * (dispatcher.ts).
  */
 import { enableRequestContext, type Principal } from '@svcauth/core'
 import type { ResponseLike } from '@svcauth/core/internal'
@@ -23,6 +24,7 @@ import type { ServiceClientOptions } from './options.js'
 import { createPlanner } from './planner.js'
 import { createRenewal } from './renewal.js'
 import { resolveOptions } from './resolve-options.js'
+import { SharedTokens } from './shared-tokens.js'
 import { discoveredEndpoint, fixedEndpoint } from './token-endpoint.js'
 import { TokenSource } from './token-source.js'
 
@@ -108,6 +110,18 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
   const dpop =
     resolved.dpop === undefined ? undefined : new DpopProver(resolved.dpop, () => identity.id)
   const source = new TokenSource(resolved.cache)
+  // Issue 21: a fleet shares its Bearer service tokens; DPoP- and certificate-bound ones are bound
+  // to this replica's key (RFC 9449 §6, RFC 8705 §3) and stay in the process.
+  const shared =
+    resolved.stores === undefined || dpop !== undefined || mtls
+      ? undefined
+      : new SharedTokens(
+          resolved.stores,
+          resolved.cache,
+          resolved.limits.timeout,
+          logger,
+          () => identity.id,
+        )
   const leases = createLeases(
     source,
     createGrant(resolved, identity, endpoints, dpop, tokens),
@@ -115,6 +129,7 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
     tokenEndpoint ?? issuer,
     dpop?.jkt,
     mtls ? () => tokens.current().certificate : undefined,
+    shared,
   )
   // A renewed client certificate: the tokens bound to the one it replaced go (RFC 8705 §3).
   tls?.onReplaced((thumbprint) => {

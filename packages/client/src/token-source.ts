@@ -5,7 +5,9 @@
  * seconds before it ends, whichever is earlier, never before half of it, with jitter), so callers
  * do not wait in steady state. Concurrent misses share one request (single-flight). Failures back
  * off exponentially with jitter and honour `Retry-After`; while a still-valid token exists it keeps
- * being used; with none, callers fail closed at once until the backoff ends.
+ * being used; with none, callers fail closed at once until the backoff ends. A fetcher learns the
+ * token it must not hand back (`avoid`: the one being refreshed, or the one a target rejected), so
+ * a fleet's shared cache (shared-tokens.ts, issue 21) never returns it.
  */
 import { LRUCache } from 'lru-cache'
 import { TokenEndpointError, isTokenEndpointError } from './errors.js'
@@ -33,6 +35,8 @@ interface Entry {
   readonly expiresAt: number
   readonly refreshAt: number
   readonly generation: number
+  /** Taken from the fleet's shared cache (issue 21), not issued for this replica's request. */
+  readonly shared: boolean
   /** A target has answered a call made with this token with success. */
   accepted: boolean
 }
@@ -56,8 +60,21 @@ export interface Lease {
   readonly certificate: string | undefined
 }
 
-/** Fetches a token; `refresh` when a still-valid token is being replaced ahead of expiry. */
-export type Fetcher = (refresh: boolean) => Promise<IssuedToken>
+/**
+ * Fetches a token; `refresh` when a still-valid token is being replaced ahead of expiry. `avoid`
+ * is the token being replaced (refreshed, expired, or rejected by a target): a fetcher that reads
+ * a shared cache must not answer it.
+ */
+export type Fetcher = (refresh: boolean, avoid: string | undefined) => Promise<IssuedToken>
+
+/**
+ * Seconds after it was sent that a token of `lifetime` seconds is refreshed: at 80% of it or
+ * `skew` seconds before it ends, whichever is earlier, never before half of it (no refresh loop
+ * when `expires_in` is below the skew). Without jitter; the cache subtracts its own.
+ */
+export function refreshAfter(lifetime: number, skew: number): number {
+  return Math.max(lifetime * 0.5, Math.min(lifetime * 0.8, lifetime - skew))
+}
 
 export class TokenSource {
   readonly #options: TokenSourceOptions
@@ -66,6 +83,8 @@ export class TokenSource {
   readonly #flights = new Map<string, Promise<Entry>>()
   /** When a 401 last forced a refresh, per key. */
   readonly #forced: LRUCache<string, number>
+  /** The last token a 401 made us drop, per key: a fetch must not bring it back (issue 21). */
+  readonly #rejected: LRUCache<string, string>
   #generation = 0
 
   constructor(options: TokenSourceOptions) {
@@ -73,6 +92,7 @@ export class TokenSource {
     this.#cache = new LRUCache({ max: options.max })
     this.#backoff = new LRUCache({ max: options.max })
     this.#forced = new LRUCache({ max: options.max })
+    this.#rejected = new LRUCache({ max: options.max })
   }
 
   /**
@@ -95,8 +115,9 @@ export class TokenSource {
     const flight = this.#start(key, fetcher, false)
     if (flight === undefined)
       throw this.#backoff.get(key)?.error ?? new TokenEndpointError('server_error')
-    const { token, lease } = await flight
-    return { token, fresh: true, dpop: lease.dpop, certificate: lease.certificate }
+    const { token, lease, shared } = await flight
+    // A token from the shared cache was not issued for this call: a 401 for it may be renewed.
+    return { token, fresh: !shared, dpop: lease.dpop, certificate: lease.certificate }
   }
 
   /** Records that a target accepted `token`, if it is still the one cached for `key`. */
@@ -121,6 +142,7 @@ export class TokenSource {
       if (last !== undefined && now - last < this.#options.minDelay) return false
     }
     this.#forced.set(key, now)
+    this.#rejected.set(key, token)
     this.#cache.delete(key)
     return true
   }
@@ -135,12 +157,14 @@ export class TokenSource {
     dropKeys(this.#cache, matches)
     dropKeys(this.#backoff, matches)
     dropKeys(this.#forced, matches)
+    dropKeys(this.#rejected, matches)
   }
 
   clear(): void {
     this.#cache.clear()
     this.#backoff.clear()
     this.#forced.clear()
+    this.#rejected.clear()
   }
 
   /** Starts (or joins) the fetch for `key`; undefined while backing off. */
@@ -152,7 +176,8 @@ export class TokenSource {
       return background ? undefined : Promise.reject(backoff.error)
     }
     const generation = ++this.#generation
-    const flight = fetcher(background).then(
+    const avoid = this.#cache.peek(key)?.token ?? this.#rejected.get(key)
+    const flight = fetcher(background, avoid).then(
       (issued) => {
         this.#backoff.delete(key)
         return this.#install(key, issued, generation)
@@ -176,7 +201,7 @@ export class TokenSource {
     const { defaultLifetime, maxLifetime, refreshSkew } = this.#options
     const lifetime = Math.min(issued.expiresIn ?? defaultLifetime, maxLifetime)
     const jitter = Math.random() * Math.min(lifetime * 0.05, 5)
-    const refreshIn = Math.max(lifetime * 0.5, Math.min(lifetime * 0.8, lifetime - refreshSkew))
+    const refreshIn = refreshAfter(lifetime, refreshSkew)
     const entry: Entry = {
       token: issued.accessToken,
       lease: Object.freeze({
@@ -188,6 +213,7 @@ export class TokenSource {
       expiresAt: issued.sentAt + lifetime * 1000,
       refreshAt: issued.sentAt + Math.max(0, refreshIn - jitter) * 1000,
       generation,
+      shared: issued.shared === true,
       accepted: false,
     }
     const current = this.#cache.get(key)

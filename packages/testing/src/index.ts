@@ -9,6 +9,15 @@ export type { DpopAlgorithm, DpopKey, DpopProofOptions } from './dpop.js'
 export { certificateThumbprint, createSelfSignedCertificate, createTestCa } from './tls.js'
 export type { CertificateOptions, TestCa, TestCertificate } from './tls.js'
 export { createTestIssuer } from './issuer.js'
+export { createMemoryStores } from './memory-stores.js'
+export type {
+  MemoryCache,
+  MemoryLock,
+  MemorySet,
+  MemoryStoreMode,
+  MemoryStores,
+  MemoryStoresOptions,
+} from './memory-stores.js'
 export type { TestIssuer, TestIssuerOptions, TestIssuerTlsOptions } from './issuer.js'
 export type { RegisteredCertificate } from './client-certificate.js'
 export type { DiscoveryMode } from './discovery.js'

@@ -31,6 +31,11 @@ export interface IssuedToken {
    * token is taken as bound to it. Undefined when none was presented.
    */
   readonly certificate?: string | undefined
+  /**
+   * Read from the fleet's shared token cache (issue 21) rather than issued for a request of this
+   * replica; `sentAt` is then when the replica that requested it sent its request.
+   */
+  readonly shared?: boolean
   /** `performance.now()` when the request was sent: lifetimes count from here. */
   readonly sentAt: number
   /** The whole answer (for the CLI; never logged). */
