@@ -117,7 +117,7 @@ describe.each([
 })
 
 test('after a restart with data lost, the caches use Redis again by themselves', async () => {
-  const s = await stores.open({ timeout: TIMEOUT })
+  const s = await stores.open()
   await s.tokens.set('a', 'before', 60_000)
   await redis.restart()
   const raw = await rawClient(redis.url)
@@ -137,7 +137,7 @@ test('after a restart with data lost, the caches use Redis again by themselves',
 })
 
 test('revocations survive a restart with data lost: written back, seen by an instance started later', async () => {
-  const a = await stores.open({ timeout: TIMEOUT })
+  const a = await stores.open()
   await a.revoke({ issuer: 'https://i.test', tokenId: 'kept', expiresAt: Date.now() + 120_000 })
   await redis.restart()
   expect(a.revocations.isRevoked('https://i.test', 'kept')).toBe(true)
@@ -154,8 +154,8 @@ test('revocations survive a restart with data lost: written back, seen by an ins
 })
 
 test('a revocation made while Redis is down holds here at once and reaches the others after recovery', async () => {
-  const a = await stores.open({ timeout: TIMEOUT })
-  const b = await stores.open({ timeout: TIMEOUT })
+  const a = await stores.open()
+  const b = await stores.open()
   await redis.kill()
   await expect(
     a.revoke({ issuer: 'https://i.test', tokenId: 'offline', expiresAt: Date.now() + 120_000 }),
