@@ -46,6 +46,7 @@ const expected = {
     'requireClaim',
   ],
   '@svcauth/otel': ['instrument', 'METER_NAME'],
+  '@svcauth/redis': ['redisStores', 'RedisUnavailableError'],
   '@svcauth/testing': ['createTestIssuer', 'createMemoryStores'],
 }
 let failed = false

@@ -32,6 +32,11 @@ export const WARNING_CODES: Readonly<Record<string, string>> = Object.freeze({
   issuer_resolver_failed: 'SVCAUTH_ISSUER_RESOLVER_FAILED',
   issuer_resolver_mismatch: 'SVCAUTH_ISSUER_RESOLVER_MISMATCH',
   revocation_check_failed: 'SVCAUTH_REVOCATION_CHECK_FAILED',
+  // @svcauth/redis (issue 21): Redis down or slow (a store used its fallback), a value that does not
+  // decrypt with the configured keys, the revocation mirror full.
+  redis_unavailable: 'SVCAUTH_REDIS_UNAVAILABLE',
+  redis_value_invalid: 'SVCAUTH_REDIS_VALUE_INVALID',
+  redis_revocations_full: 'SVCAUTH_REDIS_REVOCATIONS_FULL',
   token_fetch_failed: 'SVCAUTH_TOKEN_REQUEST_FAILED',
   token_refresh_failed: 'SVCAUTH_TOKEN_REFRESH_FAILED',
   token_endpoint_discovery_failed: 'SVCAUTH_DISCOVERY_FAILED',
@@ -54,10 +59,11 @@ const SHOWN = [
   'target',
   'error',
   'status',
+  'store',
 ] as const
 
 /** What the condition of one warning is keyed on, besides its code. */
-const KEYED = ['issuer', 'client_id', 'target'] as const
+const KEYED = ['issuer', 'client_id', 'target', 'store'] as const
 
 export interface WarningLoggerOptions {
   /** Least time between two warnings of one condition, ms. @default 60000 */
