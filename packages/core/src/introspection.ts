@@ -193,7 +193,9 @@ export class Introspector {
         return { reason: err.reason, cause: err.cause }
       }
       askedAt = Date.now()
-      if (sharedKey !== undefined) this.#share(sharedKey, answer, askedAt)
+      // Written before the request is answered, so the caller's next request to another
+      // replica finds it (the store's own timeout bounds the wait).
+      if (sharedKey !== undefined) await this.#share(sharedKey, answer, askedAt)
     }
     const now = Math.floor(Date.now() / 1000)
     // An answer another replica fetched is reused for what is left of `cacheTtl` only.
@@ -234,13 +236,18 @@ export class Introspector {
   }
 
   /** Shares an answer for `cacheTtl` (never past the token's `exp`); a failure only costs reuse. */
-  #share(key: string, answer: IntrospectionAnswer, askedAt: number): void {
+  async #share(key: string, answer: IntrospectionAnswer, askedAt: number): Promise<void> {
     const { options, shared } = this.#config
     let ttl = options.cacheTtl * 1000
-    if (answer.active && typeof answer.exp === 'number')
+    if (answer.active && typeof answer.exp === 'number') {
       ttl = Math.min(ttl, answer.exp * 1000 - askedAt)
+    }
     if (shared === undefined || ttl <= 0) return
-    shared.set(key, JSON.stringify({ answer, askedAt }), Math.ceil(ttl)).catch(() => undefined)
+    try {
+      await shared.set(key, JSON.stringify({ answer, askedAt }), Math.ceil(ttl))
+    } catch {
+      // Not shared this time: the next replica asks the endpoint.
+    }
   }
 
   /** RFC 7662 §2.2 answer → Principal, under the same rules as a JWT's claims. */
