@@ -15,7 +15,7 @@
  *   baseline ÷ contender. The one exception is the Koa fresh-token line, whose target is stated
  *   as a cost (svcauth CPU/request ÷ bare Koa's ≤ 2.5).
  *
- * Sections (BENCH_SECTIONS=http,verify,outbound,memory,dpop runs only those; the contract then shows
+ * Sections (BENCH_SECTIONS=http,verify,outbound,memory,dpop,fleet runs only those; the contract then shows
  * the others as not run):
  * 1. HTTP (`http-section.ts`, servers in `server.ts`): bare Express and Koa, @svcauth/express and
  *    koa, express-oauth2-jwt-bearer, express-jwt + jwks-rsa, koa-jwt + jwks-rsa; with one repeated
@@ -27,11 +27,14 @@
  * 4. Memory (`memory-section.ts`): RSS and heap over 1,000,000 verifications of distinct tokens.
  * 5. DPoP (`dpop-section.ts`, issue 18): a DPoP-bound token with a fresh proof every request
  *    against one repeated Bearer token, on both adapters.
+ * 6. Fleet (`fleet-section.ts`, issue 21): three replicas alone or sharing state on a real Redis:
+ *    introspection-backed requests/s and authorization-server requests per 1,000 requests.
  *
  * The report goes to stdout and, as markdown, to `test/bench/results/<start time>.md`.
  */
 import { cpus, totalmem } from 'node:os'
 import { dpopSection } from './dpop-section.js'
+import { fleetSection } from './fleet-section.js'
 import process from 'node:process'
 import { QUICK } from './config.js'
 import { httpSection, type HttpRuns } from './http-section.js'
@@ -51,7 +54,7 @@ say(
 say('')
 
 const sections = new Set(
-  (process.env.BENCH_SECTIONS ?? 'http,verify,outbound,memory,dpop').split(','),
+  (process.env.BENCH_SECTIONS ?? 'http,verify,outbound,memory,dpop,fleet').split(','),
 )
 const timings: string[] = []
 async function timed<T>(name: string, section: () => Promise<T>): Promise<T | undefined> {
@@ -66,6 +69,7 @@ const verify: VerifyRatios = (await timed('verify', verifySection)) ?? {}
 const outbound: OutboundResults | undefined = await timed('outbound', outboundSection)
 const memory: MemoryResults | undefined = await timed('memory', memorySection)
 await timed('dpop', dpopSection)
+await timed('fleet', fleetSection)
 
 /** Per-round ratio of two HTTP series (see HttpRuns for the keys); undefined when not run. */
 const within = (a: string, b: string): number[] | undefined => {
