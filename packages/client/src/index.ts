@@ -50,3 +50,5 @@ export { requestToken } from './request-token.js'
 export type { RequestedToken, TokenRequestOptions } from './request-token.js'
 export { createServiceClient } from './service-client.js'
 export type { OutboundCalls, ServiceClient } from './service-client.js'
+/** The store interfaces `stores` takes (issue 21), as `@svcauth/core` defines them. */
+export type { SharedCache, SharedLock, SvcauthStores } from '@svcauth/core'

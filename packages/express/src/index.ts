@@ -35,4 +35,8 @@ export type {
   DpopReplayStore,
   MtlsOptions,
   Principal,
+  RevocationList,
+  SharedCache,
+  SharedSet,
+  SvcauthStores,
 } from '@svcauth/core'

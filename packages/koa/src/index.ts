@@ -34,4 +34,8 @@ export type {
   DpopReplayStore,
   MtlsOptions,
   Principal,
+  RevocationList,
+  SharedCache,
+  SharedSet,
+  SvcauthStores,
 } from '@svcauth/core'
