@@ -19,6 +19,7 @@ import {
 import type { AuthError, Reject } from './errors.js'
 import type { ResolvedIntrospection } from './introspection-options.js'
 import { DiscoveredAddress } from './lib/discovered-address.js'
+import { LogThrottle } from './lib/log-throttle.js'
 import { basicAuthorization } from './lib/form.js'
 import { HttpError, httpRequest, type HttpLimits } from './lib/http.js'
 import type { HttpAllowance } from './lib/urls.js'
@@ -83,8 +84,7 @@ export function tokenKey(token: string): string {
 export class IntrospectionEndpoint {
   readonly #config: IntrospectionEndpointConfig
   readonly #endpoint: DiscoveredAddress
-  #lastLog = -Infinity
-  #suppressed = 0
+  readonly #log = new LogThrottle(LOG_INTERVAL_MS)
   #lastFailure: IntrospectionStatus['lastFailure']
 
   constructor(config: IntrospectionEndpointConfig) {
@@ -207,22 +207,16 @@ export class IntrospectionEndpoint {
       message,
       at: new Date(),
     })
-    const now = performance.now()
-    if (now - this.#lastLog < LOG_INTERVAL_MS) {
-      this.#suppressed += 1
-      return
-    }
-    this.#lastLog = now
-    const suppressed = this.#suppressed
-    this.#suppressed = 0
-    this.#config.logger.error(
-      {
-        event: 'introspection_failed',
-        issuer: this.#config.issuer,
-        error: message,
-        ...(suppressed > 0 ? { suppressed } : {}),
-      },
-      'svcauth: token introspection failed',
-    )
+    this.#log.run((suppressed) => {
+      this.#config.logger.error(
+        {
+          event: 'introspection_failed',
+          issuer: this.#config.issuer,
+          error: message,
+          ...(suppressed > 0 ? { suppressed } : {}),
+        },
+        'svcauth: token introspection failed',
+      )
+    })
   }
 }
