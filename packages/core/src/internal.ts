@@ -22,3 +22,4 @@ export type { HttpFailure, HttpLimits, HttpMethod, HttpRequest, HttpResponse } f
 export { assertDiscoveredUrl, assertUrl, resolveHttpAllowance } from './lib/urls.js'
 export type { HttpAllowance } from './lib/urls.js'
 export { resolveStores } from './stores.js'
+export { LogThrottle } from './lib/log-throttle.js'
