@@ -135,7 +135,19 @@ describe('stores.introspection: answers shared by the replicas', () => {
     expect(issuer.hits.introspection - before).toBe(1)
   })
 
-  it('names no token: keys are hashes, values the answer without the token', async () => {
+  it("S3: each replica judges a shared answer under its own policy (another service's audience)", async () => {
+    const shared = new Cache()
+    const smd = replica(introspecting(shared))
+    const bss = replica({ ...introspecting(shared), audience: 'bss' })
+    const token = opaque()
+    expect((await smd.verify(token)).clientId).toBe('bss')
+    const before = issuer.hits.introspection
+    // The answer is reused (no call), and still refused: the token is not for this service.
+    expect(await reason(bss.verify(token))).toBe('401 aud_invalid')
+    expect(issuer.hits.introspection - before).toBe(0)
+  })
+
+  it('S1: names no token: keys are hashes, values the answer without the token', async () => {
     const shared = new Cache()
     const token = opaque()
     await replica(introspecting(shared)).verify(token)
@@ -159,7 +171,7 @@ describe('stores.introspection: answers shared by the replicas', () => {
     expect((await replica(introspecting(shared)).verify(opaque())).clientId).toBe('bss')
   })
 
-  it('ignores a shared value that is not an answer (asks the endpoint)', async () => {
+  it('S2: ignores a shared value that is not an answer (asks the endpoint)', async () => {
     const shared = new Cache()
     const a = replica(introspecting(shared))
     const token = opaque()

@@ -125,7 +125,7 @@ describe('a fleet of three replicas on one Redis (issue 21)', () => {
     expect(issuer.hits.introspection - before).toBe(1)
   })
 
-  it('a DPoP proof used at one replica is refused at another', async () => {
+  it('S6: a DPoP proof used at one replica is refused at another', async () => {
     const token = await issuer.mintClientToken({
       clientId: 'bss',
       scope: ['smd.read'],
@@ -146,7 +146,7 @@ describe('a fleet of three replicas on one Redis (issue 21)', () => {
     expect(replayed.headers['www-authenticate']).toContain('invalid_dpop_proof')
   })
 
-  it('a revocation made at one replica is refused by all three within a second', async () => {
+  it('S5: a revocation made at one replica is refused by all three within a second', async () => {
     const token = await clientToken()
     for (const origin of replicas)
       expect((await get(`${origin}/read`, bearer(token))).status).toBe(200)
@@ -177,7 +177,7 @@ describe('a fleet of three replicas on one Redis (issue 21)', () => {
       expect((await get(`${origin}/read`, bearer(other))).status).toBe(200)
   })
 
-  it('Redis killed under load: no 5xx, no false 401, then the fleet shares again', async () => {
+  it('S4: Redis killed under load: no 5xx, no false 401, then the fleet shares again', async () => {
     // JWTs (verified locally; the revocation list answers from memory) and opaque tokens
     // (introspection answers shared, or asked again while Redis is gone).
     const opaque = (i: number) =>

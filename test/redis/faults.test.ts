@@ -62,7 +62,7 @@ describe.each([
     },
   ],
 ])('Redis %s', (_name, fail) => {
-  test('every store answers within its timeout from its fallback, logged once per window', async () => {
+  test('S4: every store answers within its timeout from its fallback, logged once per window', async () => {
     const logger = memoryLogger()
     const s = await stores.open({ timeout: TIMEOUT, logger, logInterval: 60_000 })
     // Written by another instance with the default timeout, so it is in Redis only (a slow write
@@ -97,7 +97,7 @@ describe.each([
     redis.resume()
   })
 
-  test('failClosed: replay detection refuses while Redis cannot answer, then recovers', async () => {
+  test('S4: failClosed: replay detection refuses while Redis cannot answer, then recovers', async () => {
     const s = await stores.open({ timeout: TIMEOUT, failClosed: true })
     // Redis answers (a loaded machine may miss the first 100 ms, which failClosed refuses).
     expect(
@@ -147,7 +147,7 @@ test('after a restart with data lost, the caches use Redis again by themselves',
   }
 })
 
-test('revocations survive a restart with data lost: written back, seen by an instance started later', async () => {
+test('S5: revocations survive a restart with data lost: written back, seen by an instance started later', async () => {
   const a = await stores.open()
   await a.revoke({ issuer: 'https://i.test', tokenId: 'kept', expiresAt: Date.now() + 120_000 })
   await redis.restart()

@@ -51,7 +51,7 @@ describe('caches', () => {
     ).toBe(true)
   })
 
-  test('values are encrypted; key names hold the given hash, never the token', async () => {
+  test('S1: values are encrypted; key names hold the given hash, never the token', async () => {
     const s = await stores.open({ prefix: 'enc:' })
     const token = `opaque-${randomBytes(16).toString('hex')}`
     const answer = JSON.stringify({ active: true, sub: 'smd', token_hint: token })
@@ -76,7 +76,7 @@ describe('caches', () => {
     }
   })
 
-  test('a value under another key, tampered or sealed with another key is a miss, logged once per window', async () => {
+  test('S2: a value under another key, tampered or sealed with another key is a miss, logged once per window', async () => {
     const logger = memoryLogger()
     const writer = await stores.open({ prefix: 'k:' })
     const reader = await stores.open({ prefix: 'k:', encryptionKey: randomBytes(32), logger })
@@ -119,7 +119,7 @@ describe('caches', () => {
 })
 
 describe('DPoP replay', () => {
-  test('a proof jti is accepted once across two instances, even at the same moment', async () => {
+  test('S6: a proof jti is accepted once across two instances, even at the same moment', async () => {
     const a = await stores.open()
     const b = await stores.open()
     const jti = randomBytes(12).toString('hex')
@@ -183,7 +183,7 @@ describe('lock', () => {
 })
 
 describe('revocations', () => {
-  test('a revocation on one instance is seen by another within a second', async () => {
+  test('S5: a revocation on one instance is seen by another within a second', async () => {
     const a = await stores.open()
     const b = await stores.open()
     const issuer = 'https://issuer.test'

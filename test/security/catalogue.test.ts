@@ -35,6 +35,8 @@ const POSSESSION_IDS = Array.from({ length: 17 }, (_, i) => `P${i + 1}`)
 const TLS_IDS = Array.from({ length: 6 }, (_, i) => `T${i + 1}`)
 /** Many tenants, offline keys, JWT introspection (issue 20): docs/security.md lists each case. */
 const TENANT_IDS = Array.from({ length: 8 }, (_, i) => `M${i + 1}`)
+/** State shared by a fleet (issue 21): docs/security.md lists each case. */
+const SHARED_IDS = Array.from({ length: 6 }, (_, i) => `S${i + 1}`)
 
 const index = indexCaseTests(root)
 
@@ -54,7 +56,14 @@ describe('the security catalogue', () => {
   })
 
   it('no test carries an id outside the catalogue and the review', () => {
-    const known = new Set([...ALL_IDS, ...REVIEW_IDS, ...POSSESSION_IDS, ...TLS_IDS, ...TENANT_IDS])
+    const known = new Set([
+      ...ALL_IDS,
+      ...REVIEW_IDS,
+      ...POSSESSION_IDS,
+      ...TLS_IDS,
+      ...TENANT_IDS,
+      ...SHARED_IDS,
+    ])
     const unknown = [...index]
       .filter(([id]) => !known.has(id))
       .flatMap(([id, tests]) => tests.map(({ file, title }) => `${id} in ${file}: ${title}`))
@@ -93,6 +102,7 @@ describe.each([
   ['sender-constrained tokens: DPoP (issue 18)', POSSESSION_IDS],
   ['sender-constrained tokens: mutual TLS (issue 19)', TLS_IDS],
   ['many tenants, offline keys, JWT introspection (issue 20)', TENANT_IDS],
+  ['state shared by a fleet (issue 21)', SHARED_IDS],
 ])('%s', (_name, ids) => {
   it.each(ids)('%s is run by a test that names it', (id) => {
     expectNamedTests(id)
