@@ -28,6 +28,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { SharedCache, SharedLock } from '@svcauth/core'
+import { LogThrottle } from '@svcauth/core/internal'
 import { B64TOKEN } from './lib/b64token.js'
 import type { IssuedToken } from './lib/token-request.js'
 import type { ClientLogger } from './options.js'
@@ -75,7 +76,8 @@ export class SharedTokens {
   readonly #wait: number
   readonly #logger: ClientLogger | undefined
   readonly #clientId: () => string
-  #loggedAt = -Infinity
+  /** One `token_store_failed` line per window (the suppressed count is not logged). */
+  readonly #log = new LogThrottle(LOG_WINDOW_MS)
 
   constructor(
     stores: ClientStores,
@@ -222,13 +224,12 @@ export class SharedTokens {
   }
 
   #failed(operation: string, error: string): void {
-    const now = performance.now()
-    if (now - this.#loggedAt < LOG_WINDOW_MS) return
-    this.#loggedAt = now
-    this.#logger?.warn(
-      { event: 'token_store_failed', client_id: this.#clientId(), operation, error },
-      'svcauth: the shared token store did not answer; this replica requests its own tokens',
-    )
+    this.#log.run(() => {
+      this.#logger?.warn(
+        { event: 'token_store_failed', client_id: this.#clientId(), operation, error },
+        'svcauth: the shared token store did not answer; this replica requests its own tokens',
+      )
+    })
   }
 }
 
