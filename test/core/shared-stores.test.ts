@@ -1,7 +1,7 @@
 /**
  * Issue 21, inbound: the `stores` a fleet shares, as the verifier uses them. Two authenticators
- * stand for two replicas of one service, sharing one set of stores (small in-process
- * implementations of the `@svcauth/core` store interfaces, written here); the issuer is the test
+ * stand for two replicas of one service, sharing one set of stores (the test kit's in-process
+ * `createMemoryStores()`, and a revocation list written here that can be made to throw); the issuer is the test
  * kit's, on loopback. The Redis implementation of the same interfaces is tested in test/redis.
  */
 import { createHash } from 'node:crypto'
@@ -12,33 +12,16 @@ import {
   type AuthenticatorOptions,
   type Revocation,
   type RevocationList,
-  type SharedCache,
-  type SharedSet,
 } from '@svcauth/core'
-import { createDpopKey, createTestIssuer, type DpopKey, type TestIssuer } from '@svcauth/testing'
+import {
+  createDpopKey,
+  createMemoryStores,
+  createTestIssuer,
+  type DpopKey,
+  type MemoryCache,
+  type TestIssuer,
+} from '@svcauth/testing'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-
-/** A shared cache: strings with expiry, and what was written, to inspect. */
-class Cache implements SharedCache {
-  readonly entries = new Map<string, { value: string; until: number }>()
-  failing = false
-  get(key: string): Promise<string | undefined> {
-    if (this.failing) return Promise.reject(new Error('store down'))
-    const entry = this.entries.get(key)
-    return Promise.resolve(
-      entry !== undefined && entry.until > Date.now() ? entry.value : undefined,
-    )
-  }
-  set(key: string, value: string, ttlMs: number): Promise<void> {
-    if (this.failing) return Promise.reject(new Error('store down'))
-    this.entries.set(key, { value, until: Date.now() + ttlMs })
-    return Promise.resolve()
-  }
-  delete(key: string): Promise<void> {
-    this.entries.delete(key)
-    return Promise.resolve()
-  }
-}
 
 /** A shared revocation list, answered from memory. */
 class Revocations implements RevocationList {
@@ -53,17 +36,6 @@ class Revocations implements RevocationList {
     const until = typeof r.expiresAt === 'number' ? r.expiresAt * 1000 : r.expiresAt.getTime()
     this.#revoked.set(`${r.issuer}\0${r.tokenId}`, until)
     return Promise.resolve()
-  }
-}
-
-/** A shared set of proof ids. */
-class Seen implements SharedSet {
-  readonly #seen = new Map<string, number>()
-  addIfAbsent(key: string, expiresAt: number): boolean {
-    const until = this.#seen.get(key)
-    if (until !== undefined && until > Date.now()) return false
-    this.#seen.set(key, expiresAt)
-    return true
   }
 }
 
@@ -97,7 +69,7 @@ function replica(extra: Partial<AuthenticatorOptions>): Authenticator {
 
 const opaque = () =>
   issuer.mintOpaqueToken({ sub: 'bss', clientId: 'bss', scope: ['smd.read'], audience: ['smd'] })
-const introspecting = (shared: SharedCache) => ({
+const introspecting = (shared: MemoryCache) => ({
   introspection: { endpoint: issuer.introspectionEndpoint },
   stores: { introspection: shared },
 })
@@ -115,7 +87,7 @@ async function reason(promise: Promise<unknown>): Promise<string> {
 
 describe('stores.introspection: answers shared by the replicas', () => {
   it('one replica asks the endpoint, the other reuses its answer', async () => {
-    const shared = new Cache()
+    const shared = createMemoryStores().introspection
     const [a, b] = [replica(introspecting(shared)), replica(introspecting(shared))]
     const token = opaque()
     const before = issuer.hits.introspection
@@ -125,7 +97,7 @@ describe('stores.introspection: answers shared by the replicas', () => {
   })
 
   it('shares a refusal too: a revoked token is refused by the other replica without a call', async () => {
-    const shared = new Cache()
+    const shared = createMemoryStores().introspection
     const [a, b] = [replica(introspecting(shared)), replica(introspecting(shared))]
     const token = opaque()
     issuer.revokeToken(token)
@@ -136,7 +108,7 @@ describe('stores.introspection: answers shared by the replicas', () => {
   })
 
   it("S3: each replica judges a shared answer under its own policy (another service's audience)", async () => {
-    const shared = new Cache()
+    const shared = createMemoryStores().introspection
     const smd = replica(introspecting(shared))
     const bss = replica({ ...introspecting(shared), audience: 'bss' })
     const token = opaque()
@@ -148,37 +120,37 @@ describe('stores.introspection: answers shared by the replicas', () => {
   })
 
   it('S1: names no token: keys are hashes, values the answer without the token', async () => {
-    const shared = new Cache()
+    const shared = createMemoryStores().introspection
     const token = opaque()
     await replica(introspecting(shared)).verify(token)
-    expect(shared.entries.size).toBe(1)
-    const [name, entry] = [...shared.entries][0] ?? ['', { value: '' }]
+    expect(shared.keys()).toHaveLength(1)
+    const name = shared.keys()[0] ?? ''
+    const value = shared.peek(name) ?? ''
     expect(name).toMatch(/^introspection:[\w-]{43}$/)
     expect(name).not.toContain(createHash('sha256').update(token).digest('base64url'))
-    expect(entry.value).not.toContain(token)
-    expect(JSON.parse(entry.value)).toMatchObject({ answer: { active: true, client_id: 'bss' } })
+    expect(value).not.toContain(token)
+    expect(JSON.parse(value)).toMatchObject({ answer: { active: true, client_id: 'bss' } })
   })
 
   it('never shares an outage, and a store that fails only costs the reuse', async () => {
-    const shared = new Cache()
+    const stores = createMemoryStores()
+    const shared = stores.introspection
     issuer.setIntrospectionMode('5xx')
     expect(await reason(replica(introspecting(shared)).verify(opaque()))).toBe(
       '503 introspection_unavailable',
     )
-    expect(shared.entries.size).toBe(0)
+    expect(shared.keys()).toEqual([])
     issuer.setIntrospectionMode('ok')
-    shared.failing = true
+    stores.setMode('down')
     expect((await replica(introspecting(shared)).verify(opaque())).clientId).toBe('bss')
   })
 
   it('S2: ignores a shared value that is not an answer (asks the endpoint)', async () => {
-    const shared = new Cache()
+    const shared = createMemoryStores().introspection
     const a = replica(introspecting(shared))
     const token = opaque()
     await a.verify(token)
-    for (const [name] of shared.entries) {
-      shared.entries.set(name, { value: '{"answer":"yes"}', until: Date.now() + 60_000 })
-    }
+    for (const name of shared.keys()) await shared.set(name, '{"answer":"yes"}', 60_000)
     const before = issuer.hits.introspection
     expect((await replica(introspecting(shared)).verify(token)).clientId).toBe('bss')
     expect(issuer.hits.introspection - before).toBe(1)
@@ -223,7 +195,7 @@ describe('stores.revocations: one revocation list for the fleet', () => {
 
 describe('stores.dpopReplay: one replay set for the fleet', () => {
   it('a proof replayed to another replica is refused', async () => {
-    const seen = new Seen()
+    const seen = createMemoryStores().dpopReplay
     const dpop = { dpop: true, publicOrigin: 'https://smd.example', stores: { dpopReplay: seen } }
     const [a, b] = [replica(dpop), replica(dpop)]
     const token = await issuer.mintClientToken({ clientId: 'bss', audience: ['smd'], dpop: key })
