@@ -1,8 +1,8 @@
 /**
  * Issue 21, inbound: the `stores` a fleet shares, as the verifier uses them. Two authenticators
  * stand for two replicas of one service, sharing one set of stores (the test kit's in-process
- * `createMemoryStores()`, and a revocation list written here that can be made to throw); the issuer is the test
- * kit's, on loopback. The Redis implementation of the same interfaces is tested in test/redis.
+ * `createMemoryStores()`, and a revocation list written here that can be made to throw); the
+ * issuer is the test kit's, on loopback. The Redis implementation of the same interfaces is tested in test/redis.
  */
 import { createHash } from 'node:crypto'
 import {
